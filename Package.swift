@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+// ModelHub: pretrained transformers from a name to working Swift code, on Linux, on the CPU.
+// Layout and module boundaries: DESIGN.md (../shared). Dependency direction:
+// Tensors ◀ NN ◀ Models ◀ ModelHub ◀ HubCLI; Formats, Tokenizers and Hub know nothing of models.
+import PackageDescription
+
+// MARK: - System libraries (Debian's -dev packages; `make deps` installs them)
+
+let systemLibraries: [Target] = [
+    .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+    .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+    .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+    // libcrypto for SHA-256 (SHA-NI where the CPU has it): provenance hashes and download checks.
+    .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+    // A C target rather than a bare module map: curl_easy_setopt is variadic and Swift cannot call it.
+    .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("curl")]),
+]
+
+// MARK: - Library modules
+
+let modules: [Target] = [
+    .target(name: "Tensors", dependencies: ["CBLAS"]),
+    .target(name: "NN", dependencies: ["Tensors"]),
+    .target(name: "Formats", dependencies: ["CZstd", "CCrypto"]),
+    .target(name: "Tokenizers"),
+    .target(name: "Hub", dependencies: ["CCurl", "CSQLite"]),
+    .target(name: "Models", dependencies: ["NN", "Formats", "Tokenizers", "Hub"]),
+    // The umbrella users import: only `@_exported import`s.
+    .target(name: "ModelHub", dependencies: ["Tensors", "NN", "Formats", "Tokenizers", "Hub", "Models"]),
+    .target(name: "TestSupport", dependencies: ["Formats"]),
+]
+
+// MARK: - The `hub` command
+
+let cli: [Target] = [
+    .executableTarget(
+        name: "HubCLI",
+        dependencies: ["ModelHub", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    )
+]
+
+// MARK: - Benchmarks (`make bench`, always -c release)
+
+let benchmarks: [Target] = [
+    .executableTarget(name: "FormatsBench", dependencies: ["Formats", "TestSupport"], path: "Benchmarks/FormatsBench")
+]
+
+// MARK: - Tests (one target per module)
+
+let tests: [Target] = [
+    .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
+    // Runs the built `hub` binary as a user would; depending on HubCLI makes `swift test` build it.
+    .testTarget(name: "HubCLITests", dependencies: ["HubCLI", "Formats", "TestSupport"]),
+]
+
+let package = Package(
+    name: "ModelHub",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "ModelHub", targets: ["ModelHub"]),
+        .executable(name: "hub", targets: ["HubCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: systemLibraries + modules + cli + benchmarks + tests
+)

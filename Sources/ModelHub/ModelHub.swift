@@ -1,0 +1,6 @@
+@_exported import Formats
+@_exported import Hub
+@_exported import Models
+@_exported import NN
+@_exported import Tensors
+@_exported import Tokenizers

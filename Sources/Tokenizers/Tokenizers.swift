@@ -1,0 +1,1 @@
+// WordPiece, byte-level BPE and tokenizer.json arrive with the tokenizers issue.
