@@ -1,0 +1,95 @@
+/// Opens any weights file ModelHub reads, choosing the reader by the file's first bytes (never by its name alone).
+public enum Checkpoint {
+    /// Opens a `.safetensors`, PyTorch zip or legacy `.bin/.pt/.pth`, `.mhub`, or a sharded `*.index.json`.
+    public static func open(_ path: String) throws -> TensorArchive {
+        if path.hasSuffix(".index.json") { return try ShardedCheckpoint(indexPath: path) }
+        let file = try MappedFile(path: path)
+        let bytes = file.bytes
+        if bytes.count >= 8, bytes[0..<8].elementsEqual(MHub.magic) { return try MHubFile(path: path) }
+        if bytes.count >= 4, bytes.littleEndian(at: 0, width: 4) == 0x0403_4b50 || bytes.littleEndian(at: 0, width: 4) == 0x0605_4b50 {
+            return try TorchCheckpoint(path: path)
+        }
+        if bytes.count >= 1, bytes[0] == 0x80 { return try TorchCheckpoint(path: path) }
+        if bytes.count >= 262, bytes[257..<262].elementsEqual("ustar".utf8) { return try TorchCheckpoint(path: path) }
+        return try SafeTensorsFile(file: file)
+    }
+}
+
+/// A checkpoint split over several files by `model.safetensors.index.json` or `pytorch_model.bin.index.json`.
+///
+/// The index's `weight_map` names, for each tensor, the shard that holds it; shard names must be plain file names
+/// in the index's folder. Every tensor listed must be in its shard, and no tensor may appear in two shards.
+public final class ShardedCheckpoint: TensorArchive {
+    public let path: String
+    public let format: CheckpointFormat
+    public let tensors: [TensorRecord]
+    public let metadata: [(key: String, value: String)]
+    /// The shard files, in the order first named by the index.
+    public let shardPaths: [String]
+    private let shards: [TensorArchive]
+    private let locations: [(shard: Int, index: Int)]
+    static let maxIndexLength = 64 << 20
+
+    public init(indexPath: String) throws {
+        path = indexPath
+        let file = try MappedFile(path: indexPath)
+        guard file.bytes.count <= Self.maxIndexLength else { throw FormatError.malformed(path: indexPath, reason: "index file is larger than 64 MiB") }
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(file.bytes, maxDepth: 8)
+        } catch {
+            throw FormatError.malformed(path: indexPath, reason: "\(error)")
+        }
+        guard let weightMap = json.object?["weight_map"]?.object else {
+            throw FormatError.malformed(path: indexPath, reason: "index has no weight_map object")
+        }
+        let folder = indexPath.lastIndex(of: "/").map { String(indexPath[...$0]) } ?? ""
+        var order: [String] = [], expected: [String: Set<String>] = [:]
+        for (name, value) in weightMap.entries {
+            guard let shard = value.string, MHubFile.isSafeRelativePath(shard), !shard.contains("/") else {
+                throw FormatError.malformed(path: indexPath, reason: "weight_map entry for '\(name)' is not a plain file name")
+            }
+            if expected[shard] == nil { order.append(shard) }
+            expected[shard, default: []].insert(name)
+        }
+        var shards: [TensorArchive] = [], records: [TensorRecord] = [], locations: [(Int, Int)] = []
+        var seen = Set<String>()
+        for (shardIndex, shard) in order.enumerated() {
+            let archive = try Checkpoint.open(folder + shard)
+            guard !(archive is ShardedCheckpoint), !(archive is MHubFile) else {
+                throw FormatError.malformed(path: indexPath, reason: "shard '\(shard)' is not a weights file")
+            }
+            let present = Set(archive.tensors.map(\.name))
+            if let missing = expected[shard]?.subtracting(present).sorted().first {
+                throw FormatError.malformed(path: indexPath, reason: "tensor '\(missing)' is not in shard '\(shard)'")
+            }
+            for (index, record) in archive.tensors.enumerated() {
+                guard seen.insert(record.name).inserted else {
+                    throw FormatError.malformed(path: indexPath, reason: "tensor '\(record.name)' appears in more than one shard")
+                }
+                records.append(record)
+                locations.append((shardIndex, index))
+            }
+            shards.append(archive)
+        }
+        guard let first = shards.first else { throw FormatError.malformed(path: indexPath, reason: "weight_map is empty") }
+        guard shards.allSatisfy({ $0.format == first.format }) else {
+            throw FormatError.malformed(path: indexPath, reason: "shards are of different formats")
+        }
+        format = first.format
+        metadata = first.metadata
+        self.shards = shards
+        shardPaths = order.map { folder + $0 }
+        tensors = records
+        self.locations = locations
+    }
+
+    public func bytes(at index: Int) throws -> TensorBytes {
+        let location = locations[index]
+        return try shards[location.shard].bytes(at: location.index)
+    }
+
+    public func verify() throws {
+        for shard in shards { try shard.verify() }
+    }
+}

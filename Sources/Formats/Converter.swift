@@ -1,0 +1,94 @@
+import Dispatch
+
+/// Turns a checkpoint (file or model folder) into one `.mhub` file, with provenance.
+public enum Converter {
+    /// What a conversion did, for the CLI summary.
+    public struct Summary: Sendable {
+        public let tensorCount: Int
+        public let parameterCount: Int
+        /// Bytes of the source tensors.
+        public let sourceBytes: Int
+        /// Size of the written file.
+        public let outputBytes: Int
+        public let carriedFiles: [String]
+    }
+
+    /// The converter's name and version, recorded in provenance.
+    public static let converterVersion = "modelhub 0.1.0"
+
+    /// Converts `source` to `output`. The SHA-256 of the source files is computed on a second thread meanwhile.
+    /// - Parameters:
+    ///   - provenance: extra provenance fields (repo, revision, commit) from the hub; `source` is always recorded.
+    ///   - progress: (tensor bytes done, tensor bytes in all).
+    public static func convert(
+        _ source: ModelSource, to output: String, options: MHubWriter.Options = .init(),
+        provenance extra: [(key: String, value: JSONValue)] = [], progress: ((Int, Int) -> Void)? = nil
+    ) throws -> Summary {
+        let weights = source.weights
+        let sourceFiles = source.weightFiles.map { ($0, $0) } + source.carriedFiles.map { ($0.relativePath, $0.path) }
+        let hashes = SourceHashes(files: sourceFiles)
+        let carried = try source.carriedFiles.map { file -> (path: String, bytes: TensorBytes) in
+            let mapped = try MappedFile(path: file.path)
+            guard mapped.bytes.count <= ModelSource.maxCarriedFileSize else {
+                throw FormatError.malformed(path: file.path, reason: "larger than \(ModelSource.maxCarriedFileSize >> 20) MiB")
+            }
+            return (file.relativePath, mapped.slice(0..<mapped.bytes.count))
+        }
+        let tensors = weights.tensors.enumerated().map { index, record in
+            MHubWriter.Tensor(record: record) { try weights.bytes(at: index) }
+        }
+        try MHubWriter.write(
+            tensors: tensors, files: carried, metadata: weights.metadata,
+            provenance: {
+                var provenance = JSONObject([("source", .string(source.path))])
+                for (key, value) in extra where key != "source" { provenance.append(key, value) }
+                provenance.append("files", .array(try hashes.wait()))
+                provenance.append("converter", .string(converterVersion))
+                return provenance
+            }, options: options, to: output, progress: progress)
+        let written = try MappedFile(path: output).bytes.count
+        return Summary(
+            tensorCount: weights.tensors.count, parameterCount: weights.parameterCount, sourceBytes: weights.tensorByteCount,
+            outputBytes: written, carriedFiles: carried.map(\.path))
+    }
+}
+
+/// SHA-256 of the source files, computed on a background thread so it overlaps the conversion.
+final class SourceHashes: @unchecked Sendable {
+    private let group = DispatchGroup()
+    private var result: Result<[JSONValue], Error> = .success([])
+
+    init(files: [(name: String, path: String)]) {
+        group.enter()
+        DispatchQueue.global().async { [self] in
+            defer { group.leave() }
+            do {
+                var entries: [JSONValue] = []
+                for file in files {
+                    let mapped = try MappedFile(path: file.path)
+                    let hasher = SHA256()
+                    var offset = 0
+                    // Hash in chunks so the pages of a large file are touched in order.
+                    while offset < mapped.bytes.count {
+                        let end = min(offset + (16 << 20), mapped.bytes.count)
+                        hasher.update(UnsafeRawBufferPointer(rebasing: mapped.bytes[offset..<end]))
+                        offset = end
+                    }
+                    let name = file.name.split(separator: "/").last.map(String.init) ?? file.name
+                    entries.append(.object(JSONObject([
+                        ("path", .string(name)), ("size", .int(mapped.bytes.count)), ("sha256", .string(hasher.finalizeHex())),
+                    ])))
+                }
+                result = .success(entries)
+            } catch {
+                result = .failure(error)
+            }
+        }
+    }
+
+    /// Blocks until the hashes are done.
+    func wait() throws -> [JSONValue] {
+        group.wait()
+        return try result.get()
+    }
+}

@@ -1,0 +1,112 @@
+/// Writes `.mhub` files (formats/mhub.md): blobs streamed in order, 64-byte aligned, metadata and header last,
+/// through a temporary file renamed into place.
+public enum MHubWriter {
+    /// A tensor to write and where its bytes come from.
+    public struct Tensor {
+        public let record: TensorRecord
+        public let bytes: () throws -> TensorBytes
+
+        public init(record: TensorRecord, bytes: @escaping () throws -> TensorBytes) {
+            self.record = record
+            self.bytes = bytes
+        }
+    }
+
+    /// How tensors are stored.
+    public struct Options: Sendable {
+        /// Convert F32 tensors to this type (F16 or BF16); nil keeps every dtype.
+        public var dtype: DType?
+        /// Compress each blob with zstd.
+        public var compress: Bool
+        public var zstdLevel: Int32
+
+        public init(dtype: DType? = nil, compress: Bool = false, zstdLevel: Int32 = 3) {
+            self.dtype = dtype
+            self.compress = compress
+            self.zstdLevel = zstdLevel
+        }
+    }
+
+    /// Writes the file. `provenance` is asked for after the blobs are written (so hashing can run alongside);
+    /// `progress` is called with (bytes of tensors done, bytes in all) after each tensor.
+    public static func write(
+        tensors: [Tensor], files: [(path: String, bytes: TensorBytes)], metadata: [(key: String, value: String)],
+        provenance: () throws -> JSONObject?, options: Options, to path: String, progress: ((Int, Int) -> Void)? = nil
+    ) throws {
+        if let target = options.dtype, target != .f16, target != .bf16, target != .f32 {
+            throw FormatError.invalidArgument("--dtype must be f32, f16 or bf16, not \(target.rawValue)")
+        }
+        var names = Set<String>()
+        for tensor in tensors where !names.insert(tensor.record.name).inserted {
+            throw FormatError.invalidArgument("\(path): tensor '\(tensor.record.name)' is given twice")
+        }
+        for file in files where !MHubFile.isSafeRelativePath(file.path) {
+            throw FormatError.invalidArgument("\(path): carried file path '\(file.path)' is not a safe relative path")
+        }
+        let total = tensors.reduce(0) { $0 + $1.record.byteCount }
+        try AtomicFile.write(to: path) { out in
+            try out.writeZeros(MHub.headerSize)
+            var tensorEntries: [JSONValue] = []
+            var done = 0
+            for tensor in tensors {
+                var record = tensor.record
+                var bytes = try tensor.bytes()
+                guard bytes.buffer.count == record.byteCount else {
+                    throw FormatError.badTensor(path: path, tensor: record.name, reason: "source gave \(bytes.buffer.count) bytes, expected \(record.byteCount)")
+                }
+                if let target = options.dtype, record.dtype == .f32, target != .f32 {
+                    let source = bytes
+                    bytes = TensorBytes(count: record.byteCount / 2) { output in
+                        DTypeConversion.convert(f32: source.buffer, to: target, into: output)
+                    }
+                    record = TensorRecord(name: record.name, dtype: target, shape: record.shape, byteCount: record.byteCount / 2)
+                }
+                var entry = try writeBlob(bytes, out: out, options: options)
+                entry.prepend([
+                    ("name", .string(record.name)), ("dtype", .string(record.dtype.rawValue)), ("shape", .array(record.shape.map(JSONValue.int))),
+                ])
+                tensorEntries.append(.object(entry))
+                done += tensor.record.byteCount
+                progress?(done, total)
+            }
+            var fileEntries: [JSONValue] = []
+            for file in files {
+                var entry = try writeBlob(file.bytes, out: out, options: options)
+                entry.prepend([("path", .string(file.path))])
+                if options.compress { entry.append("raw_length", .int(file.bytes.buffer.count)) }
+                fileEntries.append(.object(entry))
+            }
+            try out.writeZeros(MHub.aligned(out.offset) - out.offset)
+            var root = JSONObject([("tensors", .array(tensorEntries)), ("files", .array(fileEntries))])
+            if !metadata.isEmpty { root.append("metadata", .object(JSONObject(metadata.map { ($0.key, JSONValue.string($0.value)) }))) }
+            if let provenance = try provenance() { root.append("provenance", .object(provenance)) }
+            let metadataBytes = Array(JSONValue.object(root).serialized().utf8)
+            let metadataOffset = out.offset
+            try metadataBytes.withUnsafeBytes { try out.write($0) }
+            var header = MHub.magic
+            func append(_ value: UInt64, _ width: Int) { for i in 0..<width { header.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))) } }
+            append(UInt64(MHub.majorVersion), 2)
+            append(UInt64(MHub.minorVersion), 2)
+            append(0, 4)
+            append(UInt64(metadataOffset), 8)
+            append(UInt64(metadataBytes.count), 8)
+            append(metadataBytes.withUnsafeBytes { XXH64.hash($0) }, 8)
+            append(UInt64(metadataOffset + metadataBytes.count), 8)
+            header += [UInt8](repeating: 0, count: 16)
+            try header.withUnsafeBytes { try out.patch($0, at: 0) }
+        }
+    }
+
+    /// Pads to the next 64-byte boundary, writes one blob and returns its placement fields.
+    private static func writeBlob(_ bytes: TensorBytes, out: AtomicFile.Writer, options: Options) throws -> JSONObject {
+        try out.writeZeros(MHub.aligned(out.offset) - out.offset)
+        let stored = options.compress ? try Zstd.compress(bytes.buffer, level: options.zstdLevel) : bytes
+        let offset = out.offset
+        try out.write(stored.buffer)
+        return JSONObject([
+            ("offset", .int(offset)), ("length", .int(stored.buffer.count)),
+            ("encoding", .string(options.compress ? MHubEncoding.zstd.rawValue : MHubEncoding.raw.rawValue)),
+            ("xxh64", .string(XXH64.hex(XXH64.hash(stored.buffer)))),
+        ])
+    }
+}
