@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import ModelHub
+
+/// `hub convert SOURCE`: a checkpoint file or model folder to one `.mhub` file.
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a checkpoint (file or Hugging Face folder) into one .mhub file.",
+        discussion: """
+            SOURCE is a .safetensors, .bin/.pt/.pth (PyTorch zip or legacy), a sharded *.index.json, or a folder holding
+            config.json, the weights (sharded or not) and tokenizer files, which are all carried into the .mhub.
+            Examples:
+              hub convert ./bert-base-uncased -o bert.mhub
+              hub convert pytorch_model.bin --dtype f16 --compress zstd
+            """
+    )
+
+    enum DTypeChoice: String, ExpressibleByArgument, CaseIterable {
+        case f32, f16, bf16
+        var dtype: DType {
+            switch self {
+            case .f32: return .f32
+            case .f16: return .f16
+            case .bf16: return .bf16
+            }
+        }
+    }
+
+    enum Compression: String, ExpressibleByArgument, CaseIterable {
+        case zstd
+    }
+
+    @Argument(help: "Checkpoint file or model folder.")
+    var source: String
+
+    @Option(name: .shortAndLong, help: "Output file (default: SOURCE with the extension .mhub; a folder gives FOLDER.mhub).")
+    var output: String?
+
+    @Option(help: "Store F32 tensors as this type: f32 (unchanged), f16 or bf16.")
+    var dtype: DTypeChoice = .f32
+
+    @Option(help: "Compress each tensor (zstd): smaller files for distribution, no zero-copy loading.")
+    var compress: Compression?
+
+    @Flag(help: "Print the summary as JSON.")
+    var json = false
+
+    func validate() throws {
+        if let output, output.isEmpty { throw ValidationError("--output must not be empty") }
+    }
+
+    /// SOURCE's name with `.mhub`: `x.safetensors` → `x.mhub`; folder `dir/` → `dir.mhub`; `a.index.json` → `a.mhub`.
+    static func defaultOutput(for source: String) -> String {
+        var base = source
+        while base.count > 1, base.hasSuffix("/") { base.removeLast() }
+        let name = base.split(separator: "/").last.map(String.init) ?? base
+        let folder = String(base.dropLast(name.count))
+        var stem = name
+        for suffix in [".index.json", ".safetensors", ".bin", ".pth", ".pt"] where stem.hasSuffix(suffix) {
+            stem = String(stem.dropLast(suffix.count))
+            break
+        }
+        return folder + stem + ".mhub"
+    }
+
+    func run() throws {
+        let model = try ModelSource.open(source)
+        let target = output ?? Self.defaultOutput(for: source)
+        guard !model.weightFiles.contains(target), target != source else {
+            throw FormatError.invalidArgument("\(target): the output would overwrite the input; choose another -o")
+        }
+        let options = MHubWriter.Options(dtype: dtype == .f32 ? nil : dtype.dtype, compress: compress == .zstd)
+        let start = Output.now()
+        let summary = try Converter.convert(model, to: target, options: options) { done, total in
+            Output.progress("converting", done: done, total: total)
+        }
+        let seconds = Output.now() - start
+        if json {
+            Output.printJSON(.object(JSONObject([
+                ("output", .string(target)), ("format", .string(model.weights.format.rawValue)), ("tensors", .int(summary.tensorCount)),
+                ("parameters", .int(summary.parameterCount)), ("source_bytes", .int(summary.sourceBytes)), ("bytes", .int(summary.outputBytes)),
+                ("files", .array(summary.carriedFiles.map(JSONValue.string))), ("seconds", .number(String(seconds))),
+            ])))
+            return
+        }
+        let rate = seconds > 0 ? Double(summary.sourceBytes) / seconds / 1e9 : 0
+        print("\(model.weights.format.rawValue) → \(target)")
+        print("  \(summary.tensorCount) tensors, \(Output.count(summary.parameterCount)) parameters, \(Output.bytes(summary.sourceBytes)) of tensors")
+        if !summary.carriedFiles.isEmpty { print("  carried: \(summary.carriedFiles.joined(separator: ", "))") }
+        print(String(format: "  wrote %@ in %.3f s (%.2f GB/s)", Output.bytes(summary.outputBytes), seconds, rate))
+    }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import ModelHub
+
+/// `hub export FILE.mhub -o DIR`: back to a Hugging Face folder that transformers loads.
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write an .mhub back out as a Hugging Face folder (model.safetensors, config.json, tokenizer files).",
+        discussion: """
+            DIR must not exist or be empty; it appears only once complete. Python loads it with
+            transformers.AutoModel.from_pretrained(DIR).
+            """
+    )
+
+    @Argument(help: "The .mhub file.")
+    var file: String
+
+    @Option(name: .shortAndLong, help: "Folder to create.")
+    var output: String
+
+    func run() throws {
+        let mhub = try MHubFile(path: file)
+        let written = try Exporter.export(mhub, to: output)
+        print("\(output): " + written.joined(separator: ", "))
+    }
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+import ModelHub
+
+/// The `hub` command: a thin root; each subcommand lives in its own file and calls the library.
+@main
+struct HubCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hub",
+        abstract: "Pretrained transformers from a name to working Swift code: convert, inspect and export checkpoints.",
+        discussion: """
+            MODEL files: .safetensors, PyTorch .bin/.pt/.pth (zip and legacy), sharded *.index.json, .mhub,
+            or a Hugging Face model folder.
+            """,
+        version: "0.1.0",
+        subcommands: [ConvertCommand.self, InspectCommand.self, ExportCommand.self]
+    )
+}
