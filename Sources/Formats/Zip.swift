@@ -37,8 +37,13 @@ package final class ZipArchive {
         var directoryEnd = eocd
         // A ZIP64 locator sits right before the end record; when present its record is authoritative.
         if eocd >= 20, bytes.littleEndian(at: eocd - 20, width: 4) == 0x0706_4b50 {
+            // Locator: signature, disk of the ZIP64 end record (u32), its offset (u64), number of disks (u32).
             var locator = ByteReader(bytes, path: path, position: eocd - 16)
+            let recordDisk = try locator.u32("ZIP64 locator")
             let recordOffset = try locator.u64("ZIP64 locator")
+            guard recordDisk == 0, try locator.u32("ZIP64 locator") <= 1 else {
+                throw FormatError.malformed(path: path, reason: "multi-disk ZIP archives are not supported")
+            }
             guard eocd >= 20 + 56, recordOffset <= UInt64(eocd - 20 - 56) else {
                 throw FormatError.malformed(path: path, reason: "ZIP64 end record offset \(recordOffset) is out of bounds")
             }
