@@ -1,4 +1,5 @@
-/// Opens any weights file ModelHub reads, choosing the reader by the file's first bytes (never by its name alone).
+/// Opens any weights file ModelHub reads, choosing the reader by the file's first bytes; the name only decides
+/// which reader explains why a file with no known signature is bad.
 public enum Checkpoint {
     /// Opens a `.safetensors`, PyTorch zip or legacy `.bin/.pt/.pth`, `.mhub`, or a sharded `*.index.json`.
     public static func open(_ path: String) throws -> TensorArchive {
@@ -11,7 +12,11 @@ public enum Checkpoint {
         }
         if bytes.count >= 1, bytes[0] == 0x80 { return try TorchCheckpoint(path: path) }
         if bytes.count >= 262, bytes[257..<262].elementsEqual("ustar".utf8) { return try TorchCheckpoint(path: path) }
-        return try SafeTensorsFile(file: file)
+        if path.hasSuffix(".mhub") { return try MHubFile(path: path) }
+        // safetensors has no magic: an 8-byte length, then a JSON object (leading spaces allowed, as in the reference).
+        let jsonStart = bytes.count > 8 ? bytes[8...].first { $0 != 0x20 } : nil
+        if path.hasSuffix(".safetensors") || jsonStart == UInt8(ascii: "{") { return try SafeTensorsFile(file: file) }
+        throw FormatError.unsupported(path: path, reason: "unrecognized file: not safetensors, a PyTorch checkpoint (zip or pickle) or .mhub")
     }
 }
 
