@@ -11,7 +11,7 @@ struct InspectCommand: ParsableCommand {
             (which also shows its config, tokenizer and provenance). --verify reads every byte and checks every
             checksum (.mhub per-tensor XXH64, zip CRC-32) and exits 1 on the first mismatch.
             JSON: {"format", "tensors": [{"name", "dtype", "shape", "bytes"}], "metadata": {}} (+ "config",
-            "tokenizer", "provenance", "files" for .mhub; "verified": true with --verify).
+            "tokenizer", "provenance", "files" for .mhub, whose tensors also carry "encoding" and "xxh64"; "verified": true with --verify).
             """
     )
 
@@ -30,7 +30,7 @@ struct InspectCommand: ParsableCommand {
         let mhub = archive as? MHubFile
         var root = JSONObject([
             ("format", .string(archive.format.rawValue)),
-            ("tensors", .array(archive.tensors.map(\.json))),
+            ("tensors", .array(tensorEntries(archive))),
             ("metadata", .object(JSONObject(archive.metadata.map { ($0.key, JSONValue.string($0.value)) }))),
         ])
         if let mhub {
@@ -56,6 +56,19 @@ struct InspectCommand: ParsableCommand {
             print(pad(record.name, nameWidth) + "  " + pad(record.dtype.rawValue, 7) + "  " + pad(shape, 18) + "  " + String(record.byteCount))
         }
         if verify { print("verified: every byte read, every checksum matches") }
+    }
+
+    /// For .mhub each entry also carries its stored encoding and XXH64, so two files can be compared without
+    /// reading their tensors.
+    private func tensorEntries(_ archive: TensorArchive) -> [JSONValue] {
+        guard let mhub = archive as? MHubFile else { return archive.tensors.map(\.json) }
+        return archive.tensors.indices.map { index in
+            guard case .object(var entry) = archive.tensors[index].json else { return archive.tensors[index].json }
+            let blob = mhub.blob(at: index)
+            entry.append("encoding", .string(blob.encoding.rawValue))
+            entry.append("xxh64", .string(XXH64.hex(blob.xxh64)))
+            return .object(entry)
+        }
     }
 
     private func describe(_ mhub: MHubFile) throws {
