@@ -1,8 +1,9 @@
 /// Float conversions used by `--dtype`: f32 → f16 / bf16 and back, as PyTorch rounds them.
 package enum DTypeConversion {
-    /// bf16 bits of `value`, rounded to nearest even (PyTorch's `round_to_nearest_even`); NaN stays a quiet NaN.
+    /// bf16 bits of `value`, rounded to nearest even. NaN becomes 0xFFFF, as PyTorch's vectorized CPU conversion
+    /// (`cvtfp32_bf16`, used by `tensor.to(torch.bfloat16)`) writes it, so converted files are byte-identical.
     @inline(__always) package static func bfloat16Bits(_ value: Float) -> UInt16 {
-        if value.isNaN { return 0x7FC0 }
+        if value.isNaN { return 0xFFFF }
         let bits = value.bitPattern
         let rounded = bits &+ 0x7FFF &+ ((bits >> 16) & 1)
         return UInt16(truncatingIfNeeded: rounded >> 16)

@@ -234,6 +234,10 @@ def special_state():
         "empty": torch.zeros(0, 5),
         "empty_1d": torch.zeros(0, dtype=torch.int32),
         "param": torch.nn.Parameter(torch.randn(3, 4, generator=g)),
+        # f32 values where rounding to f16/bf16 is delicate: ties, subnormals, overflow, infinities, NaN.
+        "edges": torch.tensor([0.0, -0.0, 1.0, 65504.0, 65520.0, 1e6, -1e6, 6e-8, 3e-8, 1e-40, 1.00048828125,
+                               1.000732421875, 1.0009765625, 3.0e38, float("inf"), float("-inf"), float("nan"),
+                               1.00390625, 1.005859375, -2.5e-5], dtype=torch.float32),
     }
 
 
@@ -258,6 +262,14 @@ def checkpoints(bert_state, gpt2_state, roberta_state):
     save("special.zip.pt", special)
     save("special.legacy.pt", special, legacy=True)
     save("special.safetensors", {k: v.detach().contiguous().clone() for k, v in special.items()})
+    # What torch's .to(float16 / bfloat16) makes of every F32 tensor (conversion references for hub convert --dtype).
+    for target, suffix in [(torch.float16, "F16"), (torch.bfloat16, "BF16")]:
+        for source in ["checkpoints/special.safetensors", "models/tiny-bert"]:
+            state = special if source.startswith("checkpoints") else bert_state
+            converted = {k: v.detach().to(target) if v.dtype == torch.float32 else v.detach() for k, v in state.items()}
+            if source == "models/tiny-bert":
+                converted = {k: converted[k] for k in reference["models/tiny-bert"]}
+            record(f"{source}@{suffix}", converted)
     save("special-wrapped.zip.pth", {"state_dict": special, "epoch": 3})
     # The same archive re-packed by our own zip writer with a different record prefix and ZIP64 records.
     entries = read_zip(os.path.join(CHECKPOINTS, "special.zip.pt"))

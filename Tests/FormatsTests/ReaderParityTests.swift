@@ -1,0 +1,83 @@
+import Formats
+import Testing
+import TestSupport
+
+/// Every reader yields, for every fixture, exactly the tensors torch itself loads from the same file
+/// (names, dtypes, shapes and SHA-256 of the row-major bytes, from Tests/Fixtures/reference.json).
+@Suite struct ReaderParityTests {
+    static let reference: JSONObject = try! Fixtures.json(Fixtures.path("reference.json")).object!
+    static let plainKeys = reference.keys.filter { !$0.contains("@") }
+
+    @Test(arguments: plainKeys)
+    func readerMatchesTorch(_ key: String) throws {
+        let source = try ModelSource.open(Fixtures.path(key))
+        try expectMatches(source.weights, Self.reference[key]!.object!, label: key)
+        try source.weights.verify()
+    }
+
+    @Test(arguments: plainKeys)
+    func mhubConversionIsLossless(_ key: String) throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let output = scratch.path + "/out.mhub"
+        _ = try Converter.convert(ModelSource.open(Fixtures.path(key)), to: output)
+        let mhub = try MHubFile(path: output)
+        try mhub.verify()
+        try expectMatches(mhub, Self.reference[key]!.object!, label: key + " → .mhub")
+        // Raw tensors come straight out of the mapping, 64-byte aligned.
+        for index in mhub.tensors.indices where mhub.tensors[index].byteCount > 0 {
+            let bytes = try mhub.bytes(at: index)
+            #expect(bytes.isMapped)
+            #expect(Int(bitPattern: bytes.buffer.baseAddress!) % 64 == 0)
+        }
+    }
+
+    @Test(arguments: ["checkpoints/special.safetensors", "models/tiny-bert"], [DType.f16, .bf16])
+    func dtypeConversionMatchesTorch(_ key: String, _ dtype: DType) throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let output = scratch.path + "/out.mhub"
+        for compress in [false, true] {
+            _ = try Converter.convert(ModelSource.open(Fixtures.path(key)), to: output, options: .init(dtype: dtype, compress: compress))
+            let mhub = try MHubFile(path: output)
+            try mhub.verify()
+            try expectMatches(mhub, Self.reference["\(key)@\(dtype.rawValue)"]!.object!, label: "\(key) as \(dtype) zstd=\(compress)")
+        }
+    }
+
+    @Test func tiedWeightsShareOneStorage() throws {
+        // GPT-2's lm_head.weight is transformer.wte.weight: one storage, two names, both readable.
+        let checkpoint = try Checkpoint.open(Fixtures.path("models/tiny-gpt2/pytorch_model.bin"))
+        let head = try checkpoint.bytes(named: "lm_head.weight"), embedding = try checkpoint.bytes(named: "transformer.wte.weight")
+        #expect(head.buffer.baseAddress == embedding.buffer.baseAddress)
+        #expect(head.isMapped)
+    }
+
+    @Test func shardedIndexNamingAnAbsentTensorIsRefused() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let folder = Fixtures.path("models/tiny-bert-sharded-bin")
+        for name in ["pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"] {
+            try copyFile(folder + "/" + name, scratch.path + "/" + name)
+        }
+        var map = try Fixtures.json(folder + "/pytorch_model.bin.index.json").object!["weight_map"]!.object!
+        map.append("missing.weight", .string("pytorch_model-00002-of-00002.bin"))
+        let index = scratch.path + "/pytorch_model.bin.index.json"
+        try writeText(JSONValue.object(JSONObject([("weight_map", .object(map))])).serialized(), to: index)
+        let error = #expect(throws: FormatError.self) { try ShardedCheckpoint(indexPath: index) }
+        #expect(error?.description.contains("missing.weight") == true, "\(String(describing: error))")
+    }
+}
+
+/// Checks an archive against a reference table of name → {dtype, shape, sha256}.
+func expectMatches(_ archive: TensorArchive, _ expected: JSONObject, label: String) throws {
+    #expect(Set(archive.tensors.map(\.name)) == Set(expected.keys), "\(label): tensor names")
+    for (index, record) in archive.tensors.enumerated() {
+        guard let want = expected[record.name]?.object else { continue }
+        #expect(record.dtype.rawValue == want["dtype"]?.string, "\(label): \(record.name) dtype")
+        #expect(record.shape == want["shape"]?.array?.compactMap(\.integer), "\(label): \(record.name) shape")
+        let bytes = try archive.bytes(at: index)
+        #expect(bytes.buffer.count == record.byteCount)
+        #expect(sha256Hex(bytes.buffer) == want["sha256"]?.string, "\(label): \(record.name) bytes")
+    }
+}
