@@ -32,7 +32,7 @@ public enum Exporter {
             for file in mhub.files {
                 guard let bytes = try mhub.fileBytes(file.path) else { continue }
                 if let slash = file.path.lastIndex(of: "/") { try makeDirectories(staging + "/" + file.path[..<slash]) }
-                try AtomicFile.write(to: staging + "/" + file.path) { try $0.write(bytes.buffer) }
+                try AtomicFile.write(to: staging + "/" + file.path) { out in try bytes.withUnsafeBytes { try out.write($0) } }
                 written.append(file.path)
             }
             if isDirectory { rmdir(target) }

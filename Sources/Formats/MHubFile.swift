@@ -187,12 +187,15 @@ public final class MHubFile: TensorArchive {
 
     private func decode(_ blob: MHubBlob, what: String, check: Bool) throws -> TensorBytes {
         let stored = file.slice(blob.offset..<(blob.offset + blob.length))
-        if check, XXH64.hash(stored.buffer) != blob.xxh64 {
-            throw FormatError.checksumMismatch(path: path, what: "'\(what)' (xxh64 \(XXH64.hex(XXH64.hash(stored.buffer))), expected \(XXH64.hex(blob.xxh64)))")
+        if check {
+            let actual = stored.withUnsafeBytes { XXH64.hash($0) }
+            guard actual == blob.xxh64 else {
+                throw FormatError.checksumMismatch(path: path, what: "'\(what)' (xxh64 \(XXH64.hex(actual)), expected \(XXH64.hex(blob.xxh64)))")
+            }
         }
         switch blob.encoding {
         case .raw: return stored
-        case .zstd: return try Zstd.decompress(stored.buffer, expected: blob.rawLength, path: path, what: what)
+        case .zstd: return try stored.withUnsafeBytes { try Zstd.decompress($0, expected: blob.rawLength, path: path, what: what) }
         }
     }
 
@@ -214,7 +217,7 @@ public final class MHubFile: TensorArchive {
     public func config() throws -> JSONObject? {
         guard let bytes = try fileBytes("config.json") else { return nil }
         do {
-            return try JSONParser.parse(bytes.buffer).object
+            return try bytes.withUnsafeBytes { buffer throws(JSONParser.Failure) in try JSONParser.parse(buffer).object }
         } catch {
             throw FormatError.malformed(path: path, reason: "carried config.json: \(error)")
         }

@@ -51,13 +51,13 @@ public enum MHubWriter {
             for tensor in tensors {
                 var record = tensor.record
                 var bytes = try tensor.bytes()
-                guard bytes.buffer.count == record.byteCount else {
-                    throw FormatError.badTensor(path: path, tensor: record.name, reason: "source gave \(bytes.buffer.count) bytes, expected \(record.byteCount)")
+                guard bytes.count == record.byteCount else {
+                    throw FormatError.badTensor(path: path, tensor: record.name, reason: "source gave \(bytes.count) bytes, expected \(record.byteCount)")
                 }
                 if let target = options.dtype, record.dtype == .f32, target != .f32 {
                     let source = bytes
                     bytes = TensorBytes(count: record.byteCount / 2) { output in
-                        DTypeConversion.convert(f32: source.buffer, to: target, into: output)
+                        source.withUnsafeBytes { DTypeConversion.convert(f32: $0, to: target, into: output) }
                     }
                     record = TensorRecord(name: record.name, dtype: target, shape: record.shape, byteCount: record.byteCount / 2)
                 }
@@ -73,7 +73,7 @@ public enum MHubWriter {
             for file in files {
                 var entry = try writeBlob(file.bytes, out: out, options: options)
                 entry.prepend([("path", .string(file.path))])
-                if options.compress { entry.append("raw_length", .int(file.bytes.buffer.count)) }
+                if options.compress { entry.append("raw_length", .int(file.bytes.count)) }
                 fileEntries.append(.object(entry))
             }
             try out.writeZeros(MHub.aligned(out.offset) - out.offset)
@@ -100,13 +100,16 @@ public enum MHubWriter {
     /// Pads to the next 64-byte boundary, writes one blob and returns its placement fields.
     private static func writeBlob(_ bytes: TensorBytes, out: AtomicFile.Writer, options: Options) throws -> JSONObject {
         try out.writeZeros(MHub.aligned(out.offset) - out.offset)
-        let stored = options.compress ? try Zstd.compress(bytes.buffer, level: options.zstdLevel) : bytes
+        let stored = options.compress ? try bytes.withUnsafeBytes { try Zstd.compress($0, level: options.zstdLevel) } : bytes
         let offset = out.offset
-        try out.write(stored.buffer)
+        let checksum = try stored.withUnsafeBytes { buffer in
+            try out.write(buffer)
+            return XXH64.hash(buffer)
+        }
         return JSONObject([
-            ("offset", .int(offset)), ("length", .int(stored.buffer.count)),
+            ("offset", .int(offset)), ("length", .int(stored.count)),
             ("encoding", .string(options.compress ? MHubEncoding.zstd.rawValue : MHubEncoding.raw.rawValue)),
-            ("xxh64", .string(XXH64.hex(XXH64.hash(stored.buffer)))),
+            ("xxh64", .string(XXH64.hex(checksum))),
         ])
     }
 }

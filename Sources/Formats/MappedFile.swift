@@ -57,8 +57,9 @@ package func errnoText() -> String {
 public struct TensorBytes: @unchecked Sendable {
     /// Keeps the mapping or the heap buffer alive while the bytes are in use.
     let owner: AnyObject?
-    /// The bytes; valid as long as this value (and so `owner`) lives.
-    public let buffer: UnsafeRawBufferPointer
+    /// The bytes; valid only while `owner` is alive, so outside this module they are reached through
+    /// `withUnsafeBytes`, which keeps it alive (Swift may end a value's lifetime right after its last use).
+    package let buffer: UnsafeRawBufferPointer
 
     init(owner: AnyObject?, buffer: UnsafeRawBufferPointer) {
         self.owner = owner
@@ -82,8 +83,19 @@ public struct TensorBytes: @unchecked Sendable {
     /// Whether the bytes are borrowed from a file mapping rather than copied.
     public var isMapped: Bool { owner is MappedFile }
 
+    /// Number of bytes.
+    public var count: Int { buffer.count }
+
+    /// Where the bytes start (for identity and alignment checks; read them through `withUnsafeBytes`).
+    public var address: UnsafeRawPointer? { buffer.baseAddress }
+
+    /// Calls `body` with the bytes, keeping their owner (mapping or heap buffer) alive meanwhile.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(owner) { try body(buffer) }
+    }
+
     /// The bytes as an array (a copy), for tests and small tensors.
-    public var array: [UInt8] { Array(buffer) }
+    public var array: [UInt8] { withUnsafeBytes { Array($0) } }
 }
 
 /// A heap buffer with a lifetime, 64-byte aligned.

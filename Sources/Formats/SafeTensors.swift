@@ -171,10 +171,10 @@ public enum SafeTensorsWriter {
             try headerBytes.withUnsafeBytes { try out.write($0) }
             for entry in ordered {
                 let bytes = try entry.bytes()
-                guard bytes.buffer.count == entry.record.byteCount else {
-                    throw FormatError.invalidArgument("\(path): tensor '\(entry.record.name)' has \(bytes.buffer.count) bytes, expected \(entry.record.byteCount)")
+                guard bytes.count == entry.record.byteCount else {
+                    throw FormatError.invalidArgument("\(path): tensor '\(entry.record.name)' has \(bytes.count) bytes, expected \(entry.record.byteCount)")
                 }
-                try out.write(bytes.buffer)
+                try bytes.withUnsafeBytes { try out.write($0) }
             }
         }
     }

@@ -56,22 +56,23 @@ public final class TorchCheckpoint: TensorArchive {
         }
         let prefix = String(pickleName.dropLast("data.pkl".count))
         if let order = zip.data(prefix + "byteorder") {
-            guard order.buffer.elementsEqual("little".utf8) else {
-                throw FormatError.unsupported(path: path, reason: "byte order '\(String(decoding: order.buffer, as: UTF8.self))' (only little-endian checkpoints)")
+            let text = order.withUnsafeBytes { String(decoding: $0.prefix(16), as: UTF8.self) }
+            guard text == "little" else {
+                throw FormatError.unsupported(path: path, reason: "byte order '\(text)' (only little-endian checkpoints)")
             }
         }
         guard let program = zip.data(pickleName) else { throw FormatError.malformed(path: path, reason: "missing \(pickleName)") }
         var declared: [String: PickleStorage] = [:]
-        let (state, end) = try Unpickler.run(program.buffer, path: "\(path):\(pickleName)", persistentLoad: { id in
+        let (state, end) = try program.withUnsafeBytes { try Unpickler.run($0, path: "\(path):\(pickleName)", persistentLoad: { id in
             let storage = try Self.storageReference(id, legacy: false)
             if let previous = declared[storage.key], previous != storage {
                 throw PickleRejection("storage '\(storage.key)' is declared twice with different types or sizes")
             }
             declared[storage.key] = storage
             return .storage(storage)
-        }, extract: { try Self.stateDict($0) })
-        guard end == program.buffer.count else {
-            throw FormatError.badPickle(path: "\(path):\(pickleName)", offset: end, reason: "\(program.buffer.count - end) bytes after STOP")
+        }, extract: { try Self.stateDict($0) }) }
+        guard end == program.count else {
+            throw FormatError.badPickle(path: "\(path):\(pickleName)", offset: end, reason: "\(program.count - end) bytes after STOP")
         }
         var ranges: [String: Range<Int>] = [:]
         for (key, storage) in declared {

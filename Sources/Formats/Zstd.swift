@@ -16,7 +16,7 @@ package enum Zstd {
                 throw FormatError.io(path: "zstd", reason: String(cString: ZSTD_getErrorName(written)))
             }
         }
-        return TensorBytes(copying: UnsafeRawBufferPointer(rebasing: scratch.buffer[0..<written]))
+        return scratch.withUnsafeBytes { TensorBytes(copying: UnsafeRawBufferPointer(rebasing: $0[0..<written])) }
     }
 
     /// Decompresses one frame that must expand to exactly `expected` bytes (checked before allocating).

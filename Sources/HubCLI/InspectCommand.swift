@@ -107,15 +107,15 @@ struct TokenizerSummary {
     init(_ mhub: MHubFile) throws {
         let carried = Set(mhub.files.map(\.path))
         files = Self.tokenizerFiles.filter(carried.contains)
-        if let bytes = try mhub.fileBytes("tokenizer.json"), let root = try? JSONParser.parse(bytes.buffer, maxDepth: 32).object,
+        if let bytes = try mhub.fileBytes("tokenizer.json"), let root = bytes.withUnsafeBytes({ try? JSONParser.parse($0, maxDepth: 32).object }),
             let model = root["model"]?.object
         {
             self.model = model["type"]?.string
             vocabularySize = model["vocab"]?.object?.count ?? model["vocab"]?.array?.count
         } else if let bytes = try mhub.fileBytes("vocab.txt") {
             model = "WordPiece"
-            vocabularySize = bytes.buffer.split(separator: 0x0A, omittingEmptySubsequences: false).count - (bytes.buffer.last == 0x0A ? 1 : 0)
-        } else if let bytes = try mhub.fileBytes("vocab.json"), let vocab = try? JSONParser.parse(bytes.buffer, maxDepth: 4).object {
+            vocabularySize = bytes.withUnsafeBytes { $0.split(separator: 0x0A, omittingEmptySubsequences: false).count - ($0.last == 0x0A ? 1 : 0) }
+        } else if let bytes = try mhub.fileBytes("vocab.json"), let vocab = bytes.withUnsafeBytes({ try? JSONParser.parse($0, maxDepth: 4).object }) {
             model = "BPE"
             vocabularySize = vocab.count
         }
