@@ -62,6 +62,8 @@ public final class TorchCheckpoint: TensorArchive {
             }
         }
         guard let program = zip.data(pickleName) else { throw FormatError.malformed(path: path, reason: "missing \(pickleName)") }
+        // The pickle is small and decides everything read later: check its CRC now (storages are checked by verify).
+        try zip.verifyCRC(pickleName)
         var declared: [String: PickleStorage] = [:]
         let (state, end) = try program.withUnsafeBytes { try Unpickler.run($0, path: "\(path):\(pickleName)", persistentLoad: { id in
             let storage = try Self.storageReference(id, legacy: false)
@@ -156,7 +158,7 @@ public final class TorchCheckpoint: TensorArchive {
     }
 
     /// Reads PyTorch's persistent id `('storage', StorageType, key, location, numel[, view_metadata])`.
-    private static func storageReference(_ id: PickleValue, legacy: Bool) throws -> PickleStorage {
+    package static func storageReference(_ id: PickleValue, legacy: Bool) throws -> PickleStorage {
         guard case .tuple(let items, _) = id, items.count == (legacy ? 6 : 5) else {
             throw PickleRejection("persistent id is not a \(legacy ? 6 : 5)-tuple")
         }
@@ -178,7 +180,7 @@ public final class TorchCheckpoint: TensorArchive {
     }
 
     /// The name → tensor pairs of a state dict, also when it sits under "state_dict", "model" or "module".
-    static func stateDict(_ value: PickleValue) throws -> [(String, PickleTensor)] {
+    package static func stateDict(_ value: PickleValue) throws -> [(String, PickleTensor)] {
         guard case .dict(let dict) = value else { throw PickleRejection("top-level object is a \(value.kind), not a dict of tensors") }
         let holdsOnlyTensors = dict.items.allSatisfy { if case .tensor = $0.value { return true } else { return false } }
         if !holdsOnlyTensors {
