@@ -133,6 +133,27 @@ public enum SafeTensorsWriter {
         }
     }
 
+    /// Position of a dtype in the reference implementation's `Dtype` enum (safetensors/src/tensor.rs).
+    static func rank(_ dtype: DType) -> Int {
+        switch dtype {
+        case .bool: 0
+        case .u8: 1
+        case .i8: 2
+        case .f8e5m2: 3
+        case .f8e4m3: 4
+        case .i16: 5
+        case .u16: 6
+        case .f16: 7
+        case .bf16: 8
+        case .i32: 9
+        case .u32: 10
+        case .f32: 11
+        case .f64: 12
+        case .i64: 13
+        case .u64: 14
+        }
+    }
+
     /// Writes `entries` to `path` atomically.
     public static func write(_ entries: [Entry], metadata: [(key: String, value: String)], to path: String) throws {
         var seen = Set<String>()
@@ -144,8 +165,11 @@ public enum SafeTensorsWriter {
                 throw FormatError.invalidArgument("\(path): tensor '\(entry.record.name)' is given twice")
             }
         }
+        // The reference writer's order: dtypes by descending rank of its `Dtype` enum (wider first, for alignment),
+        // then names by bytes. Matching it makes exported files byte-identical to Python's.
         let ordered = entries.sorted { a, b in
-            a.record.dtype.itemSize != b.record.dtype.itemSize ? a.record.dtype.itemSize > b.record.dtype.itemSize : a.record.name < b.record.name
+            let left = Self.rank(a.record.dtype), right = Self.rank(b.record.dtype)
+            return left != right ? left > right : a.record.name.utf8.lexicographicallyPrecedes(b.record.name.utf8)
         }
         var header = JSONObject()
         if !metadata.isEmpty {

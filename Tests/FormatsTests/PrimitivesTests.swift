@@ -1,0 +1,61 @@
+import Formats
+import Testing
+import TestSupport
+
+/// Checksums against published vectors and the Python xxhash library; the strict JSON parser's refusals.
+@Suite struct PrimitivesTests {
+    @Test func xxh64MatchesReference() {
+        #expect(XXH64.hash("") == 0xEF46_DB37_51D8_E999)
+        #expect(XXH64.hash("abc") == 0x44BC_2CF5_AD77_0999)
+        // From Python: xxhash.xxh64(bytes((i*7+3)%256 for i in range(1000))) and its first 37 bytes; seed 5 of "abc".
+        let pattern = (0..<1000).map { UInt8(($0 * 7 + 3) % 256) }
+        #expect(pattern.withUnsafeBytes { XXH64.hash($0) } == 0x5F23_5FA0_33F1_A3FB)
+        #expect(pattern.prefix(37).withUnsafeBytes { XXH64.hash($0) } == 0xE32E_F638_02F5_A3FD)
+        #expect(Array("abc".utf8).withUnsafeBytes { XXH64.hash($0, seed: 5) } == 0xE7AB_658B_7412_8F34)
+        #expect(XXH64.hex(0xAB) == "00000000000000ab")
+    }
+
+    @Test func sha256AndCRC32MatchPublishedVectors() {
+        #expect(Array("abc".utf8).withUnsafeBytes(sha256Hex) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect([UInt8]().withUnsafeBytes(sha256Hex) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(Array("123456789".utf8).withUnsafeBytes { CRC32.checksum($0) } == 0xCBF4_3926)
+        let long = [UInt8](repeating: 0x61, count: 1_000_003)
+        let streamed = SHA256()
+        long.withUnsafeBytes { streamed.update(UnsafeRawBufferPointer(rebasing: $0[0..<500_000])); streamed.update(UnsafeRawBufferPointer(rebasing: $0[500_000...])) }
+        #expect(streamed.finalizeHex() == long.withUnsafeBytes(sha256Hex))
+    }
+
+    @Test(arguments: [
+        (#"{"a": 1, "a": 2}"#, "duplicate key"),
+        (#"{"a": {"b": 1, "b": 1}}"#, "duplicate key"),
+        (#"["\ud800"]"#, "surrogate"),
+        (#"{"a": 1} x"#, "trailing"),
+        (#"{"a": 01}"#, ""),
+        ("{\"a\": \"tab\tinside\"}", ""),
+        (#"{'a': 1}"#, ""),
+        (#"[1, 2,]"#, ""),
+        (String(repeating: "[", count: 200) + String(repeating: "]", count: 200), "deep"),
+    ])
+    func jsonParserRefuses(_ text: String, _ words: String) {
+        let error = #expect(throws: JSONParser.Failure.self) { try JSONParser.parse(Array(text.utf8)) }
+        #expect(words.isEmpty || error?.description.contains(words) == true, "\(text): \(String(describing: error))")
+    }
+
+    @Test func jsonParserKeepsNumbersAsWrittenAndOrder() throws {
+        let value = try JSONParser.parse(Array(#"  {"z": 12345678901234567890, "a": -1.5e-3, "s": "\u00e9\ud83d\ude00\n"}"#.utf8))
+        let object = try #require(value.object)
+        #expect(object.keys == ["z", "a", "s"])
+        #expect(object["z"] == .number("12345678901234567890"))
+        #expect(object["z"]?.integer == nil)
+        #expect(object["a"]?.double == -0.0015)
+        #expect(object["s"]?.string == "é😀\n")
+        #expect(JSONValue.object(object).serialized() == #"{"z":12345678901234567890,"a":-1.5e-3,"s":"é😀\n"}"#)
+    }
+
+    @Test func dtypeNamesAndSizesFollowSafetensors() {
+        #expect(DType(rawValue: "BF16")?.itemSize == 2)
+        #expect(DType(rawValue: "BOOL")?.itemSize == 1)
+        #expect(DType(rawValue: "F64")?.itemSize == 8)
+        #expect(DType(rawValue: "f32") == nil)
+    }
+}
