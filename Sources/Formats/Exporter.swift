@@ -7,7 +7,8 @@
 /// Writes an `.mhub` back out as a Hugging Face folder: `model.safetensors`, `config.json`, tokenizer files.
 public enum Exporter {
     /// Exports `mhub` into `folder`, which must not exist or be empty. The folder is assembled under a temporary
-    /// name and renamed into place, so a failure leaves nothing behind. Returns the files written.
+    /// name and renamed into place, so a failure leaves nothing behind. Every checksum is checked on the way, so a
+    /// damaged file is never exported. Returns the files written.
     @discardableResult
     public static func export(_ mhub: MHubFile, to folder: String) throws -> [String] {
         var isDirectory = false
@@ -25,7 +26,7 @@ public enum Exporter {
             var metadata = mhub.metadata
             if !metadata.contains(where: { $0.key == "format" }) { metadata.insert(("format", "pt"), at: 0) }
             let entries = mhub.tensors.enumerated().map { index, record in
-                SafeTensorsWriter.Entry(record: record) { try mhub.bytes(at: index) }
+                SafeTensorsWriter.Entry(record: record) { try mhub.verifiedBytes(at: index) }
             }
             try SafeTensorsWriter.write(entries, metadata: metadata, to: staging + "/model.safetensors")
             written.append("model.safetensors")

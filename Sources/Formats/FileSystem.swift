@@ -54,3 +54,10 @@ package func isEmptyDirectory(_ path: String) -> Bool {
     while readdir(dir) != nil { count += 1 }
     return count <= 2
 }
+
+/// Whether two paths name the same existing file (same device and inode), however they are spelled.
+public func isSameFile(_ a: String, _ b: String) -> Bool {
+    var first = stat(), second = stat()
+    guard stat(a, &first) == 0, stat(b, &second) == 0 else { return false }
+    return first.st_dev == second.st_dev && first.st_ino == second.st_ino
+}

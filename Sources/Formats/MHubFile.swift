@@ -204,6 +204,11 @@ public final class MHubFile: TensorArchive {
         try decode(blobs[index], what: tensors[index].name, check: false)
     }
 
+    /// The tensor's bytes after checking its stored XXH64 (reads every stored byte once more).
+    public func verifiedBytes(at index: Int) throws -> TensorBytes {
+        try decode(blobs[index], what: tensors[index].name, check: true)
+    }
+
     /// How tensor `index` is stored.
     public func blob(at index: Int) -> MHubBlob { blobs[index] }
 

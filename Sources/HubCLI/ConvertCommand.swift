@@ -67,7 +67,7 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         let model = try ModelSource.open(source)
         let target = output ?? Self.defaultOutput(for: source)
-        guard !model.weightFiles.contains(target), target != source else {
+        guard !(model.weightFiles + [source]).contains(where: { isSameFile($0, target) }) else {
             throw FormatError.invalidArgument("\(target): the output would overwrite the input; choose another -o")
         }
         let options = MHubWriter.Options(dtype: dtype == .f32 ? nil : dtype.dtype, compress: compress == .zstd)

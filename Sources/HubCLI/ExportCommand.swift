@@ -18,9 +18,16 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Folder to create.")
     var output: String
 
+    @Flag(help: "Print {\"output\", \"files\"} as JSON.")
+    var json = false
+
     func run() throws {
         let mhub = try MHubFile(path: file)
         let written = try Exporter.export(mhub, to: output)
-        print("\(output): " + written.joined(separator: ", "))
+        if json {
+            Output.printJSON(.object(JSONObject([("output", .string(output)), ("files", .array(written.map(JSONValue.string)))])))
+        } else {
+            print("\(output): " + written.joined(separator: ", "))
+        }
     }
 }

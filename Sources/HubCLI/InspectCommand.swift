@@ -7,15 +7,15 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "List a checkpoint's tensors (name, dtype, shape, bytes) and metadata.",
         discussion: """
-            FILE is a .safetensors, .bin/.pt/.pth (PyTorch zip or legacy), a sharded *.index.json or an .mhub
-            (which also shows its config, tokenizer and provenance). --verify reads every byte and checks every
+            FILE is a .safetensors, .bin/.pt/.pth (PyTorch zip or legacy), a sharded *.index.json, an .mhub
+            (which also shows its config, tokenizer and provenance) or a Hugging Face folder (its weights). --verify reads every byte and checks every
             checksum (.mhub per-tensor XXH64, zip CRC-32) and exits 1 on the first mismatch.
             JSON: {"format", "tensors": [{"name", "dtype", "shape", "bytes"}], "metadata": {}} (+ "config",
             "tokenizer", "provenance", "files" for .mhub, whose tensors also carry "encoding" and "xxh64"; "verified": true with --verify).
             """
     )
 
-    @Argument(help: "Checkpoint file.")
+    @Argument(help: "Checkpoint file or model folder.")
     var file: String
 
     @Flag(help: "Print JSON (a stable shape scripts can rely on).")
@@ -25,7 +25,7 @@ struct InspectCommand: ParsableCommand {
     var verify = false
 
     func run() throws {
-        let archive = try Checkpoint.open(file)
+        let archive = try ModelSource.open(file).weights
         if verify { try archive.verify() }
         let mhub = archive as? MHubFile
         var root = JSONObject([

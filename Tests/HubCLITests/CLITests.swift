@@ -1,0 +1,130 @@
+import Formats
+import Testing
+import TestSupport
+
+/// The `hub` executable end to end: output shapes of convert / inspect / export, and the error contract
+/// (one line on stderr naming the file, exit 1 for bad input, 64 for bad usage, no output left behind).
+@Suite struct CLITests {
+    let hub = Fixtures.hubExecutable
+
+    @Test func convertInspectExportRoundTrip() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let mhub = scratch.path + "/bert.mhub"
+        let convert = try runProcess(hub, ["convert", Fixtures.path("models/tiny-bert"), "-o", mhub, "--json"])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        let summary = try JSONParser.parse(Array(convert.stdout.utf8)).object!
+        #expect(summary["tensors"]?.integer == 42)
+        #expect(summary["format"]?.string == "safetensors")
+        #expect(summary["files"]?.array?.compactMap(\.string).contains("config.json") == true)
+
+        let inspect = try runProcess(hub, ["inspect", mhub, "--json", "--verify"])
+        #expect(inspect.status == 0, "\(inspect.stderr)")
+        let root = try JSONParser.parse(Array(inspect.stdout.utf8)).object!
+        #expect(root["format"]?.string == "mhub")
+        #expect(root["verified"] == .bool(true))
+        let first = try #require(root["tensors"]?.array?.first?.object)
+        #expect(first.keys.prefix(4) == ["name", "dtype", "shape", "bytes"])
+        #expect(root["metadata"]?.object?["format"]?.string == "pt")
+        #expect(root["config"]?.object?["model_type"]?.string == "bert")
+        #expect(root["tokenizer"]?.object?["model"]?.string == "WordPiece")
+        #expect(root["provenance"]?.object?["converter"]?.string == Converter.converterVersion)
+
+        let folder = scratch.path + "/hf"
+        let export = try runProcess(hub, ["export", mhub, "-o", folder, "--json"])
+        #expect(export.status == 0, "\(export.stderr)")
+        #expect(try readBytes(folder + "/model.safetensors") == readBytes(Fixtures.path("models/tiny-bert/model.safetensors")))
+        #expect(try readBytes(folder + "/vocab.txt") == readBytes(Fixtures.path("models/tiny-bert/vocab.txt")))
+    }
+
+    @Test(arguments: ["checkpoints/tiny-bert.zip.bin", "checkpoints/special.legacy.pt", "checkpoints/special.safetensors",
+                      "models/tiny-roberta/model.safetensors.index.json", "models/tiny-gpt2"])
+    func inspectJSONListsEveryTensor(_ relative: String) throws {
+        let result = try runProcess(hub, ["inspect", Fixtures.path(relative), "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let root = try JSONParser.parse(Array(result.stdout.utf8)).object!
+        let reference = try Fixtures.json(Fixtures.path("reference.json")).object!
+        let key = relative.hasSuffix(".index.json") ? "models/tiny-roberta" : relative
+        let expected = try #require(reference[key]?.object)
+        let listed = root["tensors"]?.array?.compactMap { $0.object }
+        let tensors = try #require(listed)
+        #expect(Set(tensors.compactMap { $0["name"]?.string }) == Set(expected.keys))
+        for tensor in tensors {
+            let want = try #require(expected[tensor["name"]!.string!]?.object)
+            #expect(tensor["dtype"] == want["dtype"])
+            #expect(tensor["shape"] == want["shape"])
+        }
+    }
+
+    @Test func defaultOutputNameAndTextSummary() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        try copyFile(Fixtures.path("checkpoints/tiny-gpt2.legacy.bin"), scratch.path + "/gpt2.bin")
+        let result = try runProcess(hub, ["convert", scratch.path + "/gpt2.bin", "--dtype", "bf16", "--compress", "zstd"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("29 tensors"))
+        #expect(result.stdout.contains("GB/s"))
+        #expect(try scratch.contents() == ["gpt2.bin", "gpt2.mhub"])
+        let inspect = try runProcess(hub, ["inspect", scratch.path + "/gpt2.mhub", "--json"])
+        let tensors = try JSONParser.parse(Array(inspect.stdout.utf8)).object!["tensors"]!.array!.compactMap(\.object)
+        #expect(tensors.allSatisfy { $0["dtype"]?.string == "BF16" && $0["encoding"]?.string == "zstd" })
+    }
+
+    @Test(arguments: try! Fixtures.json(Fixtures.path("bad/manifest.json")).object!.keys)
+    func badInputGivesOneLineAndLeavesNothing(_ name: String) throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let path = Fixtures.path("bad/" + name)
+        let manifest = try Fixtures.json(Fixtures.path("bad/manifest.json")).object!
+        let verify = manifest[name]?.object?["stage"]?.string == "verify"
+        let result = try runProcess(hub, verify ? ["inspect", "--verify", path] : ["convert", path, "-o", scratch.path + "/out.mhub"])
+        #expect(result.status == 1, "\(name): exit \(result.status) \(result.stderr)")
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(name): \(result.stderr)")
+        #expect(result.stderr.contains(path), "names the file: \(result.stderr)")
+        let left = try scratch.contents()
+        #expect(left.isEmpty, "\(name) left \(left)")
+    }
+
+    @Test func badMHubVectorsFailCleanly() throws {
+        let manifest = try Fixtures.json(Fixtures.vectors + "/manifest.json").object!
+        for name in manifest.keys where manifest[name]?.object?["expect"]?.string == "error" {
+            let scratch = try ScratchFolder()
+            defer { scratch.remove() }
+            let exported = try runProcess(hub, ["export", Fixtures.vectors + "/" + name, "-o", scratch.path + "/out"])
+            #expect(exported.status == 1, "\(name): \(exported.stderr)")
+            #expect(exported.stderr.split(separator: "\n").count == 1, "\(name): \(exported.stderr)")
+            let left = try scratch.contents()
+        #expect(left.isEmpty, "\(name) left \(left)")
+        }
+    }
+
+    @Test func refusesToOverwriteItsInputOrANonEmptyFolder() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let input = scratch.path + "/w.safetensors"
+        try copyFile(Fixtures.path("checkpoints/special.safetensors"), input)
+        let same = try runProcess(hub, ["convert", input, "-o", scratch.path + "/./w.safetensors"])
+        #expect(same.status == 1)
+        #expect(same.stderr.contains("overwrite the input"))
+        #expect(try readBytes(input) == readBytes(Fixtures.path("checkpoints/special.safetensors")))
+
+        #expect(try runProcess(hub, ["convert", input, "-o", scratch.path + "/w.mhub"]).status == 0)
+        let occupied = try runProcess(hub, ["export", scratch.path + "/w.mhub", "-o", scratch.path])
+        #expect(occupied.status == 1)
+        #expect(occupied.stderr.contains("not an empty folder"))
+    }
+
+    @Test(arguments: [["convert"], ["convert", "x.bin", "--dtype", "f8"], ["inspect", "a", "--bogus"], ["export", "a.mhub"], ["frobnicate"]])
+    func badUsageExits64(_ arguments: [String]) throws {
+        let result = try runProcess(hub, arguments)
+        #expect(result.status == 64, "\(arguments): \(result.status) \(result.stderr)")
+        #expect(!result.stderr.isEmpty)
+    }
+
+    @Test func missingFileIsOneLine() throws {
+        let result = try runProcess(hub, ["inspect", "/nonexistent/model.safetensors"])
+        #expect(result.status == 1)
+        #expect(result.stderr == "Error: /nonexistent/model.safetensors: no such file or folder\n")
+    }
+}
