@@ -20,6 +20,7 @@ public enum Converter {
     /// - Parameters:
     ///   - provenance: extra provenance fields (repo, revision, commit) from the hub; `source` is always recorded.
     ///   - progress: (tensor bytes done, tensor bytes in all).
+    @discardableResult
     public static func convert(
         _ source: ModelSource, to output: String, options: MHubWriter.Options = .init(),
         provenance extra: [(key: String, value: JSONValue)] = [], progress: ((Int, Int) -> Void)? = nil

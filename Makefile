@@ -1,0 +1,57 @@
+# ModelHub — build, test, demo and benchmark entry points. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+SWIFT ?= swift
+DEB_PACKAGES := libopenblas-dev libcurl4-openssl-dev libzstd-dev libsqlite3-dev libssl-dev
+DEMO_DIR := .demo
+
+.PHONY: deps build release test demo bench clean
+
+# Installs only the Debian packages that are missing (needs root or sudo when any is missing).
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel
+
+# End to end, offline: a tiny BERT checkpoint (committed fixture, PyTorch zip format) → .mhub → inspect → verify
+# → export as an HF folder → convert back, and the round trip compared tensor by tensor.
+demo: release
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@bin=$$($(SWIFT) build -c release --show-bin-path)/hub; set -e; \
+	echo "== hub convert Tests/Fixtures/models/tiny-bert (safetensors folder: weights + config + tokenizer)"; \
+	$$bin convert Tests/Fixtures/models/tiny-bert -o $(DEMO_DIR)/tiny-bert.mhub; \
+	echo; echo "== hub convert Tests/Fixtures/models/tiny-gpt2/pytorch_model.bin --dtype f16 --compress zstd"; \
+	$$bin convert Tests/Fixtures/models/tiny-gpt2/pytorch_model.bin -o $(DEMO_DIR)/tiny-gpt2-f16.mhub --dtype f16 --compress zstd; \
+	echo; echo "== hub inspect $(DEMO_DIR)/tiny-bert.mhub (first lines)"; \
+	$$bin inspect $(DEMO_DIR)/tiny-bert.mhub | head -n 12; \
+	echo; echo "== hub inspect --verify $(DEMO_DIR)/tiny-gpt2-f16.mhub (every byte read, every checksum checked)"; \
+	$$bin inspect --verify $(DEMO_DIR)/tiny-gpt2-f16.mhub | tail -n 1; \
+	echo; echo "== hub export $(DEMO_DIR)/tiny-bert.mhub -o $(DEMO_DIR)/tiny-bert-hf"; \
+	$$bin export $(DEMO_DIR)/tiny-bert.mhub -o $(DEMO_DIR)/tiny-bert-hf; \
+	ls -l $(DEMO_DIR)/tiny-bert-hf; \
+	echo; echo "== round trip: the exported folder converts back to the same tensors"; \
+	$$bin convert $(DEMO_DIR)/tiny-bert-hf -o $(DEMO_DIR)/roundtrip.mhub > /dev/null; \
+	$$bin inspect --json $(DEMO_DIR)/tiny-bert.mhub | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["tensors"]))' > $(DEMO_DIR)/a.json; \
+	$$bin inspect --json $(DEMO_DIR)/roundtrip.mhub | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["tensors"]))' > $(DEMO_DIR)/b.json; \
+	cmp $(DEMO_DIR)/a.json $(DEMO_DIR)/b.json && echo "tensor table identical ($$(python3 -c 'import json; print(len(json.load(open("$(DEMO_DIR)/a.json"))))') tensors)"
+
+# Conversion throughput and open time on a BERT-base-sized random checkpoint (made by the benchmark itself).
+bench: release
+	$(SWIFT) run -c release --skip-build FormatsBench
+
+clean:
+	rm -rf .build $(DEMO_DIR)
