@@ -4,6 +4,12 @@
     import Darwin
 #endif
 
+#if os(Linux)
+    /// glibc's `sync_file_range`, which the Glibc module does not import (it needs _GNU_SOURCE).
+    @_silgen_name("sync_file_range")
+    private func linuxSyncFileRange(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32
+#endif
+
 /// Writes a file under a temporary name beside the target and renames it into place only when complete,
 /// so a failure or a crash never leaves a half-written output, and an input still mapped is never overwritten.
 public enum AtomicFile {
@@ -35,6 +41,7 @@ public enum AtomicFile {
                 try flush()
                 if bytes.count >= Self.capacity {
                     try Self.writeAll(fd, base, bytes.count, path: path)
+                    startWriteback(through: offset + bytes.count)
                 } else {
                     buffer.copyMemory(from: base, byteCount: bytes.count)
                     buffered = bytes.count
@@ -69,6 +76,18 @@ public enum AtomicFile {
             guard buffered > 0 else { return }
             try Self.writeAll(fd, buffer, buffered, path: path)
             buffered = 0
+            startWriteback(through: offset)
+        }
+
+        /// Asks the kernel to start writing out what has been written so far, so the disk works while we compute
+        /// and the final fsync has little left to wait for. Advisory: errors are ignored (fsync reports real ones).
+        private var writebackStart = 0
+        private func startWriteback(through end: Int) {
+            guard end - writebackStart >= 8 << 20 else { return }
+            #if os(Linux)
+                _ = linuxSyncFileRange(fd, Int64(writebackStart), Int64(end - writebackStart), 2)  // SYNC_FILE_RANGE_WRITE
+            #endif
+            writebackStart = end
         }
 
         private static func writeAll(_ fd: Int32, _ base: UnsafeRawPointer, _ count: Int, path: String) throws {

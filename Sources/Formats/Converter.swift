@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Dispatch
 
 /// Turns a checkpoint (file or model folder) into one `.mhub` file, with provenance.
@@ -66,6 +69,11 @@ final class SourceHashes: @unchecked Sendable {
             do {
                 var entries: [JSONValue] = []
                 for file in files {
+                    let name = file.name.split(separator: "/").last.map(String.init) ?? file.name
+                    if let known = Self.cacheBlobDigest(file.path) {
+                        entries.append(.object(JSONObject([("path", .string(name)), ("size", .int(known.size)), ("sha256", .string(known.sha256))])))
+                        continue
+                    }
                     let mapped = try MappedFile(path: file.path)
                     let hasher = SHA256()
                     var offset = 0
@@ -75,7 +83,6 @@ final class SourceHashes: @unchecked Sendable {
                         hasher.update(UnsafeRawBufferPointer(rebasing: mapped.bytes[offset..<end]))
                         offset = end
                     }
-                    let name = file.name.split(separator: "/").last.map(String.init) ?? file.name
                     entries.append(.object(JSONObject([
                         ("path", .string(name)), ("size", .int(mapped.bytes.count)), ("sha256", .string(hasher.finalizeHex())),
                     ])))
@@ -85,6 +92,22 @@ final class SourceHashes: @unchecked Sendable {
                 result = .failure(error)
             }
         }
+    }
+
+    /// A file in a Hugging Face cache snapshot links to `blobs/<sha256>` for LFS files (weights): the name is the
+    /// SHA-256 the Hub declared and the downloader checked, so a 440 MB model needs no 1.7 s of hashing here.
+    /// Non-LFS blobs are named by their 40-digit git hash and are hashed as usual.
+    static func cacheBlobDigest(_ path: String) -> (sha256: String, size: Int)? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        let target = String(cString: resolved)
+        let parts = target.split(separator: "/")
+        guard parts.count >= 2, parts[parts.count - 2] == "blobs", let name = parts.last, name.utf8.count == 64,
+            name.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+        else { return nil }
+        var info = stat()
+        guard stat(target, &info) == 0 else { return nil }
+        return (String(name), Int(info.st_size))
     }
 
     /// Blocks until the hashes are done.

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A JSON value that keeps object keys in file order and numbers as written.
 ///
 /// Foundation's two JSON parsers disagree on duplicate keys (`JSONDecoder` keeps the first value,
@@ -65,7 +69,7 @@ public struct JSONObject: Equatable, Sendable {
 
     /// The value for `key` (linear search: objects read this way are small).
     public subscript(key: String) -> JSONValue? {
-        entries.first(where: { $0.key.utf8.elementsEqual(key.utf8) })?.value
+        entries.first(where: { sameUTF8($0.key, key) })?.value
     }
 
     /// Appends a key; the caller guarantees it is new.
@@ -79,6 +83,27 @@ public struct JSONObject: Equatable, Sendable {
 }
 
 /// Parses JSON text strictly (see `JSONValue`).
+/// Whether two strings have the same UTF-8 bytes (Swift's `==` also equates canonically equivalent strings).
+@inline(__always) func sameUTF8(_ a: String, _ b: String) -> Bool {
+    guard a.utf8.count == b.utf8.count else { return false }
+    let fast = a.utf8.withContiguousStorageIfAvailable { left in
+        b.utf8.withContiguousStorageIfAvailable { right in
+            left.count == 0 || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0
+        }
+    }
+    return (fast ?? nil) ?? a.utf8.elementsEqual(b.utf8)
+}
+
+/// An object key hashed and compared by its UTF-8 bytes, for duplicate detection.
+struct UTF8Key: Hashable {
+    let text: String
+    static func == (lhs: UTF8Key, rhs: UTF8Key) -> Bool { sameUTF8(lhs.text, rhs.text) }
+    func hash(into hasher: inout Hasher) {
+        var text = text
+        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
+
 public struct JSONParser {
     /// Errors carry a byte offset and a reason; callers wrap them with the file name.
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -153,7 +178,7 @@ public struct JSONParser {
         guard depth <= maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
         index += 1
         var result = JSONObject()
-        var seen = Set<[UInt8]>()
+        var seen = Set<UTF8Key>()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -164,7 +189,15 @@ public struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
             let keyStart = index
             let key = try string()
-            guard seen.insert(Array(key.utf8)).inserted else {
+            // Small objects (most of them) are checked by a scan; a set takes over past 8 keys.
+            let duplicate: Bool
+            if result.count < 8 {
+                duplicate = result.entries.contains { sameUTF8($0.key, key) }
+            } else {
+                if seen.isEmpty { seen = Set(result.entries.map { UTF8Key(text: $0.key) }) }
+                duplicate = !seen.insert(UTF8Key(text: key)).inserted
+            }
+            guard !duplicate else {
                 throw Failure(offset: keyStart, reason: "duplicate key '\(key)'")
             }
             skipWhitespace()

@@ -35,6 +35,7 @@ import TestSupport
         (#"{'a': 1}"#, ""),
         (#"[1, 2,]"#, ""),
         (String(repeating: "[", count: 200) + String(repeating: "]", count: 200), "deep"),
+        ("{" + (0..<12).map { "\"k\($0)\": \($0)" }.joined(separator: ", ") + #", "k3": 0}"#, "duplicate key 'k3'"),
     ])
     func jsonParserRefuses(_ text: String, _ words: String) {
         let error = #expect(throws: JSONParser.Failure.self) { try JSONParser.parse(Array(text.utf8)) }
@@ -50,6 +51,17 @@ import TestSupport
         #expect(object["a"]?.double == -0.0015)
         #expect(object["s"]?.string == "é😀\n")
         #expect(JSONValue.object(object).serialized() == #"{"z":12345678901234567890,"a":-1.5e-3,"s":"é😀\n"}"#)
+    }
+
+    @Test func keysDifferingOnlyInNormalizationAreDistinct() throws {
+        // "é" precomposed and "e" + combining acute are equal Swift Strings but different JSON keys.
+        for count in [1, 12] {
+            let filler = (0..<count).map { "\"f\($0)\": 0, " }.joined()
+            let object = try #require(try JSONParser.parse(Array("{\(filler)\"\u{E9}\": 1, \"e\u{301}\": 2}".utf8)).object)
+            #expect(object.count == count + 2)
+            #expect(object["\u{E9}"]?.integer == 1)
+            #expect(object["e\u{301}"]?.integer == 2)
+        }
     }
 
     @Test func dtypeNamesAndSizesFollowSafetensors() {
