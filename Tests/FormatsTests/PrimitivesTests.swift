@@ -64,6 +64,23 @@ import TestSupport
         }
     }
 
+    @Test func float16ConversionEqualsSwiftsRoundToNearestEven() {
+        // Every exponent and sign, with random and edge mantissas (ties, all ones, zero); NaNs become quiet.
+        var generator = SeededGenerator(seed: 10)
+        for exponent in UInt32(0)...255 {
+            for mantissa in [0, 1, 0x0FFF, 0x1000, 0x1FFF, 0x2000, 0x3000, 0x7F_E000, 0x7F_F000, 0x7F_FFFF]
+                + (0..<2000).map({ _ in UInt32.random(in: 0...0x7F_FFFF, using: &generator) })
+            {
+                for sign in [UInt32(0), 0x8000_0000] {
+                    let value = Float(bitPattern: sign | exponent << 23 | mantissa)
+                    let expected = value.isNaN ? UInt16(0x7E00 | (sign >> 16)) : Float16(value).bitPattern
+                    #expect(DTypeConversion.float16Bits(value) == expected, "\(String(value.bitPattern, radix: 16))")
+                    if DTypeConversion.float16Bits(value) != expected { return }
+                }
+            }
+        }
+    }
+
     @Test func dtypeNamesAndSizesFollowSafetensors() {
         #expect(DType(rawValue: "BF16")?.itemSize == 2)
         #expect(DType(rawValue: "BOOL")?.itemSize == 1)
