@@ -49,9 +49,11 @@ demo: release
 	$$bin inspect --json $(DEMO_DIR)/roundtrip.mhub | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["tensors"]))' > $(DEMO_DIR)/b.json; \
 	cmp $(DEMO_DIR)/a.json $(DEMO_DIR)/b.json && echo "tensor table identical ($$(python3 -c 'import json; print(len(json.load(open("$(DEMO_DIR)/a.json"))))') tensors)"
 
-# Conversion throughput and open time on a BERT-base-sized random checkpoint (made by the benchmark itself).
+# Conversion throughput and open time on a BERT-base-sized random checkpoint (made by the benchmark itself),
+# beside PyTorch when PEER_PYTHON (default: the reference venv /tmp/ref, else python3) has torch.
+PEER_PYTHON ?= $(shell test -x /tmp/ref/bin/python && echo /tmp/ref/bin/python || echo python3)
 bench: release
-	$(SWIFT) run -c release --skip-build FormatsBench
+	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build FormatsBench
 
 clean:
 	rm -rf .build $(DEMO_DIR)
