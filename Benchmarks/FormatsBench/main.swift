@@ -95,7 +95,8 @@ print(String(format: "%d tensors, %.1f M parameters, %.1f MB\n", tensors.count, 
 
 var results: [(String, Double, String)] = []  // (job, seconds, figure)
 @MainActor func report(_ job: String, _ seconds: Double, bytes: Int? = nil) {
-    let figure = bytes.map { String(format: "%.2f GB/s", Double($0) / seconds / 1e9) } ?? String(format: "%.3f ms", seconds * 1e3)
+    let figure = bytes.map { String(format: "%.2f GB/s", Double($0) / seconds / 1e9) }
+        ?? (seconds < 1e-4 ? String(format: "%.2f µs", seconds * 1e6) : String(format: "%.3f ms", seconds * 1e3))
     results.append((job, seconds, figure))
     print(job.padding(toLength: 58, withPad: " ", startingAt: 0) + String(format: "%8.4f s  ", seconds) + figure)
 }
