@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEB_PACKAGES := libopenblas-dev libcurl4-openssl-dev libzstd-dev libsqlite3-dev libssl-dev
 DEMO_DIR := .demo
 
-.PHONY: deps build release test demo bench clean
+.PHONY: deps build release test lint format demo bench clean
 
 # Installs only the Debian packages that are missing (needs root or sudo when any is missing).
 deps:
@@ -23,7 +23,9 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-test: deps
+LINTED := Sources Tests Benchmarks Package.swift
+
+test: deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel
 
@@ -54,6 +56,13 @@ demo: release
 PEER_PYTHON ?= $(shell test -x /tmp/ref/bin/python && echo /tmp/ref/bin/python || echo python3)
 bench: release
 	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build FormatsBench
+
+# swift-format ships with the toolchain; .swift-format at the root (Tests/.swift-format allows `!` and `try!` in tests).
+lint:
+	$(SWIFT) format lint --strict --recursive $(LINTED)
+
+format:
+	$(SWIFT) format format --in-place --recursive $(LINTED)
 
 clean:
 	rm -rf .build $(DEMO_DIR)

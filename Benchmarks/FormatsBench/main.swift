@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 import TestSupport
 
 // `make bench` (release): conversion throughput and .mhub open time on a BERT-base-sized checkpoint with random
@@ -10,7 +10,8 @@ import TestSupport
 func bertBaseShapes() -> [(String, [Int])] {
     let h = 768, ff = 3072
     var shapes: [(String, [Int])] = [
-        ("bert.embeddings.word_embeddings.weight", [30522, h]), ("bert.embeddings.position_embeddings.weight", [512, h]),
+        ("bert.embeddings.word_embeddings.weight", [30522, h]),
+        ("bert.embeddings.position_embeddings.weight", [512, h]),
         ("bert.embeddings.token_type_embeddings.weight", [2, h]), ("bert.embeddings.LayerNorm.weight", [h]),
         ("bert.embeddings.LayerNorm.bias", [h]),
     ]
@@ -50,7 +51,8 @@ try FileManager.default.createDirectory(atPath: folder + "/blobs", withIntermedi
 try FileManager.default.createDirectory(atPath: folder + "/snapshots/main", withIntermediateDirectories: true)
 let plainSafetensors = folder + "/bert-base.safetensors", plainBin = folder + "/bert-base.bin"
 // The same files as a downloaded model sits in the Hugging Face cache: snapshots/<rev>/NAME → ../../blobs/<sha256>.
-let safetensorsPath = folder + "/snapshots/main/model.safetensors", binPath = folder + "/snapshots/main/pytorch_model.bin"
+let safetensorsPath = folder + "/snapshots/main/model.safetensors",
+    binPath = folder + "/snapshots/main/pytorch_model.bin"
 let mhubPath = folder + "/bert-base.mhub"
 
 /// Links `file` into the cache layout under its SHA-256, as huggingface_hub stores LFS files.
@@ -83,19 +85,26 @@ let tensors: [(name: String, shape: [Int], bytes: [UInt8])] = bertBaseShapes().m
     return (name, shape, bytes)
 }
 let totalBytes = tensors.reduce(0) { $0 + $1.bytes.count }
-try SafeTensorsWriter.write(tensors.map { tensor in
-    SafeTensorsWriter.Entry(record: TensorRecord(name: tensor.name, dtype: .f32, shape: tensor.shape, byteCount: tensor.bytes.count)) {
-        tensor.bytes.withUnsafeBytes { TensorBytes(copying: $0) }
-    }
-}, metadata: [("format", "pt")], to: plainSafetensors)
+try SafeTensorsWriter.write(
+    tensors.map { tensor in
+        SafeTensorsWriter.Entry(
+            record: TensorRecord(name: tensor.name, dtype: .f32, shape: tensor.shape, byteCount: tensor.bytes.count)
+        ) {
+            tensor.bytes.withUnsafeBytes { TensorBytes(copying: $0) }
+        }
+    }, metadata: [("format", "pt")], to: plainSafetensors)
 try TorchZipWriter.write(tensors, to: plainBin)
 try placeInCache(plainSafetensors, as: safetensorsPath)
 try placeInCache(plainBin, as: binPath)
-print(String(format: "%d tensors, %.1f M parameters, %.1f MB\n", tensors.count, Double(totalBytes / 4) / 1e6, Double(totalBytes) / 1e6))
+print(
+    String(
+        format: "%d tensors, %.1f M parameters, %.1f MB\n", tensors.count, Double(totalBytes / 4) / 1e6,
+        Double(totalBytes) / 1e6))
 
 var results: [(String, Double, String)] = []  // (job, seconds, figure)
 @MainActor func report(_ job: String, _ seconds: Double, bytes: Int? = nil) {
-    let figure = bytes.map { String(format: "%.2f GB/s", Double($0) / seconds / 1e9) }
+    let figure =
+        bytes.map { String(format: "%.2f GB/s", Double($0) / seconds / 1e9) }
         ?? (seconds < 1e-4 ? String(format: "%.2f µs", seconds * 1e6) : String(format: "%.3f ms", seconds * 1e3))
     results.append((job, seconds, figure))
     print(job.padding(toLength: 58, withPad: " ", startingAt: 0) + String(format: "%8.4f s  ", seconds) + figure)
@@ -105,9 +114,15 @@ let runs = 5
 print("median of \(runs) runs; sources in the HF cache layout unless marked 'plain file'")
 report("convert safetensors → .mhub", median(try timedConversions(runs, safetensorsPath)), bytes: totalBytes)
 report("convert torch zip .bin → .mhub", median(try timedConversions(runs, binPath)), bytes: totalBytes)
-report("convert safetensors → .mhub --dtype f16", median(try timedConversions(runs, safetensorsPath, .init(dtype: .f16))), bytes: totalBytes)
-report("convert safetensors → .mhub --compress zstd", median(try timedConversions(1, safetensorsPath, .init(compress: true))), bytes: totalBytes)
-report("convert safetensors → .mhub (plain file: SHA-256 computed)", median(try timedConversions(3, plainSafetensors)), bytes: totalBytes)
+report(
+    "convert safetensors → .mhub --dtype f16", median(try timedConversions(runs, safetensorsPath, .init(dtype: .f16))),
+    bytes: totalBytes)
+report(
+    "convert safetensors → .mhub --compress zstd",
+    median(try timedConversions(1, safetensorsPath, .init(compress: true))), bytes: totalBytes)
+report(
+    "convert safetensors → .mhub (plain file: SHA-256 computed)", median(try timedConversions(3, plainSafetensors)),
+    bytes: totalBytes)
 try? FileManager.default.removeItem(atPath: mhubPath)
 try Converter.convert(ModelSource.open(safetensorsPath), to: mhubPath)
 let openTimes = try timed(50) { _ = try MHubFile(path: mhubPath) }
@@ -120,12 +135,16 @@ report("open torch zip .bin (zip + pickle)", median(try timed(50) { _ = try Torc
 
 var usage = rusage()
 getrusage(RUSAGE_SELF.rawValue, &usage)
-print(String(format: "\npeak resident memory: %.0f MB (the generated weights alone are %.0f MB)", Double(usage.ru_maxrss) / 1024, Double(totalBytes) / 1e6))
+print(
+    String(
+        format: "\npeak resident memory: %.0f MB (the generated weights alone are %.0f MB)",
+        Double(usage.ru_maxrss) / 1024, Double(totalBytes) / 1e6))
 
 // The peer: the same jobs in PyTorch (torch.load + safetensors save; safetensors.safe_open; torch.load).
 let peerPython = ProcessInfo.processInfo.environment["PEER_PYTHON"] ?? "python3"
 let peerScript = Fixtures.repositoryRoot + "/Benchmarks/peer_formats.py"
-if let peer = try? runProcess("/usr/bin/env", [peerPython, peerScript, safetensorsPath, binPath, folder]), peer.status == 0,
+if let peer = try? runProcess("/usr/bin/env", [peerPython, peerScript, safetensorsPath, binPath, folder]),
+    peer.status == 0,
     let values = try? JSONParser.parse(Array(peer.stdout.utf8)).object
 {
     print("\nPyTorch peer (\(values["versions"]?.string ?? "?")), same files, same machine, 2 threads:")
@@ -136,10 +155,16 @@ if let peer = try? runProcess("/usr/bin/env", [peerPython, peerScript, safetenso
         ("open torch zip .bin (zip + pickle)", "torch_load_mmap", "torch.load(mmap=True, weights_only=True)", nil),
     ]
     for (ours, theirs, label, bytes) in pairs {
-        guard let seconds = values[theirs]?.double, let mine = results.first(where: { $0.0 == ours })?.1 else { continue }
-        let figure = bytes.map { String(format: "%.2f GB/s", Double($0) / seconds / 1e9) } ?? String(format: "%.3f ms", seconds * 1e3)
-        print("  " + label.padding(toLength: 56, withPad: " ", startingAt: 0) + String(format: "%8.4f s  ", seconds) + figure
-            + String(format: "   PyTorch time / ModelHub time (%@) = %.2f", ours, seconds / mine))
+        guard let seconds = values[theirs]?.double, let mine = results.first(where: { $0.0 == ours })?.1 else {
+            continue
+        }
+        let figure =
+            bytes.map { String(format: "%.2f GB/s", Double($0) / seconds / 1e9) }
+            ?? String(format: "%.3f ms", seconds * 1e3)
+        print(
+            "  " + label.padding(toLength: 56, withPad: " ", startingAt: 0) + String(format: "%8.4f s  ", seconds)
+                + figure
+                + String(format: "   PyTorch time / ModelHub time (%@) = %.2f", ours, seconds / mine))
     }
 } else {
     print("\n(no PyTorch peer: set PEER_PYTHON to a python with torch and safetensors to compare)")

@@ -79,13 +79,16 @@ public enum AtomicFile {
             startWriteback(through: offset)
         }
 
-        /// Asks the kernel to start writing out what has been written so far, so the disk works while we compute
-        /// and the final fsync has little left to wait for. Advisory: errors are ignored (fsync reports real ones).
+        /// Asks the kernel to start writing out what has been written so far, so the disk works while we compute and
+        /// the final fsync has little left to wait for.
+        ///
+        /// Advisory: errors are ignored (fsync reports real ones).
         private var writebackStart = 0
         private func startWriteback(through end: Int) {
             guard end - writebackStart >= 8 << 20 else { return }
             #if os(Linux)
-                _ = linuxSyncFileRange(fd, Int64(writebackStart), Int64(end - writebackStart), 2)  // SYNC_FILE_RANGE_WRITE
+                let syncFileRangeWrite: UInt32 = 2  // SYNC_FILE_RANGE_WRITE
+                _ = linuxSyncFileRange(fd, Int64(writebackStart), Int64(end - writebackStart), syncFileRangeWrite)
             #endif
             writebackStart = end
         }
@@ -104,6 +107,7 @@ public enum AtomicFile {
     }
 
     /// Calls `body` with a writer on a fresh temporary file beside `path`, then syncs and renames it to `path`.
+    ///
     /// On any error the temporary file is removed and the error rethrown; `path` is untouched.
     public static func write(to path: String, _ body: (Writer) throws -> Void) throws {
         let temporary = temporaryPath(for: path)

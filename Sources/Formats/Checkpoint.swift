@@ -7,7 +7,9 @@ public enum Checkpoint {
         let file = try MappedFile(path: path)
         let bytes = file.bytes
         if bytes.count >= 8, bytes[0..<8].elementsEqual(MHub.magic) { return try MHubFile(path: path) }
-        if bytes.count >= 4, bytes.littleEndian(at: 0, width: 4) == 0x0403_4b50 || bytes.littleEndian(at: 0, width: 4) == 0x0605_4b50 {
+        if bytes.count >= 4,
+            bytes.littleEndian(at: 0, width: 4) == 0x0403_4b50 || bytes.littleEndian(at: 0, width: 4) == 0x0605_4b50
+        {
             return try TorchCheckpoint(path: path)
         }
         if bytes.count >= 1, bytes[0] == 0x80 { return try TorchCheckpoint(path: path) }
@@ -16,7 +18,8 @@ public enum Checkpoint {
         // safetensors has no magic: an 8-byte length, then a JSON object (leading spaces allowed, as in the reference).
         let jsonStart = bytes.count > 8 ? bytes[8...].first { $0 != 0x20 } : nil
         if path.hasSuffix(".safetensors") || jsonStart == UInt8(ascii: "{") { return try SafeTensorsFile(file: file) }
-        throw FormatError.unsupported(path: path, reason: "unrecognized file: not safetensors, a PyTorch checkpoint (zip or pickle) or .mhub")
+        throw FormatError.unsupported(
+            path: path, reason: "unrecognized file: not safetensors, a PyTorch checkpoint (zip or pickle) or .mhub")
     }
 }
 
@@ -38,7 +41,9 @@ public final class ShardedCheckpoint: TensorArchive {
     public init(indexPath: String) throws {
         path = indexPath
         let file = try MappedFile(path: indexPath)
-        guard file.bytes.count <= Self.maxIndexLength else { throw FormatError.malformed(path: indexPath, reason: "index file is larger than 64 MiB") }
+        guard file.bytes.count <= Self.maxIndexLength else {
+            throw FormatError.malformed(path: indexPath, reason: "index file is larger than 64 MiB")
+        }
         let json: JSONValue
         do {
             json = try JSONParser.parse(file.bytes, maxDepth: 8)
@@ -52,7 +57,8 @@ public final class ShardedCheckpoint: TensorArchive {
         var order: [String] = [], expected: [String: Set<String>] = [:]
         for (name, value) in weightMap.entries {
             guard let shard = value.string, MHubFile.isSafeRelativePath(shard), !shard.contains("/") else {
-                throw FormatError.malformed(path: indexPath, reason: "weight_map entry for '\(name)' is not a plain file name")
+                throw FormatError.malformed(
+                    path: indexPath, reason: "weight_map entry for '\(name)' is not a plain file name")
             }
             if expected[shard] == nil { order.append(shard) }
             expected[shard, default: []].insert(name)
@@ -70,14 +76,17 @@ public final class ShardedCheckpoint: TensorArchive {
             }
             for (index, record) in archive.tensors.enumerated() {
                 guard seen.insert(record.name).inserted else {
-                    throw FormatError.malformed(path: indexPath, reason: "tensor '\(record.name)' appears in more than one shard")
+                    throw FormatError.malformed(
+                        path: indexPath, reason: "tensor '\(record.name)' appears in more than one shard")
                 }
                 records.append(record)
                 locations.append((shardIndex, index))
             }
             shards.append(archive)
         }
-        guard let first = shards.first else { throw FormatError.malformed(path: indexPath, reason: "weight_map is empty") }
+        guard let first = shards.first else {
+            throw FormatError.malformed(path: indexPath, reason: "weight_map is empty")
+        }
         guard shards.allSatisfy({ $0.format == first.format }) else {
             throw FormatError.malformed(path: indexPath, reason: "shards are of different formats")
         }

@@ -1,7 +1,8 @@
+import Dispatch
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Dispatch
 
 /// Turns a checkpoint (file or model folder) into one `.mhub` file, with provenance.
 public enum Converter {
@@ -19,7 +20,10 @@ public enum Converter {
     /// The converter's name and version, recorded in provenance.
     public static let converterVersion = "modelhub 0.1.0"
 
-    /// Converts `source` to `output`. The SHA-256 of the source files is computed on a second thread meanwhile.
+    /// Converts `source` to `output`.
+    ///
+    /// The SHA-256 of the source files is computed on a second thread meanwhile.
+    ///
     /// - Parameters:
     ///   - provenance: extra provenance fields (repo, revision, commit) from the hub; `source` is always recorded.
     ///   - progress: (tensor bytes done, tensor bytes in all).
@@ -34,7 +38,8 @@ public enum Converter {
         let carried = try source.carriedFiles.map { file -> (path: String, bytes: TensorBytes) in
             let mapped = try MappedFile(path: file.path)
             guard mapped.bytes.count <= ModelSource.maxCarriedFileSize else {
-                throw FormatError.malformed(path: file.path, reason: "larger than \(ModelSource.maxCarriedFileSize >> 20) MiB")
+                throw FormatError.malformed(
+                    path: file.path, reason: "larger than \(ModelSource.maxCarriedFileSize >> 20) MiB")
             }
             return (file.relativePath, mapped.slice(0..<mapped.bytes.count))
         }
@@ -52,7 +57,8 @@ public enum Converter {
             }, options: options, to: output, progress: progress)
         let written = try MappedFile(path: output).bytes.count
         return Summary(
-            tensorCount: weights.tensors.count, parameterCount: weights.parameterCount, sourceBytes: weights.tensorByteCount,
+            tensorCount: weights.tensors.count, parameterCount: weights.parameterCount,
+            sourceBytes: weights.tensorByteCount,
             outputBytes: written, carriedFiles: carried.map(\.path))
     }
 }
@@ -71,7 +77,12 @@ final class SourceHashes: @unchecked Sendable {
                 for file in files {
                     let name = file.name.split(separator: "/").last.map(String.init) ?? file.name
                     if let known = Self.cacheBlobDigest(file.path) {
-                        entries.append(.object(JSONObject([("path", .string(name)), ("size", .int(known.size)), ("sha256", .string(known.sha256))])))
+                        entries.append(
+                            .object(
+                                JSONObject([
+                                    ("path", .string(name)), ("size", .int(known.size)),
+                                    ("sha256", .string(known.sha256)),
+                                ])))
                         continue
                     }
                     let mapped = try MappedFile(path: file.path)
@@ -83,9 +94,12 @@ final class SourceHashes: @unchecked Sendable {
                         hasher.update(UnsafeRawBufferPointer(rebasing: mapped.bytes[offset..<end]))
                         offset = end
                     }
-                    entries.append(.object(JSONObject([
-                        ("path", .string(name)), ("size", .int(mapped.bytes.count)), ("sha256", .string(hasher.finalizeHex())),
-                    ])))
+                    entries.append(
+                        .object(
+                            JSONObject([
+                                ("path", .string(name)), ("size", .int(mapped.bytes.count)),
+                                ("sha256", .string(hasher.finalizeHex())),
+                            ])))
                 }
                 result = .success(entries)
             } catch {
@@ -96,6 +110,7 @@ final class SourceHashes: @unchecked Sendable {
 
     /// A file in a Hugging Face cache snapshot links to `blobs/<sha256>` for LFS files (weights): the name is the
     /// SHA-256 the Hub declared and the downloader checked, so a 440 MB model needs no 1.7 s of hashing here.
+    ///
     /// Non-LFS blobs are named by their 40-digit git hash and are hashed as usual.
     static func cacheBlobDigest(_ path: String) -> (sha256: String, size: Int)? {
         guard let resolved = realpath(path, nil) else { return nil }

@@ -6,9 +6,10 @@
 
 /// Writes an `.mhub` back out as a Hugging Face folder: `model.safetensors`, `config.json`, tokenizer files.
 public enum Exporter {
-    /// Exports `mhub` into `folder`, which must not exist or be empty. The folder is assembled under a temporary
-    /// name and renamed into place, so a failure leaves nothing behind. Every checksum is checked on the way, so a
-    /// damaged file is never exported. Returns the files written.
+    /// Exports `mhub` into `folder`, which must not exist or be empty.
+    ///
+    /// The folder is assembled under a temporary name and renamed into place, so a failure leaves nothing behind. Every
+    /// checksum is checked on the way, so a damaged file is never exported. Returns the files written.
     @discardableResult
     public static func export(_ mhub: MHubFile, to folder: String) throws -> [String] {
         var isDirectory = false
@@ -33,11 +34,15 @@ public enum Exporter {
             for file in mhub.files {
                 guard let bytes = try mhub.fileBytes(file.path) else { continue }
                 if let slash = file.path.lastIndex(of: "/") { try makeDirectories(staging + "/" + file.path[..<slash]) }
-                try AtomicFile.write(to: staging + "/" + file.path) { out in try bytes.withUnsafeBytes { try out.write($0) } }
+                try AtomicFile.write(to: staging + "/" + file.path) { out in
+                    try bytes.withUnsafeBytes { try out.write($0) }
+                }
                 written.append(file.path)
             }
             if isDirectory { rmdir(target) }
-            guard rename(staging, target) == 0 else { throw FormatError.io(path: target, reason: "cannot rename into place: \(errnoText())") }
+            guard rename(staging, target) == 0 else {
+                throw FormatError.io(path: target, reason: "cannot rename into place: \(errnoText())")
+            }
         } catch {
             removeTree(staging)
             throw error

@@ -36,7 +36,9 @@ package func removeTree(_ path: String) {
         return
     }
     while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(cString: raw.bindMemory(to: CChar.self).baseAddress!) }
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            raw.bindMemory(to: CChar.self).baseAddress.map { String(cString: $0) } ?? ""
+        }
         if name == "." || name == ".." { continue }
         let child = path + "/" + name
         var info = stat()

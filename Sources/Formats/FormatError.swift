@@ -30,7 +30,8 @@ public enum FormatError: Error, CustomStringConvertible, Equatable, Sendable {
         case .badTensor(let path, let tensor, let reason): return "\(path): tensor '\(tensor)': \(reason)"
         case .unsupported(let path, let reason): return "\(path): not supported: \(reason)"
         case .forbiddenGlobal(let path, let global):
-            return "\(path): pickle refers to '\(global)', which is not on the allowlist of globals (nothing was executed)"
+            return
+                "\(path): pickle refers to '\(global)', which is not on the allowlist of globals (nothing was executed)"
         case .badPickle(let path, let offset, let reason): return "\(path): invalid pickle at byte \(offset): \(reason)"
         case .checksumMismatch(let path, let what): return "\(path): checksum mismatch: \(what)"
         case .invalidArgument(let message): return message

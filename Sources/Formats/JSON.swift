@@ -76,19 +76,21 @@ public struct JSONObject: Equatable, Sendable {
     public mutating func append(_ key: String, _ value: JSONValue) { entries.append((key, value)) }
 
     /// Puts keys in front of the existing ones; the caller guarantees they are new.
-    public mutating func prepend(_ items: [(key: String, value: JSONValue)]) { entries.insert(contentsOf: items, at: 0) }
+    public mutating func prepend(_ items: [(key: String, value: JSONValue)]) {
+        entries.insert(contentsOf: items, at: 0)
+    }
 
     public var keys: [String] { entries.map(\.key) }
     public var count: Int { entries.count }
 }
 
-/// Parses JSON text strictly (see `JSONValue`).
 /// Whether two strings have the same UTF-8 bytes (Swift's `==` also equates canonically equivalent strings).
 @inline(__always) func sameUTF8(_ a: String, _ b: String) -> Bool {
     guard a.utf8.count == b.utf8.count else { return false }
     let fast = a.utf8.withContiguousStorageIfAvailable { left in
         b.utf8.withContiguousStorageIfAvailable { right in
-            left.count == 0 || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0
+            guard let leftBase = left.baseAddress, let rightBase = right.baseAddress else { return true }  // both empty
+            return memcmp(leftBase, rightBase, left.count) == 0
         }
     }
     return (fast ?? nil) ?? a.utf8.elementsEqual(b.utf8)
@@ -104,6 +106,7 @@ struct UTF8Key: Hashable {
     }
 }
 
+/// Parses JSON text strictly (see `JSONValue`).
 public struct JSONParser {
     /// Errors carry a byte offset and a reason; callers wrap them with the file name.
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -246,7 +249,9 @@ public struct JSONParser {
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         func digits(_ parser: inout JSONParser) -> Int {
             let begin = parser.index
-            while parser.index < parser.bytes.count, (48...57).contains(parser.bytes[parser.index]) { parser.index += 1 }
+            while parser.index < parser.bytes.count, (48...57).contains(parser.bytes[parser.index]) {
+                parser.index += 1
+            }
             return parser.index - begin
         }
         guard index < bytes.count else { throw fail("unexpected end of input") }
@@ -261,7 +266,9 @@ public struct JSONParser {
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             guard digits(&self) > 0 else { throw fail("invalid number") }
         }
         return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
@@ -318,7 +325,8 @@ public struct JSONParser {
             case UInt8(ascii: "u"):
                 var scalar = try hex4()
                 if (0xD800...0xDBFF).contains(scalar) {
-                    guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+                    guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"),
+                        bytes[index + 1] == UInt8(ascii: "u")
                     else { throw fail("lone surrogate") }
                     index += 2
                     let low = try hex4()

@@ -55,20 +55,30 @@ public final class MHubFile: TensorArchive {
         file = try MappedFile(path: path)
         self.path = path
         let bytes = file.bytes
-        guard bytes.count >= MHub.headerSize else { throw FormatError.truncated(path: path, what: "\(bytes.count) bytes, the header needs 64") }
+        guard bytes.count >= MHub.headerSize else {
+            throw FormatError.truncated(path: path, what: "\(bytes.count) bytes, the header needs 64")
+        }
         guard UnsafeRawBufferPointer(rebasing: bytes[0..<8]).elementsEqual(MHub.magic) else {
             throw FormatError.malformed(path: path, reason: "not an .mhub file (bad magic)")
         }
         var header = ByteReader(bytes, path: path, position: 8)
         let major = try header.u16("header"), minor = try header.u16("header"), flags = try header.u32("header")
         guard major == MHub.majorVersion else {
-            throw FormatError.unsupported(path: path, reason: "format version \(major).\(minor) (this ModelHub reads \(MHub.majorVersion).x; a newer ModelHub wrote it)")
+            throw FormatError.unsupported(
+                path: path,
+                reason:
+                    "format version \(major).\(minor) (this ModelHub reads \(MHub.majorVersion).x; a newer ModelHub wrote it)"
+            )
         }
-        guard flags == 0 else { throw FormatError.unsupported(path: path, reason: "header flags 0x\(String(flags, radix: 16))") }
+        guard flags == 0 else {
+            throw FormatError.unsupported(path: path, reason: "header flags 0x\(String(flags, radix: 16))")
+        }
         let metadataOffset = try header.u64("header"), metadataLength = try header.u64("header")
         let checksum = try header.u64("header"), fileLength = try header.u64("header")
         let reserved = try header.take(16, what: "header")
-        guard reserved.allSatisfy({ $0 == 0 }) else { throw FormatError.malformed(path: path, reason: "reserved header bytes are not zero") }
+        guard reserved.allSatisfy({ $0 == 0 }) else {
+            throw FormatError.malformed(path: path, reason: "reserved header bytes are not zero")
+        }
         guard fileLength == UInt64(bytes.count) else {
             throw FormatError.truncated(path: path, what: "header says \(fileLength) bytes, file has \(bytes.count)")
         }
@@ -77,7 +87,11 @@ public final class MHubFile: TensorArchive {
         }
         guard metadataOffset >= UInt64(MHub.headerSize), metadataOffset % UInt64(MHub.alignment) == 0,
             metadataOffset <= UInt64(bytes.count), UInt64(bytes.count) - metadataOffset == metadataLength
-        else { throw FormatError.malformed(path: path, reason: "metadata offset \(metadataOffset) and length \(metadataLength) do not end the file") }
+        else {
+            throw FormatError.malformed(
+                path: path, reason: "metadata offset \(metadataOffset) and length \(metadataLength) do not end the file"
+            )
+        }
         let metadataStart = Int(metadataOffset)
         let metadataBytes = UnsafeRawBufferPointer(rebasing: bytes[metadataStart...])
         guard XXH64.hash(metadataBytes) == checksum else {
@@ -89,39 +103,57 @@ public final class MHubFile: TensorArchive {
         } catch {
             throw FormatError.malformed(path: path, reason: "metadata: \(error)")
         }
-        guard case .object(let root) = json else { throw FormatError.malformed(path: path, reason: "metadata is not a JSON object") }
-        guard let tensorList = root["tensors"]?.array else { throw FormatError.malformed(path: path, reason: "metadata has no tensors array") }
-        guard tensorList.count <= MHub.maxTensorCount else { throw FormatError.malformed(path: path, reason: "more than \(MHub.maxTensorCount) tensors") }
+        guard case .object(let root) = json else {
+            throw FormatError.malformed(path: path, reason: "metadata is not a JSON object")
+        }
+        guard let tensorList = root["tensors"]?.array else {
+            throw FormatError.malformed(path: path, reason: "metadata has no tensors array")
+        }
+        guard tensorList.count <= MHub.maxTensorCount else {
+            throw FormatError.malformed(path: path, reason: "more than \(MHub.maxTensorCount) tensors")
+        }
         var records: [TensorRecord] = [], blobs: [MHubBlob] = [], names = Set<String>()
         var expectedOffset = MHub.headerSize
         for (index, item) in tensorList.enumerated() {
             guard case .object(let entry) = item, let name = entry["name"]?.string, !name.isEmpty else {
                 throw FormatError.malformed(path: path, reason: "tensor entry \(index) has no name")
             }
-            guard names.insert(name).inserted else { throw FormatError.badTensor(path: path, tensor: name, reason: "name appears twice") }
-            guard let dtypeName = entry["dtype"]?.string, let dtype = DType(rawValue: dtypeName) else {
-                throw FormatError.badTensor(path: path, tensor: name, reason: "unknown dtype \(entry["dtype"]?.serialized() ?? "(missing)")")
+            guard names.insert(name).inserted else {
+                throw FormatError.badTensor(path: path, tensor: name, reason: "name appears twice")
             }
-            guard let shapeValues = entry["shape"]?.array else { throw FormatError.badTensor(path: path, tensor: name, reason: "missing shape") }
+            guard let dtypeName = entry["dtype"]?.string, let dtype = DType(rawValue: dtypeName) else {
+                throw FormatError.badTensor(
+                    path: path, tensor: name, reason: "unknown dtype \(entry["dtype"]?.serialized() ?? "(missing)")")
+            }
+            guard let shapeValues = entry["shape"]?.array else {
+                throw FormatError.badTensor(path: path, tensor: name, reason: "missing shape")
+            }
             var shape: [Int] = []
             for dim in shapeValues {
-                guard let extent = dim.nonNegativeInteger() else { throw FormatError.badTensor(path: path, tensor: name, reason: "bad shape entry \(dim.serialized())") }
+                guard let extent = dim.nonNegativeInteger() else {
+                    throw FormatError.badTensor(path: path, tensor: name, reason: "bad shape entry \(dim.serialized())")
+                }
                 shape.append(extent)
             }
             guard let byteCount = Shape.byteCount(shape, dtype) else {
                 throw FormatError.badTensor(path: path, tensor: name, reason: "shape \(shape) overflows")
             }
-            let blob = try Self.blob(entry, rawLength: byteCount, expectedOffset: expectedOffset, end: metadataStart, path: path, what: name)
+            let blob = try Self.blob(
+                entry, rawLength: byteCount, expectedOffset: expectedOffset, end: metadataStart, path: path, what: name)
             expectedOffset = MHub.aligned(blob.offset + blob.length)
             records.append(TensorRecord(name: name, dtype: dtype, shape: shape, byteCount: byteCount))
             blobs.append(blob)
         }
         var carried: [MHubCarriedFile] = [], paths = Set<String>()
         for (index, item) in (root["files"]?.array ?? []).enumerated() {
-            guard case .object(let entry) = item, let filePath = entry["path"]?.string, Self.isSafeRelativePath(filePath) else {
+            guard case .object(let entry) = item, let filePath = entry["path"]?.string,
+                Self.isSafeRelativePath(filePath)
+            else {
                 throw FormatError.malformed(path: path, reason: "file entry \(index) has a missing or unsafe path")
             }
-            guard paths.insert(filePath).inserted else { throw FormatError.malformed(path: path, reason: "file '\(filePath)' appears twice") }
+            guard paths.insert(filePath).inserted else {
+                throw FormatError.malformed(path: path, reason: "file '\(filePath)' appears twice")
+            }
             let rawLength: Int
             if entry["encoding"]?.string == MHubEncoding.zstd.rawValue {
                 guard let declared = entry["raw_length"]?.nonNegativeInteger(limit: MHub.maxFileLength) else {
@@ -131,18 +163,26 @@ public final class MHubFile: TensorArchive {
             } else {
                 rawLength = entry["length"]?.nonNegativeInteger() ?? -1
             }
-            let blob = try Self.blob(entry, rawLength: rawLength, expectedOffset: expectedOffset, end: metadataStart, path: path, what: filePath)
+            let blob = try Self.blob(
+                entry, rawLength: rawLength, expectedOffset: expectedOffset, end: metadataStart, path: path,
+                what: filePath)
             expectedOffset = MHub.aligned(blob.offset + blob.length)
             carried.append(MHubCarriedFile(path: filePath, blob: blob))
         }
         guard expectedOffset == metadataStart else {
-            throw FormatError.malformed(path: path, reason: "metadata starts at \(metadataStart), the last blob ends (aligned) at \(expectedOffset)")
+            throw FormatError.malformed(
+                path: path,
+                reason: "metadata starts at \(metadataStart), the last blob ends (aligned) at \(expectedOffset)")
         }
         var metadata: [(key: String, value: String)] = []
         if let object = root["metadata"] {
-            guard case .object(let entries) = object else { throw FormatError.malformed(path: path, reason: "metadata field is not an object") }
+            guard case .object(let entries) = object else {
+                throw FormatError.malformed(path: path, reason: "metadata field is not an object")
+            }
             for (key, value) in entries.entries {
-                guard let text = value.string else { throw FormatError.malformed(path: path, reason: "metadata value for '\(key)' is not a string") }
+                guard let text = value.string else {
+                    throw FormatError.malformed(path: path, reason: "metadata value for '\(key)' is not a string")
+                }
                 metadata.append((key, text))
             }
         }
@@ -155,25 +195,36 @@ public final class MHubFile: TensorArchive {
     }
 
     /// Reads and checks a blob's placement fields.
-    private static func blob(_ entry: JSONObject, rawLength: Int, expectedOffset: Int, end: Int, path: String, what: String) throws -> MHubBlob {
-        guard let offset = entry["offset"]?.nonNegativeInteger(), let length = entry["length"]?.nonNegativeInteger() else {
-            throw FormatError.badTensor(path: path, tensor: what, reason: "offset and length must be integers in 0...2^48-1")
+    private static func blob(
+        _ entry: JSONObject, rawLength: Int, expectedOffset: Int, end: Int, path: String, what: String
+    ) throws -> MHubBlob {
+        guard let offset = entry["offset"]?.nonNegativeInteger(), let length = entry["length"]?.nonNegativeInteger()
+        else {
+            throw FormatError.badTensor(
+                path: path, tensor: what, reason: "offset and length must be integers in 0...2^48-1")
         }
         guard let encodingName = entry["encoding"]?.string, let encoding = MHubEncoding(rawValue: encodingName) else {
-            throw FormatError.badTensor(path: path, tensor: what, reason: "unknown encoding \(entry["encoding"]?.serialized() ?? "(missing)")")
+            throw FormatError.badTensor(
+                path: path, tensor: what, reason: "unknown encoding \(entry["encoding"]?.serialized() ?? "(missing)")")
         }
         guard let hex = entry["xxh64"]?.string, hex.utf8.count == 16, let checksum = UInt64(hex, radix: 16) else {
             throw FormatError.badTensor(path: path, tensor: what, reason: "xxh64 must be 16 hex digits")
         }
         guard offset == expectedOffset else {
-            throw FormatError.badTensor(path: path, tensor: what, reason: "stored at offset \(offset), expected \(expectedOffset) (blobs are packed in order, 64-byte aligned)")
+            throw FormatError.badTensor(
+                path: path, tensor: what,
+                reason:
+                    "stored at offset \(offset), expected \(expectedOffset) (blobs are packed in order, 64-byte aligned)"
+            )
         }
         guard length <= end - offset else {
-            throw FormatError.badTensor(path: path, tensor: what, reason: "\(length) bytes at offset \(offset) run into the metadata at \(end)")
+            throw FormatError.badTensor(
+                path: path, tensor: what, reason: "\(length) bytes at offset \(offset) run into the metadata at \(end)")
         }
         if encoding == .raw {
             guard length == rawLength else {
-                throw FormatError.badTensor(path: path, tensor: what, reason: "stores \(length) bytes, its dtype and shape need \(rawLength)")
+                throw FormatError.badTensor(
+                    path: path, tensor: what, reason: "stores \(length) bytes, its dtype and shape need \(rawLength)")
             }
         }
         return MHubBlob(offset: offset, length: length, encoding: encoding, xxh64: checksum, rawLength: rawLength)
@@ -181,8 +232,11 @@ public final class MHubFile: TensorArchive {
 
     /// Whether a carried file's path is relative, `/`-separated and free of `.`, `..`, empty parts, `\` and NUL.
     public static func isSafeRelativePath(_ candidate: String) -> Bool {
-        guard !candidate.isEmpty, candidate.utf8.count <= 1024, !candidate.contains("\\"), !candidate.utf8.contains(0) else { return false }
-        return candidate.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+        guard !candidate.isEmpty, candidate.utf8.count <= 1024, !candidate.contains("\\"), !candidate.utf8.contains(0)
+        else { return false }
+        return candidate.split(separator: "/", omittingEmptySubsequences: false).allSatisfy {
+            !$0.isEmpty && $0 != "." && $0 != ".."
+        }
     }
 
     private func decode(_ blob: MHubBlob, what: String, check: Bool) throws -> TensorBytes {
@@ -190,16 +244,22 @@ public final class MHubFile: TensorArchive {
         if check {
             let actual = stored.withUnsafeBytes { XXH64.hash($0) }
             guard actual == blob.xxh64 else {
-                throw FormatError.checksumMismatch(path: path, what: "'\(what)' (xxh64 \(XXH64.hex(actual)), expected \(XXH64.hex(blob.xxh64)))")
+                throw FormatError.checksumMismatch(
+                    path: path, what: "'\(what)' (xxh64 \(XXH64.hex(actual)), expected \(XXH64.hex(blob.xxh64)))")
             }
         }
         switch blob.encoding {
         case .raw: return stored
-        case .zstd: return try stored.withUnsafeBytes { try Zstd.decompress($0, expected: blob.rawLength, path: path, what: what) }
+        case .zstd:
+            return try stored.withUnsafeBytes {
+                try Zstd.decompress($0, expected: blob.rawLength, path: path, what: what)
+            }
         }
     }
 
-    /// The tensor's bytes: a view of the mapping when raw, decompressed when zstd. Checksums are not checked here.
+    /// The tensor's bytes: a view of the mapping when raw, decompressed when zstd.
+    ///
+    /// Checksums are not checked here.
     public func bytes(at index: Int) throws -> TensorBytes {
         try decode(blobs[index], what: tensors[index].name, check: false)
     }
@@ -222,7 +282,8 @@ public final class MHubFile: TensorArchive {
     public func config() throws -> JSONObject? {
         guard let bytes = try fileBytes("config.json") else { return nil }
         do {
-            return try bytes.withUnsafeBytes { buffer throws(JSONParser.Failure) in try JSONParser.parse(buffer).object }
+            return try bytes.withUnsafeBytes { buffer throws(JSONParser.Failure) in try JSONParser.parse(buffer).object
+            }
         } catch {
             throw FormatError.malformed(path: path, reason: "carried config.json: \(error)")
         }

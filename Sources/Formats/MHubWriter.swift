@@ -27,8 +27,10 @@ public enum MHubWriter {
         }
     }
 
-    /// Writes the file. `provenance` is asked for after the blobs are written (so hashing can run alongside);
-    /// `progress` is called with (bytes of tensors done, bytes in all) after each tensor.
+    /// Writes the file.
+    ///
+    /// `provenance` is asked for after the blobs are written (so hashing can run alongside); `progress` is called with
+    /// (bytes of tensors done, bytes in all) after each tensor.
     public static func write(
         tensors: [Tensor], files: [(path: String, bytes: TensorBytes)], metadata: [(key: String, value: String)],
         provenance: () throws -> JSONObject?, options: Options, to path: String, progress: ((Int, Int) -> Void)? = nil
@@ -52,18 +54,22 @@ public enum MHubWriter {
                 var record = tensor.record
                 var bytes = try tensor.bytes()
                 guard bytes.count == record.byteCount else {
-                    throw FormatError.badTensor(path: path, tensor: record.name, reason: "source gave \(bytes.count) bytes, expected \(record.byteCount)")
+                    throw FormatError.badTensor(
+                        path: path, tensor: record.name,
+                        reason: "source gave \(bytes.count) bytes, expected \(record.byteCount)")
                 }
                 if let target = options.dtype, record.dtype == .f32, target != .f32 {
                     let source = bytes
                     bytes = TensorBytes(count: record.byteCount / 2) { output in
                         source.withUnsafeBytes { DTypeConversion.convert(f32: $0, to: target, into: output) }
                     }
-                    record = TensorRecord(name: record.name, dtype: target, shape: record.shape, byteCount: record.byteCount / 2)
+                    record = TensorRecord(
+                        name: record.name, dtype: target, shape: record.shape, byteCount: record.byteCount / 2)
                 }
                 var entry = try writeBlob(bytes, out: out, options: options)
                 entry.prepend([
-                    ("name", .string(record.name)), ("dtype", .string(record.dtype.rawValue)), ("shape", .array(record.shape.map(JSONValue.int))),
+                    ("name", .string(record.name)), ("dtype", .string(record.dtype.rawValue)),
+                    ("shape", .array(record.shape.map(JSONValue.int))),
                 ])
                 tensorEntries.append(.object(entry))
                 done += tensor.record.byteCount
@@ -78,13 +84,17 @@ public enum MHubWriter {
             }
             try out.writeZeros(MHub.aligned(out.offset) - out.offset)
             var root = JSONObject([("tensors", .array(tensorEntries)), ("files", .array(fileEntries))])
-            if !metadata.isEmpty { root.append("metadata", .object(JSONObject(metadata.map { ($0.key, JSONValue.string($0.value)) }))) }
+            if !metadata.isEmpty {
+                root.append("metadata", .object(JSONObject(metadata.map { ($0.key, JSONValue.string($0.value)) })))
+            }
             if let provenance = try provenance() { root.append("provenance", .object(provenance)) }
             let metadataBytes = Array(JSONValue.object(root).serialized().utf8)
             let metadataOffset = out.offset
             try metadataBytes.withUnsafeBytes { try out.write($0) }
             var header = MHub.magic
-            func append(_ value: UInt64, _ width: Int) { for i in 0..<width { header.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))) } }
+            func append(_ value: UInt64, _ width: Int) {
+                for i in 0..<width { header.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))) }
+            }
             append(UInt64(MHub.majorVersion), 2)
             append(UInt64(MHub.minorVersion), 2)
             append(0, 4)
@@ -100,7 +110,8 @@ public enum MHubWriter {
     /// Pads to the next 64-byte boundary, writes one blob and returns its placement fields.
     private static func writeBlob(_ bytes: TensorBytes, out: AtomicFile.Writer, options: Options) throws -> JSONObject {
         try out.writeZeros(MHub.aligned(out.offset) - out.offset)
-        let stored = options.compress ? try bytes.withUnsafeBytes { try Zstd.compress($0, level: options.zstdLevel) } : bytes
+        let stored =
+            options.compress ? try bytes.withUnsafeBytes { try Zstd.compress($0, level: options.zstdLevel) } : bytes
         let offset = out.offset
         let checksum = try stored.withUnsafeBytes { buffer in
             try out.write(buffer)

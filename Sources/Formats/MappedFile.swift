@@ -14,7 +14,9 @@ public final class MappedFile: @unchecked Sendable {
     /// The mapped bytes; empty for an empty file.
     public let bytes: UnsafeRawBufferPointer
 
-    /// Maps `path` read-only. Refuses directories and other non-regular files.
+    /// Maps `path` read-only.
+    ///
+    /// Refuses directories and other non-regular files.
     public init(path: String) throws {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -69,7 +71,9 @@ public struct TensorBytes: @unchecked Sendable {
     /// Bytes copied into a fresh heap buffer the value owns.
     public init(copying source: UnsafeRawBufferPointer) {
         let storage = OwnedBytes(count: source.count)
-        if source.count > 0, let base = source.baseAddress { storage.pointer.copyMemory(from: base, byteCount: source.count) }
+        if source.count > 0, let base = source.baseAddress {
+            storage.pointer.copyMemory(from: base, byteCount: source.count)
+        }
         self.init(owner: storage, buffer: UnsafeRawBufferPointer(start: storage.pointer, count: source.count))
     }
 

@@ -25,17 +25,24 @@ public struct ModelSource {
     /// Opens a weights file or a model folder.
     public static func open(_ path: String) throws -> ModelSource {
         var isFolder = false
-        guard fileExists(path, isDirectory: &isFolder) else { throw FormatError.io(path: path, reason: "no such file or folder") }
+        guard fileExists(path, isDirectory: &isFolder) else {
+            throw FormatError.io(path: path, reason: "no such file or folder")
+        }
         guard isFolder else {
             let weights = try Checkpoint.open(path)
-            return ModelSource(path: path, weights: weights, weightFiles: (weights as? ShardedCheckpoint)?.shardPaths ?? [path], carriedFiles: [])
+            return ModelSource(
+                path: path, weights: weights, weightFiles: (weights as? ShardedCheckpoint)?.shardPaths ?? [path],
+                carriedFiles: [])
         }
         let folder = path.hasSuffix("/") ? path : path + "/"
         guard let weightName = weightCandidates.first(where: { fileExists(folder + $0) }) else {
-            throw FormatError.io(path: path, reason: "folder has no weights (looked for \(weightCandidates.joined(separator: ", ")))")
+            throw FormatError.io(
+                path: path, reason: "folder has no weights (looked for \(weightCandidates.joined(separator: ", ")))")
         }
         let weights = try Checkpoint.open(folder + weightName)
         let carried = carriedCandidates.filter { fileExists(folder + $0) }.map { ($0, folder + $0) }
-        return ModelSource(path: path, weights: weights, weightFiles: (weights as? ShardedCheckpoint)?.shardPaths ?? [folder + weightName], carriedFiles: carried)
+        return ModelSource(
+            path: path, weights: weights,
+            weightFiles: (weights as? ShardedCheckpoint)?.shardPaths ?? [folder + weightName], carriedFiles: carried)
     }
 }

@@ -72,7 +72,9 @@ package indirect enum PickleValue {
     }
 }
 
-/// The globals a checkpoint may name. Anything else is refused.
+/// The globals a checkpoint may name.
+///
+/// Anything else is refused.
 package enum PickleGlobal: String, CaseIterable {
     case orderedDict = "collections.OrderedDict"
     case rebuildTensor = "torch._utils._rebuild_tensor"
@@ -129,9 +131,13 @@ package struct Unpickler {
     /// - Parameters:
     ///   - persistentLoad: turns a BINPERSID id into a value (PyTorch's storage references).
     ///   - extract: reads what the caller needs out of the result before the object graph is torn down.
-    package static func run<T>(_ bytes: UnsafeRawBufferPointer, path: String, start: Int = 0,
-                               persistentLoad: @escaping (PickleValue) throws -> PickleValue = { _ in throw PickleRejection("persistent ids are not allowed here") },
-                               extract: (PickleValue) throws -> T) throws -> (value: T, end: Int) {
+    package static func run<T>(
+        _ bytes: UnsafeRawBufferPointer, path: String, start: Int = 0,
+        persistentLoad: @escaping (PickleValue) throws -> PickleValue = { _ in
+            throw PickleRejection("persistent ids are not allowed here")
+        },
+        extract: (PickleValue) throws -> T
+    ) throws -> (value: T, end: Int) {
         var machine = Unpickler(reader: ByteReader(bytes, path: path, position: start), persistentLoad: persistentLoad)
         defer { machine.tearDown() }
         let result = try machine.execute()
@@ -201,7 +207,9 @@ package struct Unpickler {
         guard length <= Self.maxStringLength else { throw fail("\(opcode) length \(length) exceeds the limit") }
         let start = reader.position
         let raw = try reader.take(length, what: "\(opcode) of \(length) bytes at \(start)")
-        guard let text = String(validating: raw, as: UTF8.self) else { throw fail("\(opcode) is not valid UTF-8", at: start) }
+        guard let text = String(validating: raw, as: UTF8.self) else {
+            throw fail("\(opcode) is not valid UTF-8", at: start)
+        }
         return text
     }
 
@@ -231,7 +239,9 @@ package struct Unpickler {
 
     private mutating func memoize(_ index: Int) throws {
         guard let top = stack.last else { throw fail("memo PUT on an empty stack") }
-        guard memo.count < Self.maxMemo || memo[index] != nil else { throw fail("memo exceeds \(Self.maxMemo) entries") }
+        guard memo.count < Self.maxMemo || memo[index] != nil else {
+            throw fail("memo exceeds \(Self.maxMemo) entries")
+        }
         memo[index] = top
     }
 
@@ -258,7 +268,9 @@ package struct Unpickler {
                 _ = try reader.u64("FRAME")
             case 0x2E:  // STOP
                 guard marks.isEmpty else { throw fail("STOP with an open MARK", at: at) }
-                guard stack.count == 1, let result = stack.last else { throw fail("STOP with \(stack.count) values on the stack", at: at) }
+                guard stack.count == 1, let result = stack.last else {
+                    throw fail("STOP with \(stack.count) values on the stack", at: at)
+                }
                 return result
             case 0x28:  // MARK
                 guard marks.count < Self.maxMarks else { throw fail("more than \(Self.maxMarks) open MARKs", at: at) }
@@ -293,10 +305,13 @@ package struct Unpickler {
             case 0x8C: try push(.string(try string(length: Int(try reader.u8("SHORT_BINUNICODE")), "SHORT_BINUNICODE")))
             case 0x8D:
                 let length = try reader.u64("BINUNICODE8")
-                guard length <= UInt64(Self.maxStringLength) else { throw fail("BINUNICODE8 length \(length) exceeds the limit", at: at) }
+                guard length <= UInt64(Self.maxStringLength) else {
+                    throw fail("BINUNICODE8 length \(length) exceeds the limit", at: at)
+                }
                 try push(.string(try string(length: Int(length), "BINUNICODE8")))
             case 0x42: try push(.bytes(try byteString(length: UInt64(try reader.u32("BINBYTES")), "BINBYTES")))
-            case 0x43: try push(.bytes(try byteString(length: UInt64(try reader.u8("SHORT_BINBYTES")), "SHORT_BINBYTES")))
+            case 0x43:
+                try push(.bytes(try byteString(length: UInt64(try reader.u8("SHORT_BINBYTES")), "SHORT_BINBYTES")))
             case 0x8E: try push(.bytes(try byteString(length: try reader.u64("BINBYTES8"), "BINBYTES8")))
             case 0x71: try memoize(Int(try reader.u8("BINPUT")))
             case 0x72: try memoize(Int(try reader.u32("LONG_BINPUT")))
@@ -398,7 +413,9 @@ package struct Unpickler {
         case .rebuildTensor, .rebuildTensorV2:
             // _rebuild_tensor(storage, storage_offset, size, stride); v2 adds requires_grad, backward_hooks[, metadata].
             let expected = global == .rebuildTensor ? 4...4 : 6...7
-            guard expected.contains(args.count) else { throw PickleRejection("\(global.rawValue) expects \(expected) arguments, got \(args.count)") }
+            guard expected.contains(args.count) else {
+                throw PickleRejection("\(global.rawValue) expects \(expected) arguments, got \(args.count)")
+            }
             guard case .storage(let storage) = args[0], case .int(let offset) = args[1],
                 case .tuple(let sizes, _) = args[2], case .tuple(let strides, _) = args[3]
             else { throw PickleRejection("\(global.rawValue) arguments have the wrong types") }
@@ -407,7 +424,9 @@ package struct Unpickler {
             guard offset >= 0 else { throw PickleRejection("negative storage offset") }
             return .tensor(PickleTensor(storage: storage, offset: offset, shape: shape, strides: stride))
         case .rebuildParameter, .rebuildParameterWithState:
-            guard args.count >= 3, args.count <= 4, case .tensor = args[0] else { throw PickleRejection("\(global.rawValue) expects a tensor") }
+            guard args.count >= 3, args.count <= 4, case .tensor = args[0] else {
+                throw PickleRejection("\(global.rawValue) expects a tensor")
+            }
             return args[0]
         default:
             throw PickleRejection("\(global.rawValue) cannot be called")

@@ -27,14 +27,18 @@ public final class SafeTensorsFile: TensorArchive {
         self.file = file
         path = file.path
         let bytes = file.bytes
-        guard bytes.count >= 8 else { throw FormatError.truncated(path: path, what: "header length needs 8 bytes, file has \(bytes.count)") }
+        guard bytes.count >= 8 else {
+            throw FormatError.truncated(path: path, what: "header length needs 8 bytes, file has \(bytes.count)")
+        }
         let declared = bytes.littleEndian(at: 0, width: 8)
         guard declared <= UInt64(Self.maxHeaderLength) else {
-            throw FormatError.malformed(path: path, reason: "header length \(declared) exceeds the \(Self.maxHeaderLength)-byte limit")
+            throw FormatError.malformed(
+                path: path, reason: "header length \(declared) exceeds the \(Self.maxHeaderLength)-byte limit")
         }
         let headerLength = Int(declared)
         guard headerLength <= bytes.count - 8 else {
-            throw FormatError.truncated(path: path, what: "header declares \(headerLength) bytes, only \(bytes.count - 8) follow")
+            throw FormatError.truncated(
+                path: path, what: "header declares \(headerLength) bytes, only \(bytes.count - 8) follow")
         }
         let header = UnsafeRawBufferPointer(rebasing: bytes[8..<8 + headerLength])
         let json: JSONValue
@@ -43,7 +47,9 @@ public final class SafeTensorsFile: TensorArchive {
         } catch {
             throw FormatError.malformed(path: path, reason: "header: \(error)")
         }
-        guard case .object(let object) = json else { throw FormatError.malformed(path: path, reason: "header is not a JSON object") }
+        guard case .object(let object) = json else {
+            throw FormatError.malformed(path: path, reason: "header is not a JSON object")
+        }
         guard object.count <= Self.maxTensorCount + 1 else {
             throw FormatError.malformed(path: path, reason: "header declares more than \(Self.maxTensorCount) tensors")
         }
@@ -51,10 +57,13 @@ public final class SafeTensorsFile: TensorArchive {
         var declaredTensors: [(record: TensorRecord, begin: Int, end: Int)] = []
         for (name, value) in object.entries {
             if name == "__metadata__" {
-                guard case .object(let entries) = value else { throw FormatError.malformed(path: path, reason: "__metadata__ is not an object") }
+                guard case .object(let entries) = value else {
+                    throw FormatError.malformed(path: path, reason: "__metadata__ is not an object")
+                }
                 for (key, item) in entries.entries {
                     guard case .string(let text) = item else {
-                        throw FormatError.malformed(path: path, reason: "__metadata__ value for '\(key)' is not a string")
+                        throw FormatError.malformed(
+                            path: path, reason: "__metadata__ value for '\(key)' is not a string")
                     }
                     metadata.append((key, text))
                 }
@@ -65,18 +74,25 @@ public final class SafeTensorsFile: TensorArchive {
         // Data offsets are relative to the end of the header; they must tile the data region exactly.
         let dataStart = 8 + headerLength
         let dataLength = bytes.count - dataStart
-        let order = declaredTensors.indices.sorted { (declaredTensors[$0].begin, declaredTensors[$0].end) < (declaredTensors[$1].begin, declaredTensors[$1].end) }
+        let order = declaredTensors.indices.sorted {
+            (declaredTensors[$0].begin, declaredTensors[$0].end) < (declaredTensors[$1].begin, declaredTensors[$1].end)
+        }
         var expected = 0
         for index in order {
             let entry = declaredTensors[index]
             guard entry.begin == expected else {
                 let reason = entry.begin < expected ? "overlaps the previous tensor" : "leaves a gap before it"
-                throw FormatError.badTensor(path: path, tensor: entry.record.name, reason: "data_offsets [\(entry.begin), \(entry.end)] \(reason)")
+                throw FormatError.badTensor(
+                    path: path, tensor: entry.record.name,
+                    reason: "data_offsets [\(entry.begin), \(entry.end)] \(reason)")
             }
             expected = entry.end
         }
         guard expected == dataLength else {
-            let reason = expected > dataLength ? "tensor data ends at \(expected) but only \(dataLength) bytes follow the header" : "\(dataLength - expected) bytes follow the last tensor"
+            let reason =
+                expected > dataLength
+                ? "tensor data ends at \(expected) but only \(dataLength) bytes follow the header"
+                : "\(dataLength - expected) bytes follow the last tensor"
             throw FormatError.malformed(path: path, reason: reason)
         }
         tensors = declaredTensors.map(\.record)
@@ -84,32 +100,49 @@ public final class SafeTensorsFile: TensorArchive {
         self.metadata = metadata
     }
 
-    private static func parseEntry(_ name: String, _ value: JSONValue, path: String) throws -> (record: TensorRecord, begin: Int, end: Int) {
-        guard case .object(let fields) = value else { throw FormatError.badTensor(path: path, tensor: name, reason: "entry is not an object") }
+    private static func parseEntry(
+        _ name: String, _ value: JSONValue, path: String
+    ) throws -> (record: TensorRecord, begin: Int, end: Int) {
+        guard case .object(let fields) = value else {
+            throw FormatError.badTensor(path: path, tensor: name, reason: "entry is not an object")
+        }
         for key in fields.keys where !["dtype", "shape", "data_offsets"].contains(key) {
             throw FormatError.badTensor(path: path, tensor: name, reason: "unknown field '\(key)'")
         }
-        guard let dtypeName = fields["dtype"]?.string else { throw FormatError.badTensor(path: path, tensor: name, reason: "missing dtype") }
+        guard let dtypeName = fields["dtype"]?.string else {
+            throw FormatError.badTensor(path: path, tensor: name, reason: "missing dtype")
+        }
         guard let dtype = DType(rawValue: dtypeName) else {
             throw FormatError.badTensor(path: path, tensor: name, reason: "unknown dtype '\(dtypeName)'")
         }
-        guard let shapeValues = fields["shape"]?.array else { throw FormatError.badTensor(path: path, tensor: name, reason: "missing shape") }
+        guard let shapeValues = fields["shape"]?.array else {
+            throw FormatError.badTensor(path: path, tensor: name, reason: "missing shape")
+        }
         var shape: [Int] = []
         for dim in shapeValues {
             guard let extent = dim.nonNegativeInteger() else {
-                throw FormatError.badTensor(path: path, tensor: name, reason: "shape entry \(dim.serialized()) is not an integer in 0...2^48-1")
+                throw FormatError.badTensor(
+                    path: path, tensor: name, reason: "shape entry \(dim.serialized()) is not an integer in 0...2^48-1")
             }
             shape.append(extent)
         }
         guard let offsets = fields["data_offsets"]?.array, offsets.count == 2,
             let begin = offsets[0].nonNegativeInteger(), let end = offsets[1].nonNegativeInteger()
-        else { throw FormatError.badTensor(path: path, tensor: name, reason: "data_offsets must be two integers in 0...2^48-1") }
-        guard begin <= end else { throw FormatError.badTensor(path: path, tensor: name, reason: "data_offsets begin \(begin) > end \(end)") }
+        else {
+            throw FormatError.badTensor(
+                path: path, tensor: name, reason: "data_offsets must be two integers in 0...2^48-1")
+        }
+        guard begin <= end else {
+            throw FormatError.badTensor(path: path, tensor: name, reason: "data_offsets begin \(begin) > end \(end)")
+        }
         guard let byteCount = Shape.byteCount(shape, dtype) else {
-            throw FormatError.badTensor(path: path, tensor: name, reason: "shape \(shape) × \(dtype.itemSize) bytes overflows")
+            throw FormatError.badTensor(
+                path: path, tensor: name, reason: "shape \(shape) × \(dtype.itemSize) bytes overflows")
         }
         guard end - begin == byteCount else {
-            throw FormatError.badTensor(path: path, tensor: name, reason: "\(end - begin) bytes in data_offsets, but \(dtype.rawValue) \(shape) needs \(byteCount)")
+            throw FormatError.badTensor(
+                path: path, tensor: name,
+                reason: "\(end - begin) bytes in data_offsets, but \(dtype.rawValue) \(shape) needs \(byteCount)")
         }
         return (TensorRecord(name: name, dtype: dtype, shape: shape, byteCount: byteCount), begin, end)
     }
@@ -180,11 +213,12 @@ public enum SafeTensorsWriter {
             let record = entry.record
             header.append(
                 record.name,
-                .object(JSONObject([
-                    ("dtype", .string(record.dtype.rawValue)),
-                    ("shape", .array(record.shape.map(JSONValue.int))),
-                    ("data_offsets", .array([.int(offset), .int(offset + record.byteCount)])),
-                ])))
+                .object(
+                    JSONObject([
+                        ("dtype", .string(record.dtype.rawValue)),
+                        ("shape", .array(record.shape.map(JSONValue.int))),
+                        ("data_offsets", .array([.int(offset), .int(offset + record.byteCount)])),
+                    ])))
             offset += record.byteCount
         }
         var headerBytes = Array(JSONValue.object(header).serialized().utf8)
@@ -196,7 +230,9 @@ public enum SafeTensorsWriter {
             for entry in ordered {
                 let bytes = try entry.bytes()
                 guard bytes.count == entry.record.byteCount else {
-                    throw FormatError.invalidArgument("\(path): tensor '\(entry.record.name)' has \(bytes.count) bytes, expected \(entry.record.byteCount)")
+                    throw FormatError.invalidArgument(
+                        "\(path): tensor '\(entry.record.name)' has \(bytes.count) bytes, expected \(entry.record.byteCount)"
+                    )
                 }
                 try bytes.withUnsafeBytes { try out.write($0) }
             }

@@ -31,7 +31,10 @@ public final class TorchCheckpoint: TensorArchive {
         }
     }
 
-    private init(file: MappedFile, format: CheckpointFormat, zip: ZipArchive?, state: [(String, PickleTensor)], storages: [String: Range<Int>]) throws {
+    private init(
+        file: MappedFile, format: CheckpointFormat, zip: ZipArchive?, state: [(String, PickleTensor)],
+        storages: [String: Range<Int>]
+    ) throws {
         self.file = file
         path = file.path
         self.format = format
@@ -52,29 +55,42 @@ public final class TorchCheckpoint: TensorArchive {
             return parts.count == 2 && parts[1] == "data.pkl" && !parts[0].isEmpty
         }
         guard pickles.count == 1, let pickleName = pickles.first else {
-            throw FormatError.malformed(path: path, reason: pickles.isEmpty ? "zip archive has no <name>/data.pkl: not a PyTorch checkpoint" : "zip archive has several data.pkl records")
+            throw FormatError.malformed(
+                path: path,
+                reason: pickles.isEmpty
+                    ? "zip archive has no <name>/data.pkl: not a PyTorch checkpoint"
+                    : "zip archive has several data.pkl records")
         }
         let prefix = String(pickleName.dropLast("data.pkl".count))
         if let order = zip.data(prefix + "byteorder") {
             let text = order.withUnsafeBytes { String(decoding: $0.prefix(16), as: UTF8.self) }
             guard text == "little" else {
-                throw FormatError.unsupported(path: path, reason: "byte order '\(text)' (only little-endian checkpoints)")
+                throw FormatError.unsupported(
+                    path: path, reason: "byte order '\(text)' (only little-endian checkpoints)")
             }
         }
-        guard let program = zip.data(pickleName) else { throw FormatError.malformed(path: path, reason: "missing \(pickleName)") }
+        guard let program = zip.data(pickleName) else {
+            throw FormatError.malformed(path: path, reason: "missing \(pickleName)")
+        }
         // The pickle is small and decides everything read later: check its CRC now (storages are checked by verify).
         try zip.verifyCRC(pickleName)
         var declared: [String: PickleStorage] = [:]
-        let (state, end) = try program.withUnsafeBytes { try Unpickler.run($0, path: "\(path):\(pickleName)", persistentLoad: { id in
-            let storage = try Self.storageReference(id, legacy: false)
-            if let previous = declared[storage.key], previous != storage {
-                throw PickleRejection("storage '\(storage.key)' is declared twice with different types or sizes")
-            }
-            declared[storage.key] = storage
-            return .storage(storage)
-        }, extract: { try Self.stateDict($0) }) }
+        let (state, end) = try program.withUnsafeBytes {
+            try Unpickler.run(
+                $0, path: "\(path):\(pickleName)",
+                persistentLoad: { id in
+                    let storage = try Self.storageReference(id, legacy: false)
+                    if let previous = declared[storage.key], previous != storage {
+                        throw PickleRejection(
+                            "storage '\(storage.key)' is declared twice with different types or sizes")
+                    }
+                    declared[storage.key] = storage
+                    return .storage(storage)
+                }, extract: { try Self.stateDict($0) })
+        }
         guard end == program.count else {
-            throw FormatError.badPickle(path: "\(path):\(pickleName)", offset: end, reason: "\(program.count - end) bytes after STOP")
+            throw FormatError.badPickle(
+                path: "\(path):\(pickleName)", offset: end, reason: "\(program.count - end) bytes after STOP")
         }
         var ranges: [String: Range<Int>] = [:]
         for (key, storage) in declared {
@@ -83,7 +99,11 @@ public final class TorchCheckpoint: TensorArchive {
             }
             let expected = storage.elementCount * storage.dtype.itemSize
             guard entry.data.count == expected else {
-                throw FormatError.malformed(path: path, reason: "storage record '\(key)' has \(entry.data.count) bytes, its \(storage.elementCount) \(storage.dtype.rawValue) elements need \(expected)")
+                throw FormatError.malformed(
+                    path: path,
+                    reason:
+                        "storage record '\(key)' has \(entry.data.count) bytes, its \(storage.elementCount) \(storage.dtype.rawValue) elements need \(expected)"
+                )
             }
             ranges[key] = entry.data
         }
@@ -97,19 +117,24 @@ public final class TorchCheckpoint: TensorArchive {
             throw FormatError.unsupported(path: path, reason: "tar-format PyTorch checkpoints (before PyTorch 0.1.10)")
         }
         guard bytes.count >= 2, bytes[0] == 0x80 else {
-            throw FormatError.malformed(path: path, reason: "not a PyTorch checkpoint (neither a zip archive nor a pickle stream)")
+            throw FormatError.malformed(
+                path: path, reason: "not a PyTorch checkpoint (neither a zip archive nor a pickle stream)")
         }
         let (magic, afterMagic) = try Unpickler.run(bytes, path: path) { value -> Bool in
             if case .bigInt(let raw) = value { return raw == Self.legacyMagic }
             return false
         }
-        guard magic else { throw FormatError.malformed(path: path, reason: "pickle stream does not start with PyTorch's magic number") }
+        guard magic else {
+            throw FormatError.malformed(path: path, reason: "pickle stream does not start with PyTorch's magic number")
+        }
         let (protocolVersion, afterVersion) = try Unpickler.run(bytes, path: path, start: afterMagic) { value -> Int? in
             if case .int(let number) = value { return number }
             return nil
         }
         guard protocolVersion == 1001 else {
-            throw FormatError.unsupported(path: path, reason: "legacy protocol version \(protocolVersion.map(String.init) ?? "?") (expected 1001)")
+            throw FormatError.unsupported(
+                path: path, reason: "legacy protocol version \(protocolVersion.map(String.init) ?? "?") (expected 1001)"
+            )
         }
         let (littleEndian, afterInfo) = try Unpickler.run(bytes, path: path, start: afterVersion) { value -> Bool in
             guard case .dict(let info) = value else { return false }
@@ -118,16 +143,20 @@ public final class TorchCheckpoint: TensorArchive {
                 return false
             }
         }
-        guard littleEndian else { throw FormatError.unsupported(path: path, reason: "sys_info does not say little_endian: True") }
+        guard littleEndian else {
+            throw FormatError.unsupported(path: path, reason: "sys_info does not say little_endian: True")
+        }
         var declared: [String: PickleStorage] = [:]
-        let (state, afterState) = try Unpickler.run(bytes, path: path, start: afterInfo, persistentLoad: { id in
-            let storage = try Self.storageReference(id, legacy: true)
-            if let previous = declared[storage.key], previous != storage {
-                throw PickleRejection("storage '\(storage.key)' is declared twice with different types or sizes")
-            }
-            declared[storage.key] = storage
-            return .storage(storage)
-        }, extract: { try Self.stateDict($0) })
+        let (state, afterState) = try Unpickler.run(
+            bytes, path: path, start: afterInfo,
+            persistentLoad: { id in
+                let storage = try Self.storageReference(id, legacy: true)
+                if let previous = declared[storage.key], previous != storage {
+                    throw PickleRejection("storage '\(storage.key)' is declared twice with different types or sizes")
+                }
+                declared[storage.key] = storage
+                return .storage(storage)
+            }, extract: { try Self.stateDict($0) })
         let (keys, afterKeys) = try Unpickler.run(bytes, path: path, start: afterState) { value -> [String]? in
             guard case .list(let list) = value else { return nil }
             var keys: [String] = []
@@ -138,7 +167,8 @@ public final class TorchCheckpoint: TensorArchive {
             return keys
         }
         guard let keys, Set(keys) == Set(declared.keys), keys.count == declared.count else {
-            throw FormatError.malformed(path: path, reason: "storage key list does not match the storages the state dict uses")
+            throw FormatError.malformed(
+                path: path, reason: "storage key list does not match the storages the state dict uses")
         }
         var reader = ByteReader(bytes, path: path, position: afterKeys)
         var ranges: [String: Range<Int>] = [:]
@@ -146,14 +176,18 @@ public final class TorchCheckpoint: TensorArchive {
             guard let storage = declared[key] else { continue }
             let count = try reader.u64("element count of storage '\(key)'")
             guard count == UInt64(storage.elementCount) else {
-                throw FormatError.malformed(path: path, reason: "storage '\(key)' holds \(count) elements, the state dict declares \(storage.elementCount)")
+                throw FormatError.malformed(
+                    path: path,
+                    reason: "storage '\(key)' holds \(count) elements, the state dict declares \(storage.elementCount)")
             }
             let length = storage.elementCount * storage.dtype.itemSize
             let start = reader.position
             try reader.skip(length, what: "storage '\(key)' (\(length) bytes at \(start))")
             ranges[key] = start..<(start + length)
         }
-        guard reader.isAtEnd else { throw FormatError.malformed(path: path, reason: "\(reader.remaining) bytes after the last storage") }
+        guard reader.isAtEnd else {
+            throw FormatError.malformed(path: path, reason: "\(reader.remaining) bytes after the last storage")
+        }
         try self.init(file: file, format: .torchLegacy, zip: nil, state: state, storages: ranges)
     }
 
@@ -173,7 +207,8 @@ public final class TorchCheckpoint: TensorArchive {
         guard case .int(let count) = items[4], count >= 0, count <= Shape.maxExtent / dtype.itemSize else {
             throw PickleRejection("storage size is not an integer in range")
         }
-        if legacy, case .none = items[5] {} else if legacy {
+        if legacy, case .none = items[5] {
+        } else if legacy {
             throw PickleRejection("legacy storage views (view_metadata) are not supported")
         }
         return PickleStorage(key: key, dtype: dtype, elementCount: count)
@@ -181,8 +216,12 @@ public final class TorchCheckpoint: TensorArchive {
 
     /// The name → tensor pairs of a state dict, also when it sits under "state_dict", "model" or "module".
     package static func stateDict(_ value: PickleValue) throws -> [(String, PickleTensor)] {
-        guard case .dict(let dict) = value else { throw PickleRejection("top-level object is a \(value.kind), not a dict of tensors") }
-        let holdsOnlyTensors = dict.items.allSatisfy { if case .tensor = $0.value { return true } else { return false } }
+        guard case .dict(let dict) = value else {
+            throw PickleRejection("top-level object is a \(value.kind), not a dict of tensors")
+        }
+        let holdsOnlyTensors = dict.items.allSatisfy {
+            if case .tensor = $0.value { return true } else { return false }
+        }
         if !holdsOnlyTensors {
             for wrapper in ["state_dict", "model", "module"] {
                 let inner = dict.items.first { item in
@@ -194,8 +233,12 @@ public final class TorchCheckpoint: TensorArchive {
         var result: [(String, PickleTensor)] = []
         var seen = Set<String>()
         for (key, item) in dict.items {
-            guard case .string(let name) = key else { throw PickleRejection("state dict key is a \(key.kind), not a string") }
-            guard case .tensor(let tensor) = item else { throw PickleRejection("value of '\(name)' is a \(item.kind), not a tensor") }
+            guard case .string(let name) = key else {
+                throw PickleRejection("state dict key is a \(key.kind), not a string")
+            }
+            guard case .tensor(let tensor) = item else {
+                throw PickleRejection("value of '\(name)' is a \(item.kind), not a tensor")
+            }
             guard seen.insert(name).inserted else { throw PickleRejection("state dict key '\(name)' appears twice") }
             result.append((name, tensor))
         }
@@ -203,8 +246,12 @@ public final class TorchCheckpoint: TensorArchive {
     }
 
     /// Checks that every element of the view lies inside its storage (checked arithmetic throughout).
-    private static func validate(_ name: String, _ view: PickleTensor, _ storage: Range<Int>?, path: String) throws -> TensorRecord {
-        guard storage != nil else { throw FormatError.badTensor(path: path, tensor: name, reason: "storage '\(view.storage.key)' is missing") }
+    private static func validate(
+        _ name: String, _ view: PickleTensor, _ storage: Range<Int>?, path: String
+    ) throws -> TensorRecord {
+        guard storage != nil else {
+            throw FormatError.badTensor(path: path, tensor: name, reason: "storage '\(view.storage.key)' is missing")
+        }
         let dtype = view.storage.dtype
         guard let byteCount = Shape.byteCount(view.shape, dtype), let count = Shape.elementCount(view.shape) else {
             throw FormatError.badTensor(path: path, tensor: name, reason: "shape \(view.shape) overflows")
@@ -214,15 +261,22 @@ public final class TorchCheckpoint: TensorArchive {
             for (size, stride) in zip(view.shape, view.strides) {
                 let (step, o1) = (size - 1).multipliedReportingOverflow(by: stride)
                 let (sum, o2) = last.addingReportingOverflow(step)
-                guard !o1, !o2 else { throw FormatError.badTensor(path: path, tensor: name, reason: "strides overflow") }
+                guard !o1, !o2 else {
+                    throw FormatError.badTensor(path: path, tensor: name, reason: "strides overflow")
+                }
                 last = sum
             }
             guard last < view.storage.elementCount else {
-                throw FormatError.badTensor(path: path, tensor: name, reason: "view (offset \(view.offset), shape \(view.shape), stride \(view.strides)) reaches element \(last) of a \(view.storage.elementCount)-element storage")
+                throw FormatError.badTensor(
+                    path: path, tensor: name,
+                    reason:
+                        "view (offset \(view.offset), shape \(view.shape), stride \(view.strides)) reaches element \(last) of a \(view.storage.elementCount)-element storage"
+                )
             }
         } else {
             guard view.offset <= view.storage.elementCount else {
-                throw FormatError.badTensor(path: path, tensor: name, reason: "storage offset \(view.offset) is past the storage")
+                throw FormatError.badTensor(
+                    path: path, tensor: name, reason: "storage offset \(view.offset) is past the storage")
             }
         }
         return TensorRecord(name: name, dtype: dtype, shape: view.shape, byteCount: byteCount)
@@ -231,7 +285,9 @@ public final class TorchCheckpoint: TensorArchive {
     public func bytes(at index: Int) throws -> TensorBytes {
         let view = views[index]
         let record = tensors[index]
-        guard let storage = storages[view.storage.key] else { throw FormatError.badTensor(path: path, tensor: record.name, reason: "storage missing") }
+        guard let storage = storages[view.storage.key] else {
+            throw FormatError.badTensor(path: path, tensor: record.name, reason: "storage missing")
+        }
         let item = record.dtype.itemSize
         let start = storage.lowerBound + view.offset * item
         if Self.isContiguous(shape: view.shape, strides: view.strides) {
@@ -239,7 +295,8 @@ public final class TorchCheckpoint: TensorArchive {
         }
         let source = file.bytes
         return TensorBytes(count: record.byteCount) { output in
-            Self.gather(from: source, start: start, shape: view.shape, strides: view.strides, itemSize: item, into: output)
+            Self.gather(
+                from: source, start: start, shape: view.shape, strides: view.strides, itemSize: item, into: output)
         }
     }
 
@@ -255,7 +312,10 @@ public final class TorchCheckpoint: TensorArchive {
     }
 
     /// Copies a strided view into contiguous row-major order.
-    static func gather(from source: UnsafeRawBufferPointer, start: Int, shape: [Int], strides: [Int], itemSize: Int, into output: UnsafeMutableRawBufferPointer) {
+    static func gather(
+        from source: UnsafeRawBufferPointer, start: Int, shape: [Int], strides: [Int], itemSize: Int,
+        into output: UnsafeMutableRawBufferPointer
+    ) {
         let count = shape.reduce(1, *)
         guard count > 0, let src = source.baseAddress, let dst = output.baseAddress else { return }
         var index = [Int](repeating: 0, count: shape.count)

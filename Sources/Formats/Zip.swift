@@ -45,7 +45,8 @@ package final class ZipArchive {
                 throw FormatError.malformed(path: path, reason: "multi-disk ZIP archives are not supported")
             }
             guard eocd >= 20 + 56, recordOffset <= UInt64(eocd - 20 - 56) else {
-                throw FormatError.malformed(path: path, reason: "ZIP64 end record offset \(recordOffset) is out of bounds")
+                throw FormatError.malformed(
+                    path: path, reason: "ZIP64 end record offset \(recordOffset) is out of bounds")
             }
             var record = ByteReader(bytes, path: path, position: Int(recordOffset))
             guard try record.u32("ZIP64 end record") == 0x0606_4b50 else {
@@ -56,24 +57,33 @@ package final class ZipArchive {
             totalEntries = try record.u64("ZIP64 end record")
             cdSize = try record.u64("ZIP64 end record")
             cdOffset = try record.u64("ZIP64 end record")
-            guard onDisk == totalEntries else { throw FormatError.malformed(path: path, reason: "multi-disk ZIP archives are not supported") }
+            guard onDisk == totalEntries else {
+                throw FormatError.malformed(path: path, reason: "multi-disk ZIP archives are not supported")
+            }
             directoryEnd = Int(recordOffset)
         } else if totalEntries16 == 0xFFFF || cdSize == 0xFFFF_FFFF || cdOffset == 0xFFFF_FFFF {
             throw FormatError.malformed(path: path, reason: "ZIP64 sentinel values without a ZIP64 end record")
         }
         guard totalEntries <= UInt64(Self.maxEntries) else {
-            throw FormatError.malformed(path: path, reason: "central directory declares \(totalEntries) entries (limit \(Self.maxEntries))")
+            throw FormatError.malformed(
+                path: path, reason: "central directory declares \(totalEntries) entries (limit \(Self.maxEntries))")
         }
         guard cdOffset <= UInt64(directoryEnd), cdSize <= UInt64(directoryEnd) - cdOffset,
             cdOffset + cdSize == UInt64(directoryEnd)
         else {
-            throw FormatError.malformed(path: path, reason: "central directory (offset \(cdOffset), size \(cdSize)) does not end where the end record starts (\(directoryEnd))")
+            throw FormatError.malformed(
+                path: path,
+                reason:
+                    "central directory (offset \(cdOffset), size \(cdSize)) does not end where the end record starts (\(directoryEnd))"
+            )
         }
         try readDirectory(offset: Int(cdOffset), size: Int(cdSize), count: Int(totalEntries))
     }
 
     private static func findEndRecord(_ bytes: UnsafeRawBufferPointer, path: String) throws -> Int {
-        guard bytes.count >= 22 else { throw FormatError.truncated(path: path, what: "no ZIP end-of-central-directory record") }
+        guard bytes.count >= 22 else {
+            throw FormatError.truncated(path: path, what: "no ZIP end-of-central-directory record")
+        }
         let lowest = max(0, bytes.count - 22 - 0xFFFF)
         var position = bytes.count - 22
         while position >= lowest {
@@ -83,12 +93,14 @@ package final class ZipArchive {
             }
             position -= 1
         }
-        throw FormatError.malformed(path: path, reason: "failed finding central directory (no end record ends the file)")
+        throw FormatError.malformed(
+            path: path, reason: "failed finding central directory (no end record ends the file)")
     }
 
     private func readDirectory(offset: Int, size: Int, count: Int) throws {
         let bytes = file.bytes
-        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[0..<(offset + size)]), path: path, position: offset)
+        var reader = ByteReader(
+            UnsafeRawBufferPointer(rebasing: bytes[0..<(offset + size)]), path: path, position: offset)
         var spans: [(start: Int, end: Int, name: String)] = []
         for index in 0..<count {
             let what = "central directory entry \(index)"
@@ -114,23 +126,37 @@ package final class ZipArchive {
             guard let name = String(validating: nameBytes, as: UTF8.self), !name.isEmpty, !name.utf8.contains(0) else {
                 throw FormatError.malformed(path: path, reason: "\(what) has an invalid name")
             }
-            guard diskStart == 0 || diskStart == 0xFFFF else { throw FormatError.malformed(path: path, reason: "entry '\(name)' is on another disk") }
-            guard flags & 0x41 == 0 else { throw FormatError.unsupported(path: path, reason: "entry '\(name)' is encrypted") }
+            guard diskStart == 0 || diskStart == 0xFFFF else {
+                throw FormatError.malformed(path: path, reason: "entry '\(name)' is on another disk")
+            }
+            guard flags & 0x41 == 0 else {
+                throw FormatError.unsupported(path: path, reason: "entry '\(name)' is encrypted")
+            }
             try Self.applyZip64(extra, &uncompressed, &compressed, &localOffset, path: path, name: name)
             guard method == 0 else {
-                throw FormatError.unsupported(path: path, reason: "entry '\(name)' is compressed (method \(method)); torch.save writes stored entries only")
+                throw FormatError.unsupported(
+                    path: path,
+                    reason: "entry '\(name)' is compressed (method \(method)); torch.save writes stored entries only")
             }
             guard compressed == uncompressed else {
-                throw FormatError.malformed(path: path, reason: "stored entry '\(name)' has compressed size \(compressed) ≠ size \(uncompressed)")
+                throw FormatError.malformed(
+                    path: path,
+                    reason: "stored entry '\(name)' has compressed size \(compressed) ≠ size \(uncompressed)")
             }
-            guard entries[name] == nil else { throw FormatError.malformed(path: path, reason: "duplicate entry '\(name)'") }
-            let data = try localData(name: name, flags: flags, method: method, size: compressed, crc: crc, at: localOffset, directoryStart: offset)
+            guard entries[name] == nil else {
+                throw FormatError.malformed(path: path, reason: "duplicate entry '\(name)'")
+            }
+            let data = try localData(
+                name: name, flags: flags, method: method, size: compressed, crc: crc, at: localOffset,
+                directoryStart: offset)
             entries[name] = Entry(name: name, data: data, crc32: crc)
             names.append(name)
             spans.append((Int(localOffset), data.upperBound, name))
         }
         guard reader.position == offset + size else {
-            throw FormatError.malformed(path: path, reason: "central directory has \(offset + size - reader.position) bytes after its \(count) entries")
+            throw FormatError.malformed(
+                path: path,
+                reason: "central directory has \(offset + size - reader.position) bytes after its \(count) entries")
         }
         spans.sort { $0.start < $1.start }
         for (a, b) in zip(spans, spans.dropFirst()) where b.start < a.end {
@@ -138,8 +164,10 @@ package final class ZipArchive {
         }
     }
 
-    private static func applyZip64(_ extra: UnsafeRawBufferPointer, _ uncompressed: inout UInt64, _ compressed: inout UInt64,
-                                   _ localOffset: inout UInt64, path: String, name: String) throws {
+    private static func applyZip64(
+        _ extra: UnsafeRawBufferPointer, _ uncompressed: inout UInt64, _ compressed: inout UInt64,
+        _ localOffset: inout UInt64, path: String, name: String
+    ) throws {
         guard uncompressed == 0xFFFF_FFFF || compressed == 0xFFFF_FFFF || localOffset == 0xFFFF_FFFF else { return }
         var reader = ByteReader(extra, path: path)
         while reader.remaining >= 4 {
@@ -153,16 +181,24 @@ package final class ZipArchive {
             if localOffset == 0xFFFF_FFFF { localOffset = try field.u64(what) }
             return
         }
-        throw FormatError.malformed(path: path, reason: "entry '\(name)' uses ZIP64 sentinels but has no ZIP64 extra field")
+        throw FormatError.malformed(
+            path: path, reason: "entry '\(name)' uses ZIP64 sentinels but has no ZIP64 extra field")
     }
 
     /// Checks the local header at `offset` against the central entry and returns the data range.
-    private func localData(name: String, flags: UInt16, method: UInt16, size: UInt64, crc: UInt32, at offset: UInt64, directoryStart: Int) throws -> Range<Int> {
+    private func localData(
+        name: String, flags: UInt16, method: UInt16, size: UInt64, crc: UInt32, at offset: UInt64, directoryStart: Int
+    ) throws -> Range<Int> {
         let bytes = file.bytes
-        guard offset <= UInt64(directoryStart) else { throw FormatError.malformed(path: path, reason: "entry '\(name)' starts past the central directory") }
-        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[0..<directoryStart]), path: path, position: Int(offset))
+        guard offset <= UInt64(directoryStart) else {
+            throw FormatError.malformed(path: path, reason: "entry '\(name)' starts past the central directory")
+        }
+        var reader = ByteReader(
+            UnsafeRawBufferPointer(rebasing: bytes[0..<directoryStart]), path: path, position: Int(offset))
         let what = "local header of '\(name)'"
-        guard try reader.u32(what) == 0x0403_4b50 else { throw FormatError.malformed(path: path, reason: "\(what) has a bad signature") }
+        guard try reader.u32(what) == 0x0403_4b50 else {
+            throw FormatError.malformed(path: path, reason: "\(what) has a bad signature")
+        }
         try reader.skip(2, what: what)
         let localFlags = try reader.u16(what)
         let localMethod = try reader.u16(what)
@@ -174,20 +210,25 @@ package final class ZipArchive {
         let extraLength = Int(try reader.u16(what))
         let localName = try reader.take(nameLength, what: what)
         let extra = try reader.take(extraLength, what: what)
-        guard localName.elementsEqual(name.utf8) else { throw FormatError.malformed(path: path, reason: "\(what) names a different entry") }
+        guard localName.elementsEqual(name.utf8) else {
+            throw FormatError.malformed(path: path, reason: "\(what) names a different entry")
+        }
         guard localFlags == flags, localMethod == method else {
-            throw FormatError.malformed(path: path, reason: "\(what) disagrees with the central directory (flags or method)")
+            throw FormatError.malformed(
+                path: path, reason: "\(what) disagrees with the central directory (flags or method)")
         }
         if flags & 0x08 == 0 {
             var ignoredOffset: UInt64 = 0
             try Self.applyZip64(extra, &localSize, &localCompressed, &ignoredOffset, path: path, name: name)
             guard localCompressed == size, localSize == size, localCRC == crc else {
-                throw FormatError.malformed(path: path, reason: "\(what) disagrees with the central directory (sizes or CRC)")
+                throw FormatError.malformed(
+                    path: path, reason: "\(what) disagrees with the central directory (sizes or CRC)")
             }
         }
         let start = reader.position
         guard size <= UInt64(directoryStart - start) else {
-            throw FormatError.malformed(path: path, reason: "entry '\(name)' data (\(size) bytes) runs past the central directory")
+            throw FormatError.malformed(
+                path: path, reason: "entry '\(name)' data (\(size) bytes) runs past the central directory")
         }
         return start..<(start + Int(size))
     }
@@ -202,7 +243,11 @@ package final class ZipArchive {
         guard let entry = entries[name] else { return }
         let actual = CRC32.checksum(UnsafeRawBufferPointer(rebasing: file.bytes[entry.data]))
         guard actual == entry.crc32 else {
-            throw FormatError.checksumMismatch(path: path, what: "entry '\(name)' CRC-32 is \(String(actual, radix: 16)), expected \(String(entry.crc32, radix: 16))")
+            throw FormatError.checksumMismatch(
+                path: path,
+                what:
+                    "entry '\(name)' CRC-32 is \(String(actual, radix: 16)), expected \(String(entry.crc32, radix: 16))"
+            )
         }
     }
 }
@@ -229,9 +274,15 @@ package enum CRC32 {
             var i = 0
             let n = bytes.count
             while n - i >= 8 {
-                let lo = crc ^ (UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
-                let hi = UInt32(bytes[i + 4]) | UInt32(bytes[i + 5]) << 8 | UInt32(bytes[i + 6]) << 16 | UInt32(bytes[i + 7]) << 24
-                crc = table[7 * 256 + Int(lo & 0xFF)] ^ table[6 * 256 + Int((lo >> 8) & 0xFF)]
+                let lo =
+                    crc
+                    ^ (UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3])
+                        << 24)
+                let hi =
+                    UInt32(bytes[i + 4]) | UInt32(bytes[i + 5]) << 8 | UInt32(bytes[i + 6]) << 16 | UInt32(bytes[i + 7])
+                    << 24
+                crc =
+                    table[7 * 256 + Int(lo & 0xFF)] ^ table[6 * 256 + Int((lo >> 8) & 0xFF)]
                     ^ table[5 * 256 + Int((lo >> 16) & 0xFF)] ^ table[4 * 256 + Int(lo >> 24)]
                     ^ table[3 * 256 + Int(hi & 0xFF)] ^ table[2 * 256 + Int((hi >> 8) & 0xFF)]
                     ^ table[1 * 256 + Int((hi >> 16) & 0xFF)] ^ table[Int(hi >> 24)]

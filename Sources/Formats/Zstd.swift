@@ -20,13 +20,17 @@ package enum Zstd {
     }
 
     /// Decompresses one frame that must expand to exactly `expected` bytes (checked before allocating).
-    package static func decompress(_ source: UnsafeRawBufferPointer, expected: Int, path: String, what: String) throws -> TensorBytes {
+    package static func decompress(
+        _ source: UnsafeRawBufferPointer, expected: Int, path: String, what: String
+    ) throws -> TensorBytes {
         let declared = ZSTD_getFrameContentSize(source.baseAddress, source.count)
         guard declared != ZSTD_CONTENTSIZE_ERROR, declared != ZSTD_CONTENTSIZE_UNKNOWN else {
             throw FormatError.badTensor(path: path, tensor: what, reason: "not a zstd frame that declares its size")
         }
         guard declared == UInt64(expected) else {
-            throw FormatError.badTensor(path: path, tensor: what, reason: "zstd frame declares \(declared) bytes, the raw length is \(expected)")
+            throw FormatError.badTensor(
+                path: path, tensor: what, reason: "zstd frame declares \(declared) bytes, the raw length is \(expected)"
+            )
         }
         return try TensorBytes(count: expected) { output in
             let result = ZSTD_decompress(output.baseAddress, expected, source.baseAddress, source.count)

@@ -34,7 +34,9 @@ struct ConvertCommand: ParsableCommand {
     @Argument(help: "Checkpoint file or model folder.")
     var source: String
 
-    @Option(name: .shortAndLong, help: "Output file (default: SOURCE with the extension .mhub; a folder gives FOLDER.mhub).")
+    @Option(
+        name: .shortAndLong, help: "Output file (default: SOURCE with the extension .mhub; a folder gives FOLDER.mhub)."
+    )
     var output: String?
 
     @Option(help: "Store F32 tensors as this type: f32 (unchanged), f16 or bf16.")
@@ -77,16 +79,23 @@ struct ConvertCommand: ParsableCommand {
         }
         let seconds = Output.now() - start
         if json {
-            Output.printJSON(.object(JSONObject([
-                ("output", .string(target)), ("format", .string(model.weights.format.rawValue)), ("tensors", .int(summary.tensorCount)),
-                ("parameters", .int(summary.parameterCount)), ("source_bytes", .int(summary.sourceBytes)), ("bytes", .int(summary.outputBytes)),
-                ("files", .array(summary.carriedFiles.map(JSONValue.string))), ("seconds", .number(String(seconds))),
-            ])))
+            Output.printJSON(
+                .object(
+                    JSONObject([
+                        ("output", .string(target)), ("format", .string(model.weights.format.rawValue)),
+                        ("tensors", .int(summary.tensorCount)),
+                        ("parameters", .int(summary.parameterCount)), ("source_bytes", .int(summary.sourceBytes)),
+                        ("bytes", .int(summary.outputBytes)),
+                        ("files", .array(summary.carriedFiles.map(JSONValue.string))),
+                        ("seconds", .number(String(seconds))),
+                    ])))
             return
         }
         let rate = seconds > 0 ? Double(summary.sourceBytes) / seconds / 1e9 : 0
         print("\(model.weights.format.rawValue) → \(target)")
-        print("  \(summary.tensorCount) tensors, \(Output.count(summary.parameterCount)) parameters, \(Output.bytes(summary.sourceBytes)) of tensors")
+        print(
+            "  \(summary.tensorCount) tensors, \(Output.count(summary.parameterCount)) parameters, \(Output.bytes(summary.sourceBytes)) of tensors"
+        )
         if !summary.carriedFiles.isEmpty { print("  carried: \(summary.carriedFiles.joined(separator: ", "))") }
         print(String(format: "  wrote %@ in %.3f s (%.2f GB/s)", Output.bytes(summary.outputBytes), seconds, rate))
     }

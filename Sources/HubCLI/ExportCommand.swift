@@ -25,7 +25,8 @@ struct ExportCommand: ParsableCommand {
         let mhub = try MHubFile(path: file)
         let written = try Exporter.export(mhub, to: output)
         if json {
-            Output.printJSON(.object(JSONObject([("output", .string(output)), ("files", .array(written.map(JSONValue.string)))])))
+            Output.printJSON(
+                .object(JSONObject([("output", .string(output)), ("files", .array(written.map(JSONValue.string)))])))
         } else {
             print("\(output): " + written.joined(separator: ", "))
         }

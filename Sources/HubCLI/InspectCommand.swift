@@ -34,7 +34,12 @@ struct InspectCommand: ParsableCommand {
             ("metadata", .object(JSONObject(archive.metadata.map { ($0.key, JSONValue.string($0.value)) }))),
         ])
         if let mhub {
-            root.append("files", .array(mhub.files.map { .object(JSONObject([("path", .string($0.path)), ("bytes", .int($0.blob.rawLength))])) }))
+            root.append(
+                "files",
+                .array(
+                    mhub.files.map {
+                        .object(JSONObject([("path", .string($0.path)), ("bytes", .int($0.blob.rawLength))]))
+                    }))
             root.append("config", try mhub.config().map(JSONValue.object) ?? .null)
             root.append("tokenizer", try TokenizerSummary(mhub).json)
             root.append("provenance", mhub.provenance.map(JSONValue.object) ?? .null)
@@ -44,7 +49,9 @@ struct InspectCommand: ParsableCommand {
             Output.printJSON(.object(root))
             return
         }
-        print("\(file): \(archive.format.rawValue), \(archive.tensors.count) tensors, \(Output.count(archive.parameterCount)) parameters, \(Output.bytes(archive.tensorByteCount))")
+        print(
+            "\(file): \(archive.format.rawValue), \(archive.tensors.count) tensors, \(Output.count(archive.parameterCount)) parameters, \(Output.bytes(archive.tensorByteCount))"
+        )
         if !archive.metadata.isEmpty {
             print("metadata: " + archive.metadata.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
         }
@@ -53,7 +60,9 @@ struct InspectCommand: ParsableCommand {
         print(pad("NAME", nameWidth) + "  " + pad("DTYPE", 7) + "  " + pad("SHAPE", 18) + "  BYTES")
         for record in archive.tensors {
             let shape = "[" + record.shape.map(String.init).joined(separator: ", ") + "]"
-            print(pad(record.name, nameWidth) + "  " + pad(record.dtype.rawValue, 7) + "  " + pad(shape, 18) + "  " + String(record.byteCount))
+            print(
+                pad(record.name, nameWidth) + "  " + pad(record.dtype.rawValue, 7) + "  " + pad(shape, 18) + "  "
+                    + String(record.byteCount))
         }
         if verify { print("verified: every byte read, every checksum matches") }
     }
@@ -73,7 +82,10 @@ struct InspectCommand: ParsableCommand {
 
     private func describe(_ mhub: MHubFile) throws {
         if let config = try mhub.config() {
-            let keys = ["model_type", "architectures", "hidden_size", "num_hidden_layers", "num_attention_heads", "n_embd", "n_layer", "n_head", "vocab_size"]
+            let keys = [
+                "model_type", "architectures", "hidden_size", "num_hidden_layers", "num_attention_heads", "n_embd",
+                "n_layer", "n_head", "vocab_size",
+            ]
             let parts = keys.compactMap { key in config[key].map { "\(key)=\($0.serialized())" } }
             print("config: " + (parts.isEmpty ? "(present)" : parts.joined(separator: ", ")))
         }
@@ -86,7 +98,9 @@ struct InspectCommand: ParsableCommand {
         }
         if let provenance = mhub.provenance {
             var line = "provenance: " + (provenance["source"]?.string ?? "?")
-            for key in ["repo", "revision", "commit"] { if let value = provenance[key]?.string { line += ", \(key) \(value)" } }
+            for key in ["repo", "revision", "commit"] {
+                if let value = provenance[key]?.string { line += ", \(key) \(value)" }
+            }
             if let converter = provenance["converter"]?.string { line += " (\(converter))" }
             print(line)
         }
@@ -99,7 +113,10 @@ struct InspectCommand: ParsableCommand {
 
 /// What tokenizer an .mhub carries: its files, and from tokenizer.json (or vocab.txt) the model type and size.
 struct TokenizerSummary {
-    static let tokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt", "vocab.json", "merges.txt"]
+    static let tokenizerFiles = [
+        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt",
+        "vocab.json", "merges.txt",
+    ]
     let files: [String]
     var model: String?
     var vocabularySize: Int?
@@ -107,24 +124,30 @@ struct TokenizerSummary {
     init(_ mhub: MHubFile) throws {
         let carried = Set(mhub.files.map(\.path))
         files = Self.tokenizerFiles.filter(carried.contains)
-        if let bytes = try mhub.fileBytes("tokenizer.json"), let root = bytes.withUnsafeBytes({ try? JSONParser.parse($0, maxDepth: 32).object }),
+        if let bytes = try mhub.fileBytes("tokenizer.json"),
+            let root = bytes.withUnsafeBytes({ try? JSONParser.parse($0, maxDepth: 32).object }),
             let model = root["model"]?.object
         {
             self.model = model["type"]?.string
             vocabularySize = model["vocab"]?.object?.count ?? model["vocab"]?.array?.count
         } else if let bytes = try mhub.fileBytes("vocab.txt") {
             model = "WordPiece"
-            vocabularySize = bytes.withUnsafeBytes { $0.split(separator: 0x0A, omittingEmptySubsequences: false).count - ($0.last == 0x0A ? 1 : 0) }
-        } else if let bytes = try mhub.fileBytes("vocab.json"), let vocab = bytes.withUnsafeBytes({ try? JSONParser.parse($0, maxDepth: 4).object }) {
+            vocabularySize = bytes.withUnsafeBytes {
+                $0.split(separator: 0x0A, omittingEmptySubsequences: false).count - ($0.last == 0x0A ? 1 : 0)
+            }
+        } else if let bytes = try mhub.fileBytes("vocab.json"),
+            let vocab = bytes.withUnsafeBytes({ try? JSONParser.parse($0, maxDepth: 4).object })
+        {
             model = "BPE"
             vocabularySize = vocab.count
         }
     }
 
     var json: JSONValue {
-        .object(JSONObject([
-            ("files", .array(files.map(JSONValue.string))), ("model", model.map(JSONValue.string) ?? .null),
-            ("vocab_size", vocabularySize.map(JSONValue.int) ?? .null),
-        ]))
+        .object(
+            JSONObject([
+                ("files", .array(files.map(JSONValue.string))), ("model", model.map(JSONValue.string) ?? .null),
+                ("vocab_size", vocabularySize.map(JSONValue.int) ?? .null),
+            ]))
     }
 }

@@ -72,8 +72,10 @@ enum Output {
 /// The canonical `--json` record of a tensor: `{"name", "dtype", "shape", "bytes"}`.
 extension TensorRecord {
     var json: JSONValue {
-        .object(JSONObject([
-            ("name", .string(name)), ("dtype", .string(dtype.rawValue)), ("shape", .array(shape.map(JSONValue.int))), ("bytes", .int(byteCount)),
-        ]))
+        .object(
+            JSONObject([
+                ("name", .string(name)), ("dtype", .string(dtype.rawValue)),
+                ("shape", .array(shape.map(JSONValue.int))), ("bytes", .int(byteCount)),
+            ]))
     }
 }

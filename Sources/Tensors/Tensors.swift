@@ -1,6 +1,8 @@
 import CBLAS
 
-/// The tensor engine (issue: tensor engine). Until it lands, this only proves OpenBLAS links.
+/// The tensor engine (issue: tensor engine).
+///
+/// Until it lands, this only proves OpenBLAS links.
 package enum TensorsLinkCheck {
     /// Dot product through OpenBLAS, used by the build smoke test.
     package static func dot(_ x: [Float], _ y: [Float]) -> Float {

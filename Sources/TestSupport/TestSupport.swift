@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 
 /// Locations of the committed fixtures and the built `hub` executable, for tests and benchmarks.
 public enum Fixtures {
@@ -30,7 +30,9 @@ public enum Fixtures {
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var folder = bundle.deletingLastPathComponent()
         // The test runner may be inside `X.xctest/` (a folder) or be the `X.xctest` file itself.
-        while folder.lastPathComponent.hasSuffix(".xctest") || folder.lastPathComponent == "usr" { folder.deleteLastPathComponent() }
+        while folder.lastPathComponent.hasSuffix(".xctest") || folder.lastPathComponent == "usr" {
+            folder.deleteLastPathComponent()
+        }
         return folder.appendingPathComponent("hub").path
     }
 }
@@ -65,7 +67,9 @@ public struct ProcessResult: Sendable {
 }
 
 /// Runs a program with arguments, capturing its output; standard input is empty.
-public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> ProcessResult {
+public func runProcess(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil
+) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -82,8 +86,11 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     process.waitUntilExit()
-    let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-    return ProcessResult(status: status, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    let status =
+        process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+    return ProcessResult(
+        status: status, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
 }
 
 /// Copies a file (tests build variants of fixtures in scratch folders).

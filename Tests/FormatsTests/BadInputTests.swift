@@ -1,6 +1,6 @@
 import Formats
-import Testing
 import TestSupport
+import Testing
 
 /// The malformed files of Tests/Fixtures/bad (RELIABILITY.md tables S, Z, P): each is refused, at open or at
 /// verify as its manifest says, with an error naming the file and containing the expected words.

@@ -1,6 +1,6 @@
 import Formats
-import Testing
 import TestSupport
+import Testing
 
 /// Runs the .mhub conformance vectors of formats/vectors (written by an independent Python writer): valid files
 /// open, verify and decode to the listed SHA-256; invalid ones fail at the listed stage with the listed words.
@@ -15,12 +15,17 @@ import TestSupport
             let mhub = try MHubFile(path: path)
             try mhub.verify()
             let tensors = expectation["tensors"]!.object!
-            #expect(mhub.tensors.map(\.name) == tensors.keys.sorted { a, b in
-                (mhub.tensors.firstIndex { $0.name == a } ?? 0) < (mhub.tensors.firstIndex { $0.name == b } ?? 0)
-            })
+            #expect(
+                mhub.tensors.map(\.name)
+                    == tensors.keys.sorted { a, b in
+                        (mhub.tensors.firstIndex { $0.name == a } ?? 0)
+                            < (mhub.tensors.firstIndex { $0.name == b } ?? 0)
+                    })
             #expect(Set(mhub.tensors.map(\.name)) == Set(tensors.keys))
             for (index, record) in mhub.tensors.enumerated() {
-                #expect(try mhub.bytes(at: index).withUnsafeBytes(sha256Hex) == tensors[record.name]?.string, "\(name): \(record.name)")
+                #expect(
+                    try mhub.bytes(at: index).withUnsafeBytes(sha256Hex) == tensors[record.name]?.string,
+                    "\(name): \(record.name)")
             }
             return
         }

@@ -1,11 +1,12 @@
-import Foundation
 import Formats
-import Testing
+import Foundation
 import TestSupport
+import Testing
 
-/// Thousands of random corruptions of valid files go through every parser: each either opens (and then its
-/// tensors read and verify, or fail with a FormatError) or is refused with a FormatError. A crash fails the run;
-/// memory stays bounded because no length is trusted before it is checked.
+/// Thousands of random corruptions of valid files go through every parser: each either opens (and then its tensors read
+/// and verify, or fail with a FormatError) or is refused with a FormatError.
+///
+/// A crash fails the run; memory stays bounded because no length is trusted before it is checked.
 @Suite struct MutationTests {
     static let seeds: [(String, UInt64)] = [
         ("checkpoints/special.safetensors", 1), ("checkpoints/special.zip.pt", 2), ("checkpoints/special.legacy.pt", 3),
@@ -15,7 +16,8 @@ import TestSupport
 
     @Test(arguments: seeds)
     func corruptedCheckpointsNeverCrash(_ relative: String, _ seed: UInt64) throws {
-        try fuzz(original: try readBytes(Fixtures.path(relative)), suffix: (relative as NSString).pathExtension, seed: seed)
+        try fuzz(
+            original: try readBytes(Fixtures.path(relative)), suffix: (relative as NSString).pathExtension, seed: seed)
     }
 
     @Test func corruptedMHubNeverCrash() throws {
@@ -23,7 +25,9 @@ import TestSupport
         defer { scratch.remove() }
         let raw = scratch.path + "/raw.mhub", packed = scratch.path + "/zstd.mhub"
         _ = try Converter.convert(ModelSource.open(Fixtures.path("checkpoints/special.safetensors")), to: raw)
-        _ = try Converter.convert(ModelSource.open(Fixtures.path("checkpoints/special.safetensors")), to: packed, options: .init(compress: true))
+        _ = try Converter.convert(
+            ModelSource.open(Fixtures.path("checkpoints/special.safetensors")), to: packed,
+            options: .init(compress: true))
         try fuzz(original: try readBytes(raw), suffix: "mhub", seed: 6)
         try fuzz(original: try readBytes(packed), suffix: "mhub", seed: 7)
     }
@@ -39,8 +43,10 @@ import TestSupport
             var bytes = program
             for _ in 0...Int.random(in: 0...2, using: &generator) { mutate(&bytes, &generator) }
             let result = try? bytes.withUnsafeBytes { buffer in
-                try Unpickler.run(buffer, path: "fuzz", persistentLoad: { .storage(try TorchCheckpoint.storageReference($0, legacy: false)) },
-                                  extract: { try TorchCheckpoint.stateDict($0) })
+                try Unpickler.run(
+                    buffer, path: "fuzz",
+                    persistentLoad: { .storage(try TorchCheckpoint.storageReference($0, legacy: false)) },
+                    extract: { try TorchCheckpoint.stateDict($0) })
             }
             if result != nil { accepted += 1 }
         }
@@ -71,7 +77,9 @@ import TestSupport
             try writeBytes(bytes, to: path)
             do {
                 let archive = try Checkpoint.open(path)
-                for index in archive.tensors.indices { _ = try archive.bytes(at: index).withUnsafeBytes { XXH64.hash($0) } }
+                for index in archive.tensors.indices {
+                    _ = try archive.bytes(at: index).withUnsafeBytes { XXH64.hash($0) }
+                }
                 try archive.verify()
             } catch is FormatError {
                 refused += 1
@@ -93,10 +101,17 @@ func mutate(_ bytes: inout [UInt8], _ generator: inout SeededGenerator) {
     case 0: bytes[position] ^= UInt8(1 << Int.random(in: 0..<8, using: &generator))
     case 1: bytes[position] = UInt8.random(in: 0...255, using: &generator)
     case 2:
-        let value: UInt64 = [0, 0xFFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF, 1 << 40, 0x7FFF_FFFF].randomElement(using: &generator)!
-        for i in 0..<min(8, bytes.count - position) { bytes[position + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
+        let value: UInt64 = [0, 0xFFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF, 1 << 40, 0x7FFF_FFFF].randomElement(
+            using: &generator)!
+        for i in 0..<min(8, bytes.count - position) {
+            bytes[position + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))
+        }
     case 3: bytes.removeSubrange(position...)
-    case 4: bytes.insert(contentsOf: (0..<Int.random(in: 1...16, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }, at: position)
+    case 4:
+        bytes.insert(
+            contentsOf: (0..<Int.random(in: 1...16, using: &generator)).map { _ in
+                UInt8.random(in: 0...255, using: &generator)
+            }, at: position)
     case 5: bytes.removeSubrange(position..<min(bytes.count, position + Int.random(in: 1...64, using: &generator)))
     default:
         // Repeat a chunk of the file elsewhere (duplicated records, nested structures).

@@ -1,6 +1,6 @@
 import Formats
-import Testing
 import TestSupport
+import Testing
 
 /// Checksums against published vectors and the Python xxhash library; the strict JSON parser's refusals.
 @Suite struct PrimitivesTests {
@@ -16,12 +16,18 @@ import TestSupport
     }
 
     @Test func sha256AndCRC32MatchPublishedVectors() {
-        #expect(Array("abc".utf8).withUnsafeBytes(sha256Hex) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect([UInt8]().withUnsafeBytes(sha256Hex) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(
+            Array("abc".utf8).withUnsafeBytes(sha256Hex)
+                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            [UInt8]().withUnsafeBytes(sha256Hex) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(Array("123456789".utf8).withUnsafeBytes { CRC32.checksum($0) } == 0xCBF4_3926)
         let long = [UInt8](repeating: 0x61, count: 1_000_003)
         let streamed = SHA256()
-        long.withUnsafeBytes { streamed.update(UnsafeRawBufferPointer(rebasing: $0[0..<500_000])); streamed.update(UnsafeRawBufferPointer(rebasing: $0[500_000...])) }
+        long.withUnsafeBytes {
+            streamed.update(UnsafeRawBufferPointer(rebasing: $0[0..<500_000]));
+            streamed.update(UnsafeRawBufferPointer(rebasing: $0[500_000...]))
+        }
         #expect(streamed.finalizeHex() == long.withUnsafeBytes(sha256Hex))
     }
 
@@ -43,7 +49,8 @@ import TestSupport
     }
 
     @Test func jsonParserKeepsNumbersAsWrittenAndOrder() throws {
-        let value = try JSONParser.parse(Array(#"  {"z": 12345678901234567890, "a": -1.5e-3, "s": "\u00e9\ud83d\ude00\n"}"#.utf8))
+        let value = try JSONParser.parse(
+            Array(#"  {"z": 12345678901234567890, "a": -1.5e-3, "s": "\u00e9\ud83d\ude00\n"}"#.utf8))
         let object = try #require(value.object)
         #expect(object.keys == ["z", "a", "s"])
         #expect(object["z"] == .number("12345678901234567890"))
@@ -57,7 +64,8 @@ import TestSupport
         // "é" precomposed and "e" + combining acute are equal Swift Strings but different JSON keys.
         for count in [1, 12] {
             let filler = (0..<count).map { "\"f\($0)\": 0, " }.joined()
-            let object = try #require(try JSONParser.parse(Array("{\(filler)\"\u{E9}\": 1, \"e\u{301}\": 2}".utf8)).object)
+            let object = try #require(
+                try JSONParser.parse(Array("{\(filler)\"\u{E9}\": 1, \"e\u{301}\": 2}".utf8)).object)
             #expect(object.count == count + 2)
             #expect(object["\u{E9}"]?.integer == 1)
             #expect(object["e\u{301}"]?.integer == 2)

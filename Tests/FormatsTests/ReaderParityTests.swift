@@ -1,6 +1,6 @@
 import Formats
-import Testing
 import TestSupport
+import Testing
 
 /// Every reader yields, for every fixture, exactly the tensors torch itself loads from the same file
 /// (names, dtypes, shapes and SHA-256 of the row-major bytes, from Tests/Fixtures/reference.json).
@@ -38,17 +38,20 @@ import TestSupport
         defer { scratch.remove() }
         let output = scratch.path + "/out.mhub"
         for compress in [false, true] {
-            _ = try Converter.convert(ModelSource.open(Fixtures.path(key)), to: output, options: .init(dtype: dtype, compress: compress))
+            _ = try Converter.convert(
+                ModelSource.open(Fixtures.path(key)), to: output, options: .init(dtype: dtype, compress: compress))
             let mhub = try MHubFile(path: output)
             try mhub.verify()
-            try expectMatches(mhub, Self.reference["\(key)@\(dtype.rawValue)"]!.object!, label: "\(key) as \(dtype) zstd=\(compress)")
+            try expectMatches(
+                mhub, Self.reference["\(key)@\(dtype.rawValue)"]!.object!, label: "\(key) as \(dtype) zstd=\(compress)")
         }
     }
 
     @Test func tiedWeightsShareOneStorage() throws {
         // GPT-2's lm_head.weight is transformer.wte.weight: one storage, two names, both readable.
         let checkpoint = try Checkpoint.open(Fixtures.path("models/tiny-gpt2/pytorch_model.bin"))
-        let head = try checkpoint.bytes(named: "lm_head.weight"), embedding = try checkpoint.bytes(named: "transformer.wte.weight")
+        let head = try checkpoint.bytes(named: "lm_head.weight"),
+            embedding = try checkpoint.bytes(named: "transformer.wte.weight")
         #expect(head.address == embedding.address)
         #expect(head.isMapped)
     }

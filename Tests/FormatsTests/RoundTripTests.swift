@@ -1,6 +1,6 @@
 import Formats
-import Testing
 import TestSupport
+import Testing
 
 /// safetensors → .mhub → HF folder → .mhub: lossless, and the exported safetensors is byte for byte the file
 /// the Python safetensors library wrote (same header, order and alignment).
@@ -15,9 +15,12 @@ import TestSupport
         defer { scratch.remove() }
         for compress in [false, true] {
             let mhub = scratch.path + "/model-\(compress).mhub", folder = scratch.path + "/export-\(compress)"
-            _ = try Converter.convert(ModelSource.open(Fixtures.path(source)), to: mhub, options: .init(compress: compress))
+            _ = try Converter.convert(
+                ModelSource.open(Fixtures.path(source)), to: mhub, options: .init(compress: compress))
             _ = try Exporter.export(MHubFile(path: mhub), to: folder)
-            #expect(try readBytes(folder + "/model.safetensors") == readBytes(Fixtures.path(original)), "\(source) zstd=\(compress)")
+            #expect(
+                try readBytes(folder + "/model.safetensors") == readBytes(Fixtures.path(original)),
+                "\(source) zstd=\(compress)")
         }
     }
 
@@ -42,7 +45,8 @@ import TestSupport
         // Carried files come back verbatim, the same set both times.
         #expect(a.files.map(\.path) == b.files.map(\.path))
         for file in a.files {
-            #expect(try a.fileBytes(file.path)?.array == readBytes(Fixtures.path(source) + "/" + file.path), "\(file.path)")
+            #expect(
+                try a.fileBytes(file.path)?.array == readBytes(Fixtures.path(source) + "/" + file.path), "\(file.path)")
             #expect(try b.fileBytes(file.path)?.array == a.fileBytes(file.path)?.array)
         }
     }
@@ -60,13 +64,15 @@ import TestSupport
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
         let source = Fixtures.path("models/tiny-roberta")
-        _ = try Converter.convert(ModelSource.open(source), to: scratch.path + "/r.mhub", provenance: [("repo", .string("org/tiny-roberta"))])
+        _ = try Converter.convert(
+            ModelSource.open(source), to: scratch.path + "/r.mhub", provenance: [("repo", .string("org/tiny-roberta"))])
         let provenance = try #require(try MHubFile(path: scratch.path + "/r.mhub").provenance)
         #expect(provenance["repo"]?.string == "org/tiny-roberta")
         #expect(provenance["converter"]?.string == Converter.converterVersion)
         let listed = provenance["files"]?.array?.compactMap { $0.object }
         let files = try #require(listed)
-        let shard = try #require(files.first { $0["path"]?.string?.hasSuffix("model-00001-of-00003.safetensors") == true })
+        let shard = try #require(
+            files.first { $0["path"]?.string?.hasSuffix("model-00001-of-00003.safetensors") == true })
         let bytes = try readBytes(source + "/model-00001-of-00003.safetensors")
         #expect(shard["sha256"]?.string == bytes.withUnsafeBytes(sha256Hex))
         #expect(shard["size"]?.integer == bytes.count)
@@ -83,7 +89,8 @@ import TestSupport
             }
         }
         let path = scratch.path + "/z.mhub"
-        try MHubWriter.write(tensors: tensors, files: [], metadata: [], provenance: { nil }, options: .init(compress: true), to: path)
+        try MHubWriter.write(
+            tensors: tensors, files: [], metadata: [], provenance: { nil }, options: .init(compress: true), to: path)
         let mhub = try MHubFile(path: path)
         try mhub.verify()
         #expect(mhub.blob(at: 0).encoding == .zstd)
@@ -95,11 +102,15 @@ import TestSupport
     @Test func writerLeavesNothingBehindWhenASourceFails() throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
-        let tensors = [MHubWriter.Tensor(record: TensorRecord(name: "w", dtype: .f32, shape: [4], byteCount: 16)) {
-            throw FormatError.io(path: "source", reason: "read failed half way")
-        }]
+        let tensors = [
+            MHubWriter.Tensor(record: TensorRecord(name: "w", dtype: .f32, shape: [4], byteCount: 16)) {
+                throw FormatError.io(path: "source", reason: "read failed half way")
+            }
+        ]
         #expect(throws: FormatError.self) {
-            try MHubWriter.write(tensors: tensors, files: [], metadata: [], provenance: { nil }, options: .init(), to: scratch.path + "/out.mhub")
+            try MHubWriter.write(
+                tensors: tensors, files: [], metadata: [], provenance: { nil }, options: .init(),
+                to: scratch.path + "/out.mhub")
         }
         #expect(try scratch.contents().isEmpty)
     }

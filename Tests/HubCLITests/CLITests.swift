@@ -1,6 +1,6 @@
 import Formats
-import Testing
 import TestSupport
+import Testing
 
 /// The `hub` executable end to end: output shapes of convert / inspect / export, and the error contract
 /// (one line on stderr naming the file, exit 1 for bad input, 64 for bad usage, no output left behind).
@@ -33,12 +33,16 @@ import TestSupport
         let folder = scratch.path + "/hf"
         let export = try runProcess(hub, ["export", mhub, "-o", folder, "--json"])
         #expect(export.status == 0, "\(export.stderr)")
-        #expect(try readBytes(folder + "/model.safetensors") == readBytes(Fixtures.path("models/tiny-bert/model.safetensors")))
+        #expect(
+            try readBytes(folder + "/model.safetensors")
+                == readBytes(Fixtures.path("models/tiny-bert/model.safetensors")))
         #expect(try readBytes(folder + "/vocab.txt") == readBytes(Fixtures.path("models/tiny-bert/vocab.txt")))
     }
 
-    @Test(arguments: ["checkpoints/tiny-bert.zip.bin", "checkpoints/special.legacy.pt", "checkpoints/special.safetensors",
-                      "models/tiny-roberta/model.safetensors.index.json", "models/tiny-gpt2"])
+    @Test(arguments: [
+        "checkpoints/tiny-bert.zip.bin", "checkpoints/special.legacy.pt", "checkpoints/special.safetensors",
+        "models/tiny-roberta/model.safetensors.index.json", "models/tiny-gpt2",
+    ])
     func inspectJSONListsEveryTensor(_ relative: String) throws {
         let result = try runProcess(hub, ["inspect", Fixtures.path(relative), "--json"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -60,7 +64,8 @@ import TestSupport
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
         try copyFile(Fixtures.path("checkpoints/tiny-gpt2.legacy.bin"), scratch.path + "/gpt2.bin")
-        let result = try runProcess(hub, ["convert", scratch.path + "/gpt2.bin", "--dtype", "bf16", "--compress", "zstd"])
+        let result = try runProcess(
+            hub, ["convert", scratch.path + "/gpt2.bin", "--dtype", "bf16", "--compress", "zstd"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("29 tensors"))
         #expect(result.stdout.contains("GB/s"))
@@ -77,7 +82,8 @@ import TestSupport
         let path = Fixtures.path("bad/" + name)
         let manifest = try Fixtures.json(Fixtures.path("bad/manifest.json")).object!
         let verify = manifest[name]?.object?["stage"]?.string == "verify"
-        let result = try runProcess(hub, verify ? ["inspect", "--verify", path] : ["convert", path, "-o", scratch.path + "/out.mhub"])
+        let result = try runProcess(
+            hub, verify ? ["inspect", "--verify", path] : ["convert", path, "-o", scratch.path + "/out.mhub"])
         #expect(result.status == 1, "\(name): exit \(result.status) \(result.stderr)")
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.count == 1, "\(name): \(result.stderr)")
@@ -95,7 +101,7 @@ import TestSupport
             #expect(exported.status == 1, "\(name): \(exported.stderr)")
             #expect(exported.stderr.split(separator: "\n").count == 1, "\(name): \(exported.stderr)")
             let left = try scratch.contents()
-        #expect(left.isEmpty, "\(name) left \(left)")
+            #expect(left.isEmpty, "\(name) left \(left)")
         }
     }
 
@@ -115,7 +121,10 @@ import TestSupport
         #expect(occupied.stderr.contains("not an empty folder"))
     }
 
-    @Test(arguments: [["convert"], ["convert", "x.bin", "--dtype", "f8"], ["inspect", "a", "--bogus"], ["export", "a.mhub"], ["frobnicate"]])
+    @Test(arguments: [
+        ["convert"], ["convert", "x.bin", "--dtype", "f8"], ["inspect", "a", "--bogus"], ["export", "a.mhub"],
+        ["frobnicate"],
+    ])
     func badUsageExits64(_ arguments: [String]) throws {
         let result = try runProcess(hub, arguments)
         #expect(result.status == 64, "\(arguments): \(result.status) \(result.stderr)")
