@@ -48,6 +48,8 @@ public final class MHubFile: TensorArchive {
     public let provenance: JSONObject?
     public let minorVersion: UInt16
     private let blobs: [MHubBlob]
+    /// For each tensor, the F32 row scales of an int8-row tensor, else nil.
+    private let scales: [MHubBlob?]
     private let file: MappedFile
 
     /// Opens `path` and checks its header, metadata checksum, schema and blob placement; reads no tensor bytes.
@@ -112,7 +114,7 @@ public final class MHubFile: TensorArchive {
         guard tensorList.count <= MHub.maxTensorCount else {
             throw FormatError.malformed(path: path, reason: "more than \(MHub.maxTensorCount) tensors")
         }
-        var records: [TensorRecord] = [], blobs: [MHubBlob] = [], names = Set<String>()
+        var records: [TensorRecord] = [], blobs: [MHubBlob] = [], scales: [MHubBlob?] = [], names = Set<String>()
         var expectedOffset = MHub.headerSize
         for (index, item) in tensorList.enumerated() {
             guard case .object(let entry) = item, let name = entry["name"]?.string, !name.isEmpty else {
@@ -138,11 +140,38 @@ public final class MHubFile: TensorArchive {
             guard let byteCount = Shape.byteCount(shape, dtype) else {
                 throw FormatError.badTensor(path: path, tensor: name, reason: "shape \(shape) overflows")
             }
+            // An int8-row tensor stores one signed byte per element, then its F32 row scales.
+            var quantizedRows: Int?
+            if let scheme = entry["quantization"] {
+                guard scheme.string == Int8RowQuantization.scheme else {
+                    throw FormatError.unsupported(
+                        path: path, reason: "tensor '\(name)': quantization \(scheme.serialized())")
+                }
+                guard dtype == .f32, shape.count == 2 else {
+                    throw FormatError.badTensor(
+                        path: path, tensor: name, reason: "int8-row quantization needs a two-dimensional F32 tensor")
+                }
+                quantizedRows = shape[0]
+            }
             let blob = try Self.blob(
-                entry, rawLength: byteCount, expectedOffset: expectedOffset, end: metadataStart, path: path, what: name)
+                entry, rawLength: quantizedRows == nil ? byteCount : byteCount / 4, expectedOffset: expectedOffset,
+                end: metadataStart, path: path, what: name)
             expectedOffset = MHub.aligned(blob.offset + blob.length)
+            var scalesBlob: MHubBlob?
+            if let rows = quantizedRows {
+                guard let scalesEntry = entry["scales"]?.object else {
+                    throw FormatError.badTensor(
+                        path: path, tensor: name, reason: "int8-row tensor has no scales object")
+                }
+                let scales = try Self.blob(
+                    scalesEntry, rawLength: rows * 4, expectedOffset: expectedOffset, end: metadataStart, path: path,
+                    what: name + " scales", encodingRequired: false)
+                expectedOffset = MHub.aligned(scales.offset + scales.length)
+                scalesBlob = scales
+            }
             records.append(TensorRecord(name: name, dtype: dtype, shape: shape, byteCount: byteCount))
             blobs.append(blob)
+            scales.append(scalesBlob)
         }
         var carried: [MHubCarriedFile] = [], paths = Set<String>()
         for (index, item) in (root["files"]?.array ?? []).enumerated() {
@@ -188,6 +217,7 @@ public final class MHubFile: TensorArchive {
         }
         tensors = records
         self.blobs = blobs
+        self.scales = scales
         files = carried
         self.metadata = metadata
         provenance = root["provenance"]?.object
@@ -196,14 +226,18 @@ public final class MHubFile: TensorArchive {
 
     /// Reads and checks a blob's placement fields.
     private static func blob(
-        _ entry: JSONObject, rawLength: Int, expectedOffset: Int, end: Int, path: String, what: String
+        _ entry: JSONObject, rawLength: Int, expectedOffset: Int, end: Int, path: String, what: String,
+        encodingRequired: Bool = true
     ) throws -> MHubBlob {
         guard let offset = entry["offset"]?.nonNegativeInteger(), let length = entry["length"]?.nonNegativeInteger()
         else {
             throw FormatError.badTensor(
                 path: path, tensor: what, reason: "offset and length must be integers in 0...2^48-1")
         }
-        guard let encodingName = entry["encoding"]?.string, let encoding = MHubEncoding(rawValue: encodingName) else {
+        let encodingName = entry["encoding"]?.string ?? (encodingRequired ? nil : "raw")
+        guard let encodingName, let encoding = MHubEncoding(rawValue: encodingName),
+            encodingRequired || encoding == .raw
+        else {
             throw FormatError.badTensor(
                 path: path, tensor: what, reason: "unknown encoding \(entry["encoding"]?.serialized() ?? "(missing)")")
         }
@@ -260,17 +294,47 @@ public final class MHubFile: TensorArchive {
     /// The tensor's bytes: a view of the mapping when raw, decompressed when zstd.
     ///
     /// Checksums are not checked here.
+    /// An int8-row tensor is dequantized into a fresh F32 buffer.
     public func bytes(at index: Int) throws -> TensorBytes {
-        try decode(blobs[index], what: tensors[index].name, check: false)
+        try tensorBytes(at: index, check: false)
     }
 
     /// The tensor's bytes after checking its stored XXH64 (reads every stored byte once more).
     public func verifiedBytes(at index: Int) throws -> TensorBytes {
-        try decode(blobs[index], what: tensors[index].name, check: true)
+        try tensorBytes(at: index, check: true)
     }
 
-    /// How tensor `index` is stored.
+    /// An int8-row tensor's stored values (R×C signed bytes) and row scales (R F32), for int8 kernels; nil when
+    /// the tensor is not quantized.
+    public func int8Rows(at index: Int) throws -> (values: TensorBytes, scales: TensorBytes)? {
+        guard let scalesBlob = scales[index] else { return nil }
+        let name = tensors[index].name
+        return (
+            try decode(blobs[index], what: name, check: false),
+            try decode(scalesBlob, what: name + " scales", check: false)
+        )
+    }
+
+    private func tensorBytes(at index: Int, check: Bool) throws -> TensorBytes {
+        let record = tensors[index]
+        let stored = try decode(blobs[index], what: record.name, check: check)
+        guard let scalesBlob = scales[index] else { return stored }
+        let scaleBytes = try decode(scalesBlob, what: record.name + " scales", check: check)
+        return TensorBytes(count: record.byteCount) { output in
+            stored.withUnsafeBytes { values in
+                scaleBytes.withUnsafeBytes { scales in
+                    Int8RowQuantization.dequantize(
+                        values: values, scales: scales, rows: record.shape[0], columns: record.shape[1], into: output)
+                }
+            }
+        }
+    }
+
+    /// How tensor `index` is stored (for an int8-row tensor, its int8 values).
     public func blob(at index: Int) -> MHubBlob { blobs[index] }
+
+    /// The quantization scheme of tensor `index` (`"int8-row"`), or nil for a plain tensor.
+    public func quantization(at index: Int) -> String? { scales[index] == nil ? nil : Int8RowQuantization.scheme }
 
     /// The bytes of a carried file, checked against its checksum (they are small).
     public func fileBytes(_ relativePath: String) throws -> TensorBytes? {
@@ -291,7 +355,12 @@ public final class MHubFile: TensorArchive {
 
     /// Reads every blob, checks every checksum and decompresses every zstd blob.
     public func verify() throws {
-        for (index, blob) in blobs.enumerated() { _ = try decode(blob, what: tensors[index].name, check: true) }
+        for (index, blob) in blobs.enumerated() {
+            _ = try decode(blob, what: tensors[index].name, check: true)
+            if let scalesBlob = scales[index] {
+                _ = try decode(scalesBlob, what: tensors[index].name + " scales", check: true)
+            }
+        }
         for entry in files { _ = try decode(entry.blob, what: entry.path, check: true) }
     }
 }

@@ -19,11 +19,14 @@ public enum MHubWriter {
         /// Compress each blob with zstd.
         public var compress: Bool
         public var zstdLevel: Int32
+        /// Store two-dimensional F32 tensors as int8 rows with F32 scales (`int8-row`); takes precedence over `dtype`.
+        public var quantizeInt8: Bool
 
-        public init(dtype: DType? = nil, compress: Bool = false, zstdLevel: Int32 = 3) {
+        public init(dtype: DType? = nil, compress: Bool = false, zstdLevel: Int32 = 3, quantizeInt8: Bool = false) {
             self.dtype = dtype
             self.compress = compress
             self.zstdLevel = zstdLevel
+            self.quantizeInt8 = quantizeInt8
         }
     }
 
@@ -57,6 +60,26 @@ public enum MHubWriter {
                     throw FormatError.badTensor(
                         path: path, tensor: record.name,
                         reason: "source gave \(bytes.count) bytes, expected \(record.byteCount)")
+                }
+                if options.quantizeInt8, record.dtype == .f32, record.shape.count == 2,
+                    let quantized = bytes.withUnsafeBytes({
+                        Int8RowQuantization.quantize($0, rows: record.shape[0], columns: record.shape[1])
+                    })
+                {
+                    var entry = try writeBlob(quantized.values, out: out, options: options)
+                    var raw = options
+                    raw.compress = false
+                    let scales = try writeBlob(quantized.scales, out: out, options: raw)
+                    entry.prepend([
+                        ("name", .string(record.name)), ("dtype", .string(record.dtype.rawValue)),
+                        ("shape", .array(record.shape.map(JSONValue.int))),
+                    ])
+                    entry.append("quantization", .string(Int8RowQuantization.scheme))
+                    entry.append("scales", .object(JSONObject(scales.entries.filter { $0.key != "encoding" })))
+                    tensorEntries.append(.object(entry))
+                    done += tensor.record.byteCount
+                    progress?(done, total)
+                    continue
                 }
                 if let target = options.dtype, record.dtype == .f32, target != .f32 {
                     let source = bytes

@@ -13,16 +13,20 @@ struct ConvertCommand: ParsableCommand {
             Examples:
               hub convert ./bert-base-uncased -o bert.mhub
               hub convert pytorch_model.bin --dtype f16 --compress zstd
+              hub convert model.safetensors --dtype int8
             """
     )
 
     enum DTypeChoice: String, ExpressibleByArgument, CaseIterable {
-        case f32, f16, bf16
-        var dtype: DType {
+        case f32, f16, bf16, int8
+
+        /// How the writer stores F32 tensors for this choice.
+        func options(compress: Bool) -> MHubWriter.Options {
             switch self {
-            case .f32: return .f32
-            case .f16: return .f16
-            case .bf16: return .bf16
+            case .f32: return .init(compress: compress)
+            case .f16: return .init(dtype: .f16, compress: compress)
+            case .bf16: return .init(dtype: .bf16, compress: compress)
+            case .int8: return .init(compress: compress, quantizeInt8: true)
             }
         }
     }
@@ -39,7 +43,11 @@ struct ConvertCommand: ParsableCommand {
     )
     var output: String?
 
-    @Option(help: "Store F32 tensors as this type: f32 (unchanged), f16 or bf16.")
+    @Option(
+        help: """
+            Store F32 tensors as f32 (unchanged), f16 or bf16 (rounded as PyTorch's .to() rounds), or int8 \
+            (two-dimensional tensors as int8 rows with F32 scales; biases and LayerNorm stay F32).
+            """)
     var dtype: DTypeChoice = .f32
 
     @Option(help: "Compress each tensor (zstd): smaller files for distribution, no zero-copy loading.")
@@ -72,7 +80,7 @@ struct ConvertCommand: ParsableCommand {
         guard !(model.weightFiles + [source]).contains(where: { isSameFile($0, target) }) else {
             throw FormatError.invalidArgument("\(target): the output would overwrite the input; choose another -o")
         }
-        let options = MHubWriter.Options(dtype: dtype == .f32 ? nil : dtype.dtype, compress: compress == .zstd)
+        let options = dtype.options(compress: compress == .zstd)
         let start = Output.now()
         let summary = try Converter.convert(model, to: target, options: options) { done, total in
             Output.progress("converting", done: done, total: total)

@@ -11,7 +11,7 @@ struct InspectCommand: ParsableCommand {
             (which also shows its config, tokenizer and provenance) or a Hugging Face folder (its weights). --verify reads every byte and checks every
             checksum (.mhub per-tensor XXH64, zip CRC-32) and exits 1 on the first mismatch.
             JSON: {"format", "tensors": [{"name", "dtype", "shape", "bytes"}], "metadata": {}} (+ "config",
-            "tokenizer", "provenance", "files" for .mhub, whose tensors also carry "encoding" and "xxh64"; "verified": true with --verify).
+            "tokenizer", "provenance", "files" for .mhub, whose tensors also carry "encoding", "xxh64" and, when quantized, "quantization"; "verified": true with --verify).
             """
     )
 
@@ -58,10 +58,12 @@ struct InspectCommand: ParsableCommand {
         if let mhub { try describe(mhub) }
         let nameWidth = min(max(archive.tensors.map(\.name.count).max() ?? 4, 4), 80)
         print(pad("NAME", nameWidth) + "  " + pad("DTYPE", 7) + "  " + pad("SHAPE", 18) + "  BYTES")
-        for record in archive.tensors {
+        for (index, record) in archive.tensors.enumerated() {
             let shape = "[" + record.shape.map(String.init).joined(separator: ", ") + "]"
+            // Quantized tensors read as F32; the column says how they are stored.
+            let dtype = mhub?.quantization(at: index) == nil ? record.dtype.rawValue : record.dtype.rawValue + "/q8"
             print(
-                pad(record.name, nameWidth) + "  " + pad(record.dtype.rawValue, 7) + "  " + pad(shape, 18) + "  "
+                pad(record.name, nameWidth) + "  " + pad(dtype, 7) + "  " + pad(shape, 18) + "  "
                     + String(record.byteCount))
         }
         if verify { print("verified: every byte read, every checksum matches") }
@@ -75,6 +77,7 @@ struct InspectCommand: ParsableCommand {
             guard case .object(var entry) = archive.tensors[index].json else { return archive.tensors[index].json }
             let blob = mhub.blob(at: index)
             entry.append("encoding", .string(blob.encoding.rawValue))
+            if let scheme = mhub.quantization(at: index) { entry.append("quantization", .string(scheme)) }
             entry.append("xxh64", .string(XXH64.hex(blob.xxh64)))
             return .object(entry)
         }

@@ -47,6 +47,31 @@ import Testing
         }
     }
 
+    @Test(arguments: ["checkpoints/special.safetensors", "models/tiny-bert"])
+    func int8QuantizationMatchesTheSpecifiedArithmetic(_ key: String) throws {
+        // References computed by numpy from the same weights (generate.py, quantize_int8_rows).
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let output = scratch.path + "/out.mhub"
+        let stored = try #require(Self.reference["\(key)@INT8-stored"]?.object)
+        #expect(stored.count > 2)
+        for compress in [false, true] {
+            try Converter.convert(
+                ModelSource.open(Fixtures.path(key)), to: output, options: .init(compress: compress, quantizeInt8: true)
+            )
+            let mhub = try MHubFile(path: output)
+            try mhub.verify()
+            try expectMatches(mhub, Self.reference["\(key)@INT8"]!.object!, label: "\(key) int8 zstd=\(compress)")
+            for (index, record) in mhub.tensors.enumerated() {
+                let expected = stored[record.name]?.object
+                #expect((mhub.quantization(at: index) != nil) == (expected != nil), "\(record.name)")
+                guard let expected, let rows = try mhub.int8Rows(at: index) else { continue }
+                #expect(rows.values.withUnsafeBytes(sha256Hex) == expected["values"]?.string, "\(record.name)")
+                #expect(rows.scales.withUnsafeBytes(sha256Hex) == expected["scales"]?.string, "\(record.name)")
+            }
+        }
+    }
+
     @Test func tiedWeightsShareOneStorage() throws {
         // GPT-2's lm_head.weight is transformer.wte.weight: one storage, two names, both readable.
         let checkpoint = try Checkpoint.open(Fixtures.path("models/tiny-gpt2/pytorch_model.bin"))

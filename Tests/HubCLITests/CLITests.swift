@@ -75,6 +75,25 @@ import Testing
         #expect(tensors.allSatisfy { $0["dtype"]?.string == "BF16" && $0["encoding"]?.string == "zstd" })
     }
 
+    @Test func int8QuantizesMatricesOnly() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let output = scratch.path + "/q.mhub"
+        let convert = try runProcess(
+            hub, ["convert", Fixtures.path("models/tiny-bert"), "-o", output, "--dtype", "int8"])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        let inspect = try runProcess(hub, ["inspect", output, "--json", "--verify"])
+        let tensors = try JSONParser.parse(Array(inspect.stdout.utf8)).object!["tensors"]!.array!.compactMap(\.object)
+        for tensor in tensors {
+            let matrix = tensor["shape"]?.array?.count == 2
+            #expect(tensor["dtype"]?.string == "F32")
+            #expect(tensor["quantization"]?.string == (matrix ? "int8-row" : nil), "\(tensor)")
+        }
+        // About a quarter of the F32 size: int8 values plus one F32 scale per row.
+        let size = try readBytes(output).count
+        #expect(size < 50_000, "\(size) bytes; the F32 file is about 116 kB")
+    }
+
     @Test(arguments: try! Fixtures.json(Fixtures.path("bad/manifest.json")).object!.keys)
     func badInputGivesOneLineAndLeavesNothing(_ name: String) throws {
         let scratch = try ScratchFolder()
