@@ -74,6 +74,33 @@ def load_back(path):
     return loaded["state_dict"] if "state_dict" in loaded else loaded
 
 
+def quantize_int8_rows(w):
+    """int8-row quantization as formats/mhub.md specifies it, in float32 arithmetic: (q, scales, dequantized)."""
+    w = w.astype(np.float32)
+    absmax = np.abs(w).max(axis=1) if w.shape[1] else np.zeros(w.shape[0], np.float32)
+    scales = (absmax / np.float32(127)).astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(scales[:, None] == 0, np.float32(0), np.rint(w / scales[:, None]))
+    q = np.clip(q, -127, 127).astype(np.int8)
+    return q, scales, (q.astype(np.float32) * scales[:, None]).astype(np.float32)
+
+
+def int8_references(key, state):
+    """What reading an int8 .mhub gives (dequantized values) and what it stores (values, scales) per tensor."""
+    read, stored = {}, {}
+    for name, t in state.items():
+        t = t.detach()
+        if t.dtype == torch.float32 and t.dim() == 2 and bool(torch.isfinite(t).all()):
+            q, scales, dequantized = quantize_int8_rows(t.contiguous().numpy())
+            read[name] = torch.from_numpy(dequantized)
+            stored[name] = {"values": hashlib.sha256(q.tobytes()).hexdigest(),
+                            "scales": hashlib.sha256(scales.tobytes()).hexdigest()}
+        else:
+            read[name] = t
+    record(key + "@INT8", read)
+    reference[key + "@INT8-stored"] = stored
+
+
 def fresh(path):
     shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path)
@@ -234,6 +261,7 @@ def special_state():
         "empty": torch.zeros(0, 5),
         "empty_1d": torch.zeros(0, dtype=torch.int32),
         "param": torch.nn.Parameter(torch.randn(3, 4, generator=g)),
+        "zero_row": torch.tensor([[0.0, 0.0, 0.0], [1.0, -2.0, 3.0], [0.5, -0.25, 1e-30]]),
         # f32 values where rounding to f16/bf16 is delicate: ties, subnormals, overflow, infinities, NaN.
         "edges": torch.tensor([0.0, -0.0, 1.0, 65504.0, 65520.0, 1e6, -1e6, 6e-8, 3e-8, 1e-40, 1.00048828125,
                                1.000732421875, 1.0009765625, 3.0e38, float("inf"), float("-inf"), float("nan"),
@@ -270,6 +298,8 @@ def checkpoints(bert_state, gpt2_state, roberta_state):
             if source == "models/tiny-bert":
                 converted = {k: converted[k] for k in reference["models/tiny-bert"]}
             record(f"{source}@{suffix}", converted)
+    int8_references("checkpoints/special.safetensors", special)
+    int8_references("models/tiny-bert", {k: bert_state[k] for k in reference["models/tiny-bert"]})
     save("special-wrapped.zip.pth", {"state_dict": special, "epoch": 3})
     # The same archive re-packed by our own zip writer with a different record prefix and ZIP64 records.
     entries = read_zip(os.path.join(CHECKPOINTS, "special.zip.pt"))
@@ -527,11 +557,17 @@ def write_mhub(tensors, files=(), metadata=None, provenance=None, major=1, minor
         position = start + len(stored)
         return start
 
-    for name, dtype, shape, raw, encoding in tensors:
-        stored = zstandard.ZstdCompressor(level=3, write_checksum=True).compress(raw) if encoding == "zstd" else raw
+    for name, dtype, shape, raw, encoding, *quantized in tensors:
+        values = quantized[0][0] if quantized else raw
+        stored = zstandard.ZstdCompressor(level=3, write_checksum=True).compress(values) if encoding == "zstd" else values
         offset = place(stored)
-        entries.append({"name": name, "dtype": dtype, "shape": shape, "offset": offset, "length": len(stored),
-                        "encoding": encoding, "xxh64": xxhash.xxh64(stored).hexdigest()})
+        entry = {"name": name, "dtype": dtype, "shape": shape, "offset": offset, "length": len(stored),
+                 "encoding": encoding, "xxh64": xxhash.xxh64(stored).hexdigest()}
+        if quantized:
+            scales = quantized[0][1]
+            entry["quantization"] = "int8-row"
+            entry["scales"] = {"offset": place(scales), "length": len(scales), "xxh64": xxhash.xxh64(scales).hexdigest()}
+        entries.append(entry)
     for path, raw, encoding in files:
         stored = zstandard.ZstdCompressor(level=3).compress(raw) if encoding == "zstd" else raw
         offset = place(stored)
@@ -593,6 +629,12 @@ def vectors():
                                          provenance={"source": "vectors", "converter": "generate.py"}),
        sample[:2] + [zeros])
     ok("minor-version-7.mhub", write_mhub(sample[:1], minor=7), sample[:1])
+    matrix = torch.randn(5, 7, generator=g)
+    matrix[2] = 0
+    q, scales, dequantized = quantize_int8_rows(matrix.numpy())
+    quantized = ("dense.weight", "F32", [5, 7], dequantized.tobytes(), "raw", (q.tobytes(), scales.tobytes()))
+    quantized_zstd = ("dense2.weight", "F32", [5, 7], dequantized.tobytes(), "zstd", (q.tobytes(), scales.tobytes()))
+    ok("int8-row.mhub", write_mhub([quantized, sample[0], quantized_zstd]), [quantized, sample[0], quantized_zstd])
     ok("unknown-top-level-key.mhub", write_mhub(sample[:1], mutate=lambda m: m.update({"future": [1, 2]})), sample[:1])
 
     base = write_mhub(sample[:3])
@@ -636,6 +678,14 @@ def vectors():
 
     lie = sample[:1] + [("zeros", "F32", [256, 32], bytes(256 * 64 * 4), "zstd")]
     fail("zstd-size-mismatch.mhub", write_mhub(lie), "declares", stage="verify")
+    fail("int8-unknown-scheme.mhub", write_mhub([quantized], mutate=entry("quantization", "int4-row")), "int4-row")
+    fail("int8-on-f16.mhub", write_mhub([quantized], mutate=entry("dtype", "F16")), "two-dimensional F32")
+    fail("int8-no-scales.mhub", write_mhub([quantized], mutate=lambda m: m["tensors"][0].pop("scales")), "no scales")
+    fail("int8-scales-length.mhub",
+         write_mhub([quantized], mutate=lambda m: m["tensors"][0]["scales"].update({"length": 16})), "scales")
+    bad_scale = bytearray(write_mhub([quantized]))
+    bad_scale[64 + 64] ^= 0x40
+    fail("int8-scales-checksum.mhub", bytes(bad_scale), "scales", stage="verify")
     with open(os.path.join(VECTORS, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
 
