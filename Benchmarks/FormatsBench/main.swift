@@ -118,6 +118,9 @@ report(
     "convert safetensors → .mhub --dtype f16", median(try timedConversions(runs, safetensorsPath, .init(dtype: .f16))),
     bytes: totalBytes)
 report(
+    "convert safetensors → .mhub --dtype int8",
+    median(try timedConversions(runs, safetensorsPath, .init(quantizeInt8: true))), bytes: totalBytes)
+report(
     "convert safetensors → .mhub --compress zstd",
     median(try timedConversions(1, safetensorsPath, .init(compress: true))), bytes: totalBytes)
 report(
