@@ -7,7 +7,9 @@ package enum Int8RowQuantization {
     package static let scheme = "int8-row"
 
     /// Quantizes `rows × columns` little-endian F32 values; nil when a value is not finite (the tensor then stays F32).
-    package static func quantize(_ source: UnsafeRawBufferPointer, rows: Int, columns: Int) -> (
+    package static func quantize(
+        _ source: UnsafeRawBufferPointer, rows: Int, columns: Int
+    ) -> (
         values: TensorBytes, scales: TensorBytes
     )? {
         precondition(source.count == rows * columns * 4)
@@ -73,8 +75,9 @@ package enum Int8RowQuantization {
         }
     }
 
-    /// Calls `body` with the bytes as F32 values, copying only when they are not 4-byte aligned (safetensors does
-    /// not promise alignment). Little-endian hosts only, as everywhere in Formats.
+    /// Calls `body` with the bytes as F32 values, copying them only when they are not 4-byte aligned.
+    ///
+    /// safetensors does not promise alignment. Little-endian hosts only, as everywhere in Formats.
     private static func withFloats<R>(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafeBufferPointer<Float>) -> R) -> R {
         if let base = bytes.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment != 0 {
             let copy = [Float](unsafeUninitializedCapacity: bytes.count / 4) { buffer, count in
