@@ -8,8 +8,11 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Convert a checkpoint (file or Hugging Face folder) into one .mhub file.",
         discussion: """
-            SOURCE is a .safetensors, .bin/.pt/.pth (PyTorch zip or legacy), a sharded *.index.json, or a folder holding
-            config.json, the weights (sharded or not) and tokenizer files, which are all carried into the .mhub.
+            SOURCE is a .safetensors, .bin/.pt/.pth (PyTorch zip or legacy), a sharded *.index.json, or a folder \
+            holding config.json, the weights (sharded or not) and tokenizer files, which are all carried into the \
+            .mhub. Prints tensors, parameters, bytes and seconds (--json: {"output", "format", "tensors", \
+            "parameters", "source_bytes", "bytes", "files", "seconds"}).
+
             Examples:
               hub convert ./bert-base-uncased -o bert.mhub
               hub convert pytorch_model.bin --dtype f16 --compress zstd

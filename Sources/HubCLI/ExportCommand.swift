@@ -7,8 +7,8 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Write an .mhub back out as a Hugging Face folder (model.safetensors, config.json, tokenizer files).",
         discussion: """
-            DIR must not exist or be empty; it appears only once complete. Python loads it with
-            transformers.AutoModel.from_pretrained(DIR).
+            DIR must not exist or be empty; it appears only once complete. Every checksum is checked on the way. \
+            Python loads it with transformers.AutoModel.from_pretrained(DIR); an int8 .mhub is written dequantized.
             """
     )
 

@@ -8,8 +8,8 @@ struct HubCommand: ParsableCommand {
         commandName: "hub",
         abstract: "Pretrained transformers from a name to working Swift code: convert, inspect and export checkpoints.",
         discussion: """
-            MODEL files: .safetensors, PyTorch .bin/.pt/.pth (zip and legacy), sharded *.index.json, .mhub,
-            or a Hugging Face model folder.
+            Checkpoints: .safetensors, PyTorch .bin/.pt/.pth (zip and legacy), sharded *.index.json, .mhub, or a \
+            Hugging Face model folder. Bad input: one line on stderr and exit status 1; bad usage: exit status 64.
             """,
         version: "0.1.0",
         subcommands: [ConvertCommand.self, InspectCommand.self, ExportCommand.self]

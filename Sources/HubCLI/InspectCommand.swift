@@ -7,11 +7,14 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "List a checkpoint's tensors (name, dtype, shape, bytes) and metadata.",
         discussion: """
-            FILE is a .safetensors, .bin/.pt/.pth (PyTorch zip or legacy), a sharded *.index.json, an .mhub
-            (which also shows its config, tokenizer and provenance) or a Hugging Face folder (its weights). --verify reads every byte and checks every
-            checksum (.mhub per-tensor XXH64, zip CRC-32) and exits 1 on the first mismatch.
-            JSON: {"format", "tensors": [{"name", "dtype", "shape", "bytes"}], "metadata": {}} (+ "config",
-            "tokenizer", "provenance", "files" for .mhub, whose tensors also carry "encoding", "xxh64" and, when quantized, "quantization"; "verified": true with --verify).
+            FILE is a .safetensors, .bin/.pt/.pth (PyTorch zip or legacy), a sharded *.index.json, an .mhub \
+            (which also shows its config, tokenizer and provenance) or a Hugging Face folder (its weights). \
+            --verify reads every byte and checks every checksum (.mhub per-tensor XXH64, zip CRC-32) and exits 1 \
+            on the first mismatch.
+
+            JSON: {"format", "tensors": [{"name", "dtype", "shape", "bytes"}], "metadata": {}}, plus "config", \
+            "tokenizer", "provenance" and "files" for .mhub, whose tensors also carry "encoding", "xxh64" and, \
+            when quantized, "quantization"; "verified": true with --verify.
             """
     )
 
