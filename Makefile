@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEB_PACKAGES := libopenblas-dev libcurl4-openssl-dev libzstd-dev libsqlite3-dev libssl-dev
 DEMO_DIR := .demo
 
-.PHONY: deps build release test lint format demo bench clean
+.PHONY: deps build release test lint format demo bench fuzz sanitize clean
 
 # Installs only the Debian packages that are missing (needs root or sudo when any is missing).
 deps:
@@ -23,7 +23,7 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-LINTED := Sources Tests Benchmarks Package.swift
+LINTED := Sources Tests Benchmarks FuzzTesting/Sources FuzzTesting/Package.swift Package.swift
 
 test: deps lint
 	$(SWIFT) build --build-tests
@@ -57,6 +57,16 @@ PEER_PYTHON ?= $(shell test -x /tmp/ref/bin/python && echo /tmp/ref/bin/python |
 bench: release
 	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build FormatsBench
 
+# libFuzzer + AddressSanitizer on every parser for FUZZ_SECONDS each, seeded from the fixtures (FuzzTesting/run.sh);
+# findings land in FuzzTesting/FailCases/, which the test suite replays.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FuzzTesting/run.sh $(FUZZ_SECONDS)
+
+# The whole test suite under AddressSanitizer (its own build folder).
+sanitize: deps
+	$(SWIFT) test --sanitize=address --build-path .build-asan
+
 # swift-format ships with the toolchain; .swift-format at the root (Tests/.swift-format allows `!` and `try!` in tests).
 lint:
 	$(SWIFT) format lint --strict --recursive $(LINTED)
@@ -65,4 +75,4 @@ format:
 	$(SWIFT) format format --in-place --recursive $(LINTED)
 
 clean:
-	rm -rf .build $(DEMO_DIR)
+	rm -rf .build .build-asan $(DEMO_DIR) FuzzTesting/.build

@@ -1,0 +1,7 @@
+import FuzzCommon
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+    fuzzCheckpoint(start, count, suffix: ".bin")
+    return 0
+}
