@@ -118,22 +118,34 @@ def corpus():
     return ["Beautiful is better than ugly."]
 
 
-def wordpiece_tokenizer(folder, lowercase=True):
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers, decoders
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+def wordpiece_tokenizer(folder, lowercase=True, size=160):
+    """A WordPiece vocabulary built deterministically (the tokenizers trainer breaks ties differently per run):
+    special tokens, every character of the pre-tokenized corpus alone and as a ##continuation, then the most
+    frequent words (ties alphabetical) up to `size`."""
+    from collections import Counter
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, decoders
+    normalizer = normalizers.BertNormalizer(lowercase=lowercase)
+    pre = pre_tokenizers.BertPreTokenizer()
+    words = Counter(w for line in corpus() for w, _ in pre.pre_tokenize_str(normalizer.normalize_str(line)))
+    chars = sorted({c for w in words for c in w})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars + ["##" + c for c in chars]
+    for word, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0])):
+        if len(vocab) >= size:
+            break
+        if word not in vocab:
+            vocab.append(word)
+    vocab = vocab[:size]
+    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre
     tok.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(vocab_size=160, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
-    tok.train_from_iterator(corpus(), trainer)
-    tok.post_processor = processors.BertProcessing(("[SEP]", tok.token_to_id("[SEP]")), ("[CLS]", tok.token_to_id("[CLS]")))
+    tok.post_processor = processors.BertProcessing(("[SEP]", 3), ("[CLS]", 2))
     fast = transformers.PreTrainedTokenizerFast(
         tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
         mask_token="[MASK]", do_lower_case=lowercase)
     fast.save_pretrained(folder)
-    vocab = sorted(tok.get_vocab().items(), key=lambda kv: kv[1])
     with open(os.path.join(folder, "vocab.txt"), "w", encoding="utf-8") as f:
-        f.write("".join(token + "\n" for token, _ in vocab))
+        f.write("".join(token + "\n" for token in vocab))
     return len(vocab)
 
 
