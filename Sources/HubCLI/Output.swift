@@ -42,11 +42,6 @@ enum Output {
     /// Whether standard error is a terminal (progress is shown only then).
     static var stderrIsTerminal: Bool { isatty(2) != 0 }
 
-    /// Writes a line to standard error.
-    static func note(_ text: String) {
-        writeStandardError(text + "\n")
-    }
-
     /// A progress line rewritten in place on a terminal; silent otherwise.
     static func progress(_ label: String, done: Int, total: Int) {
         guard stderrIsTerminal, total > 0 else { return }
