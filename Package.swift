@@ -48,6 +48,8 @@ let benchmarks: [Target] = [
 // MARK: - Tests (one target per module)
 
 let tests: [Target] = [
+    .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+    .testTarget(name: "HubTests", dependencies: ["Hub"]),
     .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
     // Runs the built `hub` binary as a user would; depending on HubCLI makes `swift test` build it.
     .testTarget(name: "HubCLITests", dependencies: ["HubCLI", "Formats", "TestSupport"]),
