@@ -23,7 +23,8 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-LINTED := Sources Tests Benchmarks FuzzTesting/Sources FuzzTesting/Package.swift Package.swift
+# Test folders by glob, so Tests/FuzzTesting/.build (dependency checkouts) is never linted.
+LINTED := Sources $(wildcard Tests/*Tests) Tests/FuzzTesting/Sources Tests/FuzzTesting/Package.swift Benchmarks Package.swift
 
 test: deps lint
 	$(SWIFT) build --build-tests
@@ -57,11 +58,11 @@ PEER_PYTHON ?= $(shell test -x /tmp/ref/bin/python && echo /tmp/ref/bin/python |
 bench: release
 	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build FormatsBench
 
-# libFuzzer + AddressSanitizer on every parser for FUZZ_SECONDS each, seeded from the fixtures (FuzzTesting/run.sh);
-# findings land in FuzzTesting/FailCases/, which the test suite replays.
+# libFuzzer + AddressSanitizer on every parser for FUZZ_SECONDS each, seeded from the fixtures (Tests/FuzzTesting/run.sh);
+# findings land in Tests/FuzzTesting/FailCases/ (then, fixed, in Tests/Fixtures/bad, which the tests replay).
 FUZZ_SECONDS ?= 60
 fuzz: deps
-	FuzzTesting/run.sh $(FUZZ_SECONDS)
+	Tests/FuzzTesting/run.sh $(FUZZ_SECONDS)
 
 # The whole test suite under AddressSanitizer (its own build folder). Leak checking is off: XCTest and
 # Foundation.Process leave one-time allocations that LeakSanitizer reports.
@@ -76,4 +77,4 @@ format:
 	$(SWIFT) format format --in-place --recursive $(LINTED)
 
 clean:
-	rm -rf .build .build-asan $(DEMO_DIR) FuzzTesting/.build
+	rm -rf .build .build-asan $(DEMO_DIR) Tests/FuzzTesting/.build

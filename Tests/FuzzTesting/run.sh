@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses (debug, address sanitizer) and runs each for SECONDS (default 60), seeded from
-# the committed fixtures. A finding is copied to FailCases/<harness>/, which the main test suite replays
-# (FormatsTests/FailCaseTests); the script exits non-zero then. Usage: ./run.sh [SECONDS] [HARNESS...]
+# the committed fixtures. A finding is copied to FailCases/<harness>/ and the script exits non-zero; once fixed, the
+# input joins Tests/Fixtures/bad (generate.py) so the normal test suite replays it. Usage: ./run.sh [SECONDS] [HARNESS...]
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
 shift || true
 harnesses=${*:-FuzzSafeTensors FuzzTorch FuzzMHub FuzzJSON}
-fixtures=../Tests/Fixtures
+fixtures=../Fixtures
 swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 | grep -Ev "ld.gold: warning" || true
 bin=$(swift build -c debug --show-bin-path)
 # Swift traps must reach libFuzzer as signals so it writes the reproducer (RELIABILITY.md 3.2).
@@ -19,7 +19,7 @@ for harness in $harnesses; do
     case $harness in
         FuzzSafeTensors) seeds="$fixtures/checkpoints/*.safetensors $fixtures/bad/s*" ;;
         FuzzTorch) seeds="$fixtures/checkpoints/*.pt $fixtures/checkpoints/*.bin $fixtures/checkpoints/*.pth $fixtures/bad/[pz]*" ;;
-        FuzzMHub) seeds="../formats/vectors/*.mhub" ;;
+        FuzzMHub) seeds="../../formats/vectors/*.mhub" ;;
         FuzzJSON) seeds="$fixtures/reference.json $fixtures/bad/manifest.json $fixtures/models/tiny-bert/*.json" ;;
     esac
     for seed in $seeds; do

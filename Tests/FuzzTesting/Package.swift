@@ -8,7 +8,7 @@ let harnesses = ["FuzzSafeTensors", "FuzzTorch", "FuzzMHub", "FuzzJSON"]
 
 let package = Package(
     name: "FuzzTesting",
-    dependencies: [.package(name: "ModelHub", path: "..")],
+    dependencies: [.package(name: "ModelHub", path: "../..")],
     targets: [
         .target(name: "FuzzCommon", dependencies: [.product(name: "ModelHub", package: "ModelHub")])
     ] + harnesses.map { .executableTarget(name: $0, dependencies: ["FuzzCommon"]) }
