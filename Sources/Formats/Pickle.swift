@@ -1,11 +1,4 @@
-/// A pickle interpreter for PyTorch checkpoints: it reads opcodes into data and never calls anything.
-///
-/// Modelled on PyTorch's `weights_only` unpickler (`torch/_weights_only_unpickler.py`): an allowlist of opcodes
-/// and of globals. A GLOBAL outside `PickleGlobal.allowed` is refused with its name; REDUCE only "applies" the
-/// handful of constructors a state dict needs (OrderedDict, the tensor rebuild functions, torch.Size), by building
-/// data. Every length is checked against the bytes that remain, and opcodes, memo, stack and MARKs are capped.
-/// Lists and dicts are reference objects kept in an arena and torn down iteratively, so a deeply nested or
-/// cyclic pickle can neither overflow the stack on release nor leak.
+/// A pickled list; a reference so memo GETs share it rather than copy it.
 package final class PickleList {
     package var items: [PickleValue] = []
 }
@@ -108,7 +101,16 @@ package enum PickleGlobal: String, CaseIterable {
     }
 }
 
-/// Runs one pickle program (up to STOP) and hands the result to a caller-supplied extractor.
+/// A pickle interpreter for PyTorch checkpoints: it reads opcodes into data and never calls anything.
+///
+/// Modelled on PyTorch's `weights_only` unpickler (`torch/_weights_only_unpickler.py`): an allowlist of opcodes
+/// and of globals. A GLOBAL outside `PickleGlobal.allowed` is refused with its name; REDUCE only "applies" the
+/// handful of constructors a state dict needs (OrderedDict, the tensor rebuild functions, torch.Size), by building
+/// data. Every length is checked against the bytes that remain, and opcodes, memo, stack and MARKs are capped.
+/// Lists and dicts are reference objects kept in an arena and torn down iteratively, so a deeply nested or
+/// cyclic pickle can neither overflow the stack on release nor leak.
+///
+/// `run` executes one pickle program (up to STOP) and hands the result to a caller-supplied extractor.
 package struct Unpickler {
     /// Resource caps (fickling's `InterpreterLimits` order of magnitude; real state dicts are far below).
     package static let maxOpcodes = 5_000_000
