@@ -1,4 +1,5 @@
 import Formats
+import Foundation
 import TestSupport
 import Testing
 
@@ -76,6 +77,46 @@ import Testing
         let bytes = try readBytes(source + "/model-00001-of-00003.safetensors")
         #expect(shard["sha256"]?.string == bytes.withUnsafeBytes(sha256Hex))
         #expect(shard["size"]?.integer == bytes.count)
+    }
+
+    @Test func sourcesInTheHuggingFaceCacheTakeTheirSHA256FromTheBlobName() throws {
+        // snapshots/<rev>/NAME → ../../blobs/<sha256> for LFS files, ../../blobs/<40-digit git hash> for the rest.
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let source = Fixtures.path("models/tiny-bert")
+        let weights = try readBytes(source + "/model.safetensors")
+        let weightsDigest = weights.withUnsafeBytes(sha256Hex)
+        let configGitHash = String(repeating: "ab", count: 20)
+        try FileManager.default.createDirectory(atPath: scratch.path + "/blobs", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: scratch.path + "/snapshots/rev", withIntermediateDirectories: true)
+        try copyFile(source + "/model.safetensors", scratch.path + "/blobs/" + weightsDigest)
+        try copyFile(source + "/config.json", scratch.path + "/blobs/" + configGitHash)
+        for (name, blob) in [("model.safetensors", weightsDigest), ("config.json", configGitHash)] {
+            try FileManager.default.createSymbolicLink(
+                atPath: scratch.path + "/snapshots/rev/" + name, withDestinationPath: "../../blobs/" + blob)
+        }
+        let output = scratch.path + "/out.mhub"
+        try Converter.convert(ModelSource.open(scratch.path + "/snapshots/rev"), to: output)
+        let files = try #require(try MHubFile(path: output).provenance?["files"]?.array).compactMap(\.object)
+        let weightsEntry = try #require(files.first { $0["path"]?.string == "model.safetensors" })
+        #expect(weightsEntry["sha256"]?.string == weightsDigest)
+        #expect(weightsEntry["size"]?.integer == weights.count)
+        let configEntry = try #require(files.first { $0["path"]?.string == "config.json" })
+        let config = try readBytes(source + "/config.json")
+        #expect(configEntry["sha256"]?.string == config.withUnsafeBytes(sha256Hex))
+
+        // The name is taken as the digest, not recomputed: a blob renamed to another digest reports that one.
+        let renamed = String(repeating: "0", count: 64)
+        try FileManager.default.moveItem(
+            atPath: scratch.path + "/blobs/" + weightsDigest, toPath: scratch.path + "/blobs/" + renamed)
+        try FileManager.default.removeItem(atPath: scratch.path + "/snapshots/rev/model.safetensors")
+        try FileManager.default.createSymbolicLink(
+            atPath: scratch.path + "/snapshots/rev/model.safetensors", withDestinationPath: "../../blobs/" + renamed)
+        try FileManager.default.removeItem(atPath: output)
+        try Converter.convert(ModelSource.open(scratch.path + "/snapshots/rev"), to: output)
+        let again = try #require(try MHubFile(path: output).provenance?["files"]?.array).compactMap(\.object)
+        #expect(again.first { $0["path"]?.string == "model.safetensors" }?["sha256"]?.string == renamed)
     }
 
     @Test func zstdRoundTripsAndShrinksRedundantTensors() throws {
