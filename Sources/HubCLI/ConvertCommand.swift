@@ -86,7 +86,7 @@ struct ConvertCommand: ParsableCommand {
         let options = dtype.options(compress: compress == .zstd)
         let start = Output.now()
         let summary = try Converter.convert(model, to: target, options: options) { done, total in
-            Output.progress("converting", done: done, total: total)
+            Output.progress("converting", done: done, total: total, started: start)
         }
         let seconds = Output.now() - start
         if json {

@@ -42,12 +42,23 @@ enum Output {
     /// Whether standard error is a terminal (progress is shown only then).
     static var stderrIsTerminal: Bool { isatty(2) != 0 }
 
-    /// A progress line rewritten in place on a terminal; silent otherwise.
-    static func progress(_ label: String, done: Int, total: Int) {
+    /// A progress line (percent, bytes, rate, time left) rewritten in place on a terminal; silent otherwise.
+    ///
+    /// `started` is `now()` when the work began; the line is cleared when `done` reaches `total`.
+    static func progress(_ label: String, done: Int, total: Int, started: Double) {
         guard stderrIsTerminal, total > 0 else { return }
-        let percent = done * 100 / total
-        writeStandardError("\r\(label) \(percent)% (\(bytes(done)) of \(bytes(total)))\u{1B}[K")
-        if done >= total { writeStandardError("\r\u{1B}[K") }
+        if done >= total {
+            writeStandardError("\r\u{1B}[K")
+            return
+        }
+        let elapsed = max(now() - started, 1e-6)
+        let rate = Double(done) / elapsed
+        var line = "\r\(label) \(done * 100 / total)% (\(bytes(done)) of \(bytes(total))"
+        if elapsed >= 0.5, done > 0 {  // earlier rates come from a few small tensors and mislead
+            let left = Double(total - done) / rate
+            line += ", \(bytes(Int(rate)))/s, \(left < 1 ? "<1" : String(Int(left.rounded()))) s left"
+        }
+        writeStandardError(line + ")\u{1B}[K")
     }
 
     /// Writes text to file descriptor 2 unbuffered (no shared `FILE *`, which Swift 6 treats as unsafe state).
