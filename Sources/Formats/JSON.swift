@@ -19,10 +19,14 @@ public enum JSONValue: Equatable, Sendable {
 
     /// The value as a non-negative integer within `limit`, or nil (negative, fractional, exponent or too large).
     public func nonNegativeInteger(limit: Int = (1 << 48) - 1) -> Int? {
-        guard case .number(let text) = self, !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
-            text.utf8.count <= 18, let value = Int(text), value <= limit
-        else { return nil }
-        return value
+        // Digits only (no sign, fraction or exponent), at most 18 of them so the sum cannot overflow.
+        guard case .number(let text) = self, !text.isEmpty, text.utf8.count <= 18 else { return nil }
+        var value = 0
+        for byte in text.utf8 {
+            guard byte >= 48, byte <= 57 else { return nil }
+            value = value * 10 + Int(byte - 48)
+        }
+        return value <= limit ? value : nil
     }
 
     /// The value as an integer (any sign, no fraction or exponent), or nil.
@@ -277,12 +281,17 @@ public struct JSONParser {
     private mutating func string() throws(Failure) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes.
+        // Fast path: no escapes. ASCII text (names, dtypes, hex digits: the common case) needs no UTF-8 validation.
+        var highBits: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
-                guard let text = String(validating: raw, as: UTF8.self) else {
+                let codeUnits = UnsafeRawBufferPointer(rebasing: bytes[start..<index]).bindMemory(to: UInt8.self)
+                let ascii = highBits < 0x80
+                guard
+                    let text = ascii
+                        ? String(decoding: codeUnits, as: UTF8.self) : String(validating: codeUnits, as: UTF8.self)
+                else {
                     throw Failure(offset: start, reason: "string is not valid UTF-8")
                 }
                 index += 1
@@ -290,6 +299,7 @@ public struct JSONParser {
             }
             if byte == UInt8(ascii: "\\") { break }
             guard byte >= 0x20 else { throw fail("control character in string") }
+            highBits |= byte
             index += 1
         }
         var buffer = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
