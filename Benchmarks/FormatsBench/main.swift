@@ -87,7 +87,7 @@ let tensors: [(name: String, shape: [Int], bytes: [UInt8])] = bertBaseShapes().m
 let totalBytes = tensors.reduce(0) { $0 + $1.bytes.count }
 try SafeTensorsWriter.write(
     tensors.map { tensor in
-        SafeTensorsWriter.Entry(
+        PendingTensor(
             record: TensorRecord(name: tensor.name, dtype: .f32, shape: tensor.shape, byteCount: tensor.bytes.count)
         ) {
             tensor.bytes.withUnsafeBytes { TensorBytes(copying: $0) }

@@ -44,7 +44,7 @@ public enum Converter {
             return (file.relativePath, mapped.slice(0..<mapped.bytes.count))
         }
         let tensors = weights.tensors.enumerated().map { index, record in
-            MHubWriter.Tensor(record: record) { try weights.bytes(at: index) }
+            PendingTensor(record: record) { try weights.bytes(at: index) }
         }
         try MHubWriter.write(
             tensors: tensors, files: carried, metadata: weights.metadata,

@@ -27,7 +27,7 @@ public enum Exporter {
             var metadata = mhub.metadata
             if !metadata.contains(where: { $0.key == "format" }) { metadata.insert(("format", "pt"), at: 0) }
             let entries = mhub.tensors.enumerated().map { index, record in
-                SafeTensorsWriter.Entry(record: record) { try mhub.verifiedBytes(at: index) }
+                PendingTensor(record: record) { try mhub.verifiedBytes(at: index) }
             }
             try SafeTensorsWriter.write(entries, metadata: metadata, to: staging + "/model.safetensors")
             written.append("model.safetensors")

@@ -1,17 +1,6 @@
 /// Writes `.mhub` files (formats/mhub.md): blobs streamed in order, 64-byte aligned, metadata and header last,
 /// through a temporary file renamed into place.
 public enum MHubWriter {
-    /// A tensor to write and where its bytes come from.
-    public struct Tensor {
-        public let record: TensorRecord
-        public let bytes: () throws -> TensorBytes
-
-        public init(record: TensorRecord, bytes: @escaping () throws -> TensorBytes) {
-            self.record = record
-            self.bytes = bytes
-        }
-    }
-
     /// How tensors are stored.
     public struct Options: Sendable {
         /// Convert F32 tensors to this type (F16 or BF16); nil keeps every dtype.
@@ -35,7 +24,7 @@ public enum MHubWriter {
     /// `provenance` is asked for after the blobs are written (so hashing can run alongside); `progress` is called with
     /// (bytes of tensors done, bytes in all) after each tensor.
     public static func write(
-        tensors: [Tensor], files: [(path: String, bytes: TensorBytes)], metadata: [(key: String, value: String)],
+        tensors: [PendingTensor], files: [(path: String, bytes: TensorBytes)], metadata: [(key: String, value: String)],
         provenance: () throws -> JSONObject?, options: Options, to path: String, progress: ((Int, Int) -> Void)? = nil
     ) throws {
         if let target = options.dtype, target != .f16, target != .bf16, target != .f32 {

@@ -155,17 +155,6 @@ public final class SafeTensorsFile: TensorArchive {
 /// Writes `.safetensors` files as the reference does: tensors ordered by alignment then name, header padded
 /// with spaces to 8 bytes, `__metadata__` first; written to a temporary file and renamed into place.
 public enum SafeTensorsWriter {
-    /// One tensor to write: its record and a way to get its bytes when its turn comes.
-    public struct Entry {
-        public let record: TensorRecord
-        public let bytes: () throws -> TensorBytes
-
-        public init(record: TensorRecord, bytes: @escaping () throws -> TensorBytes) {
-            self.record = record
-            self.bytes = bytes
-        }
-    }
-
     /// Position of a dtype in the reference implementation's `Dtype` enum (safetensors/src/tensor.rs).
     static func rank(_ dtype: DType) -> Int {
         switch dtype {
@@ -188,7 +177,9 @@ public enum SafeTensorsWriter {
     }
 
     /// Writes `entries` to `path` atomically.
-    public static func write(_ entries: [Entry], metadata: [(key: String, value: String)], to path: String) throws {
+    public static func write(
+        _ entries: [PendingTensor], metadata: [(key: String, value: String)], to path: String
+    ) throws {
         var seen = Set<String>()
         for entry in entries {
             guard entry.record.name != "__metadata__" else {

@@ -25,6 +25,18 @@ public struct TensorRecord: Sendable, Equatable {
     public var elementCount: Int { shape.reduce(1, *) }
 }
 
+/// A tensor to write: its record, and a way to get its bytes when the writer reaches it (so a conversion holds
+/// one tensor's bytes at a time).
+public struct PendingTensor {
+    public let record: TensorRecord
+    public let bytes: () throws -> TensorBytes
+
+    public init(record: TensorRecord, bytes: @escaping () throws -> TensorBytes) {
+        self.record = record
+        self.bytes = bytes
+    }
+}
+
 /// A checkpoint opened for reading: named tensors whose bytes are produced on demand.
 public protocol TensorArchive: AnyObject {
     /// The file (or index file) the archive was opened from.

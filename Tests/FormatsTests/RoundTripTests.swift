@@ -125,7 +125,7 @@ import Testing
         let zeros = [UInt8](repeating: 0, count: 1 << 16)
         let ramp = (0..<(1 << 14)).flatMap { withUnsafeBytes(of: Float($0).bitPattern.littleEndian, Array.init) }
         let tensors = [("zeros", zeros, [16384]), ("ramp", ramp, [1 << 14])].map { name, bytes, shape in
-            MHubWriter.Tensor(record: TensorRecord(name: name, dtype: .f32, shape: shape, byteCount: bytes.count)) {
+            PendingTensor(record: TensorRecord(name: name, dtype: .f32, shape: shape, byteCount: bytes.count)) {
                 bytes.withUnsafeBytes { TensorBytes(copying: $0) }
             }
         }
@@ -144,7 +144,7 @@ import Testing
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
         let tensors = [
-            MHubWriter.Tensor(record: TensorRecord(name: "w", dtype: .f32, shape: [4], byteCount: 16)) {
+            PendingTensor(record: TensorRecord(name: "w", dtype: .f32, shape: [4], byteCount: 16)) {
                 throw FormatError.io(path: "source", reason: "read failed half way")
             }
         ]
