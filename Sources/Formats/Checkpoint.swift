@@ -4,17 +4,19 @@ public enum Checkpoint {
     /// Opens a `.safetensors`, PyTorch zip or legacy `.bin/.pt/.pth`, `.mhub`, or a sharded `*.index.json`.
     public static func open(_ path: String) throws -> TensorArchive {
         if path.hasSuffix(".index.json") { return try ShardedCheckpoint(indexPath: path) }
+        // One mapping, handed to the reader that keeps it (and so keeps `bytes` valid while they are read here).
         let file = try MappedFile(path: path)
+        defer { withExtendedLifetime(file) {} }
         let bytes = file.bytes
-        if bytes.count >= 8, bytes[0..<8].elementsEqual(MHub.magic) { return try MHubFile(path: path) }
+        if bytes.count >= 8, bytes[0..<8].elementsEqual(MHub.magic) { return try MHubFile(file: file) }
         if bytes.count >= 4,
             bytes.littleEndian(at: 0, width: 4) == 0x0403_4b50 || bytes.littleEndian(at: 0, width: 4) == 0x0605_4b50
         {
-            return try TorchCheckpoint(path: path)
+            return try TorchCheckpoint(file: file)
         }
-        if bytes.count >= 1, bytes[0] == 0x80 { return try TorchCheckpoint(path: path) }
-        if bytes.count >= 262, bytes[257..<262].elementsEqual("ustar".utf8) { return try TorchCheckpoint(path: path) }
-        if path.hasSuffix(".mhub") { return try MHubFile(path: path) }
+        if bytes.count >= 1, bytes[0] == 0x80 { return try TorchCheckpoint(file: file) }
+        if bytes.count >= 262, bytes[257..<262].elementsEqual("ustar".utf8) { return try TorchCheckpoint(file: file) }
+        if path.hasSuffix(".mhub") { return try MHubFile(file: file) }
         // safetensors has no magic: an 8-byte length, then a JSON object (leading spaces allowed, as in the reference).
         let jsonStart = bytes.count > 8 ? bytes[8...].first { $0 != 0x20 } : nil
         if path.hasSuffix(".safetensors") || jsonStart == UInt8(ascii: "{") { return try SafeTensorsFile(file: file) }
@@ -46,7 +48,9 @@ public final class ShardedCheckpoint: TensorArchive {
         }
         let json: JSONValue
         do {
-            json = try JSONParser.parse(file.bytes, maxDepth: 8)
+            json = try withExtendedLifetime(file) { () throws(JSONParser.Failure) in
+                try JSONParser.parse(file.bytes, maxDepth: 8)
+            }
         } catch {
             throw FormatError.malformed(path: indexPath, reason: "\(error)")
         }

@@ -86,6 +86,7 @@ final class SourceHashes: @unchecked Sendable {
                         continue
                     }
                     let mapped = try MappedFile(path: file.path)
+                    defer { withExtendedLifetime(mapped) {} }
                     let hasher = SHA256()
                     var offset = 0
                     // Hash in chunks so the pages of a large file are touched in order.

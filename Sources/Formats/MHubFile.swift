@@ -53,8 +53,14 @@ public final class MHubFile: TensorArchive {
     private let file: MappedFile
 
     /// Opens `path` and checks its header, metadata checksum, schema and blob placement; reads no tensor bytes.
-    public init(path: String) throws {
-        file = try MappedFile(path: path)
+    public convenience init(path: String) throws {
+        try self.init(file: MappedFile(path: path))
+    }
+
+    /// Reads an already mapped file (see `init(path:)`).
+    package init(file: MappedFile) throws {
+        self.file = file
+        let path = file.path
         self.path = path
         let bytes = file.bytes
         guard bytes.count >= MHub.headerSize else {

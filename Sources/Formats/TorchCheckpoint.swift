@@ -23,7 +23,11 @@ public final class TorchCheckpoint: TensorArchive {
 
     /// Opens a zip or legacy checkpoint at `path`, validating every tensor's view against its storage.
     public convenience init(path: String) throws {
-        let file = try MappedFile(path: path)
+        try self.init(file: MappedFile(path: path))
+    }
+
+    /// Reads an already mapped file (see `init(path:)`).
+    package convenience init(file: MappedFile) throws {
         if file.bytes.count >= 4, file.bytes.littleEndian(at: 0, width: 4) == 0x0403_4b50 {
             try self.init(zip: ZipArchive(file: file))
         } else {
