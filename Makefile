@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEB_PACKAGES := libopenblas-dev libcurl4-openssl-dev libzstd-dev libsqlite3-dev libssl-dev
 DEMO_DIR := .demo
 
-.PHONY: deps build release test lint format demo bench fuzz sanitize clean
+.PHONY: deps build release test lint format demo bench fuzz sanitize registry clean
 
 # Installs only the Debian packages that are missing (needs root or sudo when any is missing).
 deps:
@@ -68,6 +68,10 @@ fuzz: deps
 # Foundation.Process leave one-time allocations that LeakSanitizer reports.
 sanitize: deps
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --build-path .build-asan
+
+# Re-embeds registry/models.json into Sources/Hub/Registry+Catalog.swift (a test checks they agree).
+registry:
+	python3 registry/embed.py
 
 # swift-format ships with the toolchain; .swift-format at the root (Tests/.swift-format allows `!` and `try!` in tests).
 lint:

@@ -23,7 +23,8 @@ let modules: [Target] = [
     .target(name: "NN", dependencies: ["Tensors"]),
     .target(name: "Formats", dependencies: ["CZstd", "CCrypto"]),
     .target(name: "Tokenizers"),
-    .target(name: "Hub", dependencies: ["CCurl", "CSQLite"]),
+    // Formats for its strict JSON parser (Hub API answers and the catalog).
+    .target(name: "Hub", dependencies: ["Formats", "CCurl", "CSQLite"]),
     .target(name: "Models", dependencies: ["NN", "Formats", "Tokenizers", "Hub"]),
     // The umbrella users import: only `@_exported import`s.
     .target(name: "ModelHub", dependencies: ["Tensors", "NN", "Formats", "Tokenizers", "Hub", "Models"]),

@@ -150,6 +150,19 @@ import Testing
         #expect(!result.stderr.isEmpty)
     }
 
+    @Test func searchListsCatalogModels() throws {
+        let text = try runProcess(hub, ["search", "roberta"])
+        #expect(text.status == 0)
+        #expect(
+            text.stdout.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
+                == ["roberta-base", "roberta-large", "distilroberta-base"])
+        let json = try runProcess(hub, ["search", "distilbert", "--json"])
+        let entries = try JSONParser.parse(Array(json.stdout.utf8)).array!.compactMap(\.object)
+        let distilbert = try #require(entries.first { $0["name"]?.string == "distilbert-base-uncased" })
+        #expect(distilbert["supported"] == .bool(false))
+        #expect(distilbert["repo"]?.string == "distilbert/distilbert-base-uncased")
+    }
+
     @Test func missingFileIsOneLine() throws {
         let result = try runProcess(hub, ["inspect", "/nonexistent/model.safetensors"])
         #expect(result.status == 1)
