@@ -25,7 +25,7 @@ public enum Converter {
     /// The SHA-256 of the source files is computed on a second thread meanwhile.
     ///
     /// - Parameters:
-    ///   - provenance: extra provenance fields (repo, revision, commit) from the hub; `source` is always recorded.
+    ///   - provenance: extra provenance fields (repo, revision, commit) from the hub; `source` defaults to the path.
     ///   - progress: (tensor bytes done, tensor bytes in all).
     @discardableResult
     public static func convert(
@@ -49,7 +49,10 @@ public enum Converter {
         try MHubWriter.write(
             tensors: tensors, files: carried, metadata: weights.metadata,
             provenance: {
-                var provenance = JSONObject([("source", .string(source.path))])
+                // The source as the user named it: the path, or a model name given through `extra`.
+                var provenance = JSONObject([
+                    ("source", extra.first { $0.key == "source" }?.value ?? .string(source.path))
+                ])
                 for (key, value) in extra where key != "source" { provenance.append(key, value) }
                 provenance.append("files", .array(try hashes.wait()))
                 provenance.append("converter", .string(converterVersion))

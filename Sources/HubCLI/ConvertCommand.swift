@@ -8,13 +8,15 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Convert a checkpoint (file or Hugging Face folder) into one .mhub file.",
         discussion: """
-            SOURCE is a .safetensors, .bin/.pt/.pth (PyTorch zip or legacy), a sharded *.index.json, or a folder \
+            SOURCE is a .safetensors, .bin/.pt/.pth (PyTorch zip or legacy), a sharded *.index.json, a folder \
             holding config.json, the weights (sharded or not) and tokenizer files, which are all carried into the \
-            .mhub. Prints tensors, parameters, bytes and seconds (--json: {"output", "format", "tensors", \
+            .mhub, or a model name (catalog name or org/name) already in the Hugging Face cache, e.g. downloaded by \
+            Python (HF_HUB_CACHE, HF_HOME; output NAME.mhub). Prints tensors, parameters, bytes and seconds (--json: {"output", "format", "tensors", \
             "parameters", "source_bytes", "bytes", "files", "seconds"}).
 
             Examples:
               hub convert ./bert-base-uncased -o bert.mhub
+              hub convert bert-base-uncased        (from ~/.cache/huggingface/hub)
               hub convert pytorch_model.bin --dtype f16 --compress zstd
               hub convert model.safetensors --dtype int8
             """
@@ -38,7 +40,7 @@ struct ConvertCommand: ParsableCommand {
         case zstd
     }
 
-    @Argument(help: "Checkpoint file or model folder.")
+    @Argument(help: "Checkpoint file, model folder, or the name of a model in the Hugging Face cache.")
     var source: String
 
     @Option(
@@ -55,6 +57,9 @@ struct ConvertCommand: ParsableCommand {
 
     @Option(help: "Compress each tensor (zstd): smaller files for distribution, no zero-copy loading.")
     var compress: Compression?
+
+    @Option(help: "For a model name: the revision (branch, tag or commit) to take from the Hugging Face cache.")
+    var revision = "main"
 
     @Flag(help: "Print the summary as JSON.")
     var json = false
@@ -77,15 +82,49 @@ struct ConvertCommand: ParsableCommand {
         return folder + stem + ".mhub"
     }
 
+    /// The folder or file to read, and provenance from the cache when SOURCE named a model rather than a path.
+    private func locate() throws -> (path: String, provenance: [(key: String, value: JSONValue)], output: String) {
+        if FileManager.default.fileExists(atPath: source) {
+            return (source, [], output ?? Self.defaultOutput(for: source))
+        }
+        let environment = HubEnvironment(ProcessInfo.processInfo.environment)
+        let cache = HubCache(root: environment.cacheDirectory)
+        let resolution: Registry.Resolution
+        do {
+            resolution = try Registry.builtIn().resolve(source, pathExists: { _ in false })
+        } catch let error as HubError {
+            // A legacy id without organisation that the Python client cached under its own name.
+            guard !source.contains("/"), cache.snapshot(of: [source], revision: revision) != nil else { throw error }
+            resolution = .repo(source)
+        }
+        guard let snapshot = cache.snapshot(for: resolution, typed: source, revision: revision) else {
+            let repo: String
+            switch resolution {
+            case .catalog(let entry): repo = entry.repo
+            case .repo(let id): repo = id
+            case .local(let path): repo = path
+            }
+            throw HubError.notCached(name: source, repo: repo, revision: revision, cache: environment.cacheDirectory)
+        }
+        let provenance: [(key: String, value: JSONValue)] = [
+            ("source", .string(source)), ("repo", .string(snapshot.repo)), ("revision", .string(revision)),
+            ("commit", .string(snapshot.commit)),
+        ]
+        let stem = source.split(separator: "/").last.map(String.init) ?? source
+        return (snapshot.folder, provenance, output ?? stem + ".mhub")
+    }
+
     func run() throws {
-        let model = try ModelSource.open(source)
-        let target = output ?? Self.defaultOutput(for: source)
-        guard !(model.weightFiles + [source]).contains(where: { isSameFile($0, target) }) else {
+        let located = try locate()
+        let model = try ModelSource.open(located.path)
+        let target = located.output
+        guard !(model.weightFiles + [located.path]).contains(where: { isSameFile($0, target) }) else {
             throw FormatError.invalidArgument("\(target): the output would overwrite the input; choose another -o")
         }
         let options = dtype.options(compress: compress == .zstd)
         let start = Output.now()
-        let summary = try Converter.convert(model, to: target, options: options) { done, total in
+        let summary = try Converter.convert(model, to: target, options: options, provenance: located.provenance) {
+            done, total in
             Output.progress("converting", done: done, total: total, started: start)
         }
         let seconds = Output.now() - start

@@ -702,12 +702,37 @@ def vectors():
         json.dump(manifest, f, indent=1, sort_keys=True)
 
 
+def hf_cache():
+    """A cache written by huggingface_hub itself (against fake_hub.py on loopback): the org/name repo of tiny-bert
+    by snapshot_download, tiny-gpt2 under a legacy short name (its own folder, as the Python client names it), and
+    a second revision ref pointing at the same commit."""
+    from fake_hub import FakeHub
+    import huggingface_hub
+    cache = os.path.join(ROOT, "hf-cache")
+    shutil.rmtree(cache, ignore_errors=True)
+    bert_commit, gpt2_commit = "1f0c2b8d3e4a5b6c7d8e9f00112233445566778a", "9a8b7c6d5e4f30211203f4e5d6c7b8a9f0e1d2c3"
+    repos = {"modelhub-test/tiny-bert": (os.path.join(MODELS, "tiny-bert"), bert_commit),
+             "modelhub-test/tiny-gpt2": (os.path.join(MODELS, "tiny-gpt2"), gpt2_commit)}
+    with FakeHub(repos, aliases={"tiny-gpt2": "modelhub-test/tiny-gpt2"}) as hub:
+        os.environ["HF_HUB_DISABLE_XET"] = "1"
+        os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+        api = huggingface_hub.HfApi(endpoint=hub.endpoint)
+        huggingface_hub.snapshot_download("modelhub-test/tiny-bert", cache_dir=cache, endpoint=hub.endpoint)
+        huggingface_hub.snapshot_download("modelhub-test/tiny-bert", revision="v1.0", cache_dir=cache,
+                                          endpoint=hub.endpoint)
+        for name in ["config.json", "pytorch_model.bin", "vocab.json", "merges.txt", "tokenizer.json"]:
+            huggingface_hub.hf_hub_download("tiny-gpt2", name, cache_dir=cache, endpoint=hub.endpoint)
+        del api
+    shutil.rmtree(os.path.join(cache, ".locks"), ignore_errors=True)  # empty lock files; not part of the layout
+
+
 def main():
     print("torch", torch.__version__, "transformers", transformers.__version__)
     bert_state, gpt2_state, roberta_state = tiny_models()
     checkpoints(bert_state, gpt2_state, roberta_state)
     bad_files()
     vectors()
+    hf_cache()
     with open(os.path.join(ROOT, "reference.json"), "w") as f:
         json.dump(reference, f, indent=1, sort_keys=True)
     total = 0

@@ -150,6 +150,36 @@ import Testing
         #expect(!result.stderr.isEmpty)
     }
 
+    @Test func convertsAModelByNameFromTheHuggingFaceCache() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let environment = ["HF_HUB_CACHE": Fixtures.path("hf-cache"), "HOME": scratch.path]
+        let output = scratch.path + "/bert.mhub"
+        let convert = try runProcess(
+            hub, ["convert", "modelhub-test/tiny-bert", "-o", output], environment: environment)
+        #expect(convert.status == 0, "\(convert.stderr)")
+        let inspect = try runProcess(hub, ["inspect", output, "--json"])
+        let provenance = try #require(try JSONParser.parse(Array(inspect.stdout.utf8)).object?["provenance"]?.object)
+        #expect(provenance["source"]?.string == "modelhub-test/tiny-bert")
+        #expect(provenance["repo"]?.string == "modelhub-test/tiny-bert")
+        #expect(provenance["revision"]?.string == "main")
+        #expect(provenance["commit"]?.string == "1f0c2b8d3e4a5b6c7d8e9f00112233445566778a")
+        let weights = try #require(provenance["files"]?.array?.first?.object)
+        #expect(
+            weights["sha256"]?.string
+                == (try readBytes(Fixtures.path("models/tiny-bert/model.safetensors"))).withUnsafeBytes(sha256Hex))
+
+        let missing = try runProcess(
+            hub, ["convert", "gpt2", "-o", scratch.path + "/g.mhub"], environment: environment)
+        #expect(missing.status == 1)
+        #expect(missing.stderr.split(separator: "\n").count == 1)
+        #expect(missing.stderr.contains("openai-community/gpt2") && missing.stderr.contains("huggingface-cli download"))
+        let typo = try runProcess(hub, ["convert", "bert-base-uncase"], environment: environment)
+        #expect(typo.status == 1)
+        #expect(typo.stderr.contains("did you mean bert-base-uncased"), "\(typo.stderr)")
+        #expect(try scratch.contents() == ["bert.mhub"])
+    }
+
     @Test func searchListsCatalogModels() throws {
         let text = try runProcess(hub, ["search", "roberta"])
         #expect(text.status == 0)

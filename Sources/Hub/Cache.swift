@@ -1,0 +1,111 @@
+import Formats
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The Hugging Face cache as the Python client lays it out, read without the network.
+///
+/// `models--ORG--NAME/refs/<revision>` holds a commit hash; `snapshots/<commit>/<path>` are relative symlinks to
+/// `blobs/<etag>` (the SHA-256 for LFS files, the git blob hash for small ones). The folder is named after the id as
+/// it was requested, so a legacy name (`gpt2`) and its canonical id (`openai-community/gpt2`) are two folders.
+public struct HubCache: Sendable {
+    /// The cache root (`HubEnvironment.cacheDirectory`).
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    /// One revision of a repo as it sits in the cache.
+    public struct Snapshot: Sendable, Equatable {
+        /// The repo id the folder is named after.
+        public let repo: String
+        /// The revision asked for (a branch, tag or commit).
+        public let revision: String
+        /// The commit the revision points to.
+        public let commit: String
+        /// `…/snapshots/<commit>`.
+        public let folder: String
+        /// Relative paths of the files present, sorted.
+        public let files: [String]
+    }
+
+    /// `models--ORG--NAME` for `ORG/NAME` (`models--NAME` for a legacy id without organisation).
+    public static func folderName(for repo: String) -> String {
+        (["models"] + repo.split(separator: "/").map(String.init)).joined(separator: "--")
+    }
+
+    /// The cached snapshot of the first of `repos` that has `revision`, or nil when none has it.
+    public func snapshot(of repos: [String], revision: String = "main") -> Snapshot? {
+        for repo in repos {
+            let base = root + "/" + Self.folderName(for: repo)
+            guard let commit = Self.isCommit(revision) ? revision : Self.readRef(base + "/refs/" + revision) else {
+                continue
+            }
+            let folder = base + "/snapshots/" + commit
+            var isDirectory = false
+            guard fileExists(folder, isDirectory: &isDirectory), isDirectory else { continue }
+            return Snapshot(
+                repo: repo, revision: revision, commit: commit, folder: folder, files: Self.listFiles(folder))
+        }
+        return nil
+    }
+
+    /// The cached snapshot for what a name resolved to: a catalog model is looked for under the name as typed,
+    /// its canonical repo id and its aliases (the Python client names the folder after the id it was given).
+    public func snapshot(
+        for resolution: Registry.Resolution, typed name: String, revision: String = "main"
+    ) -> Snapshot? {
+        switch resolution {
+        case .local: return nil
+        case .repo(let repo): return snapshot(of: [repo], revision: revision)
+        case .catalog(let entry):
+            var candidates: [String] = []
+            for id in [name, entry.repo, entry.name] + entry.aliases where !candidates.contains(id) {
+                candidates.append(id)
+            }
+            return snapshot(of: candidates, revision: revision)
+        }
+    }
+
+    /// Whether `text` is a full 40-digit lowercase hex commit hash.
+    static func isCommit(_ text: String) -> Bool {
+        text.utf8.count == 40 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+
+    /// A ref file's commit (one line, 40 hex digits); nil when missing or malformed.
+    ///
+    /// A revision name with `..` never leaves the refs folder.
+    static func readRef(_ path: String) -> String? {
+        guard !path.contains("/../") else { return nil }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = read(fd, &buffer, buffer.count)
+        guard count > 0 else { return nil }
+        var text = String(decoding: buffer[0..<count], as: UTF8.self)
+        while text.last?.isWhitespace == true { text.removeLast() }
+        return isCommit(text) ? text : nil
+    }
+
+    /// Files under `folder` (following the snapshot's symlinks to blobs), as sorted relative paths.
+    static func listFiles(_ folder: String, prefix: String = "") -> [String] {
+        guard let directory = opendir(folder) else { return [] }
+        defer { closedir(directory) }
+        var found: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                raw.bindMemory(to: CChar.self).baseAddress.map { String(cString: $0) } ?? ""
+            }
+            guard name != ".", name != "..", !name.isEmpty else { continue }
+            var isDirectory = false
+            guard fileExists(folder + "/" + name, isDirectory: &isDirectory) else { continue }  // dangling link
+            if isDirectory {
+                found += listFiles(folder + "/" + name, prefix: prefix + name + "/")
+            } else {
+                found.append(prefix + name)
+            }
+        }
+        return found.sorted()
+    }
+}
