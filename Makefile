@@ -30,13 +30,15 @@ test: deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel
 
-# End to end, offline: a tiny BERT checkpoint (committed fixture, PyTorch zip format) → .mhub → inspect → verify
-# → export as an HF folder → convert back, and the round trip compared tensor by tensor.
+# End to end, offline, on committed fixtures: catalog search; a tiny BERT by name from a Hugging Face cache → .mhub;
+# a PyTorch .bin → f16 + zstd .mhub; inspect and verify; export as an HF folder; convert back and compare.
 demo: release
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	@bin=$$($(SWIFT) build -c release --show-bin-path)/hub; set -e; \
-	echo "== hub convert Tests/Fixtures/models/tiny-bert (safetensors folder: weights + config + tokenizer)"; \
-	$$bin convert Tests/Fixtures/models/tiny-bert -o $(DEMO_DIR)/tiny-bert.mhub; \
+	echo "== hub search roberta   (the built-in catalog)"; \
+	$$bin search roberta; \
+	echo; echo "== hub convert modelhub-test/tiny-bert   (by name, from a cache huggingface_hub wrote: Tests/Fixtures/hf-cache)"; \
+	HF_HUB_CACHE=Tests/Fixtures/hf-cache $$bin convert modelhub-test/tiny-bert -o $(DEMO_DIR)/tiny-bert.mhub; \
 	echo; echo "== hub convert Tests/Fixtures/models/tiny-gpt2/pytorch_model.bin --dtype f16 --compress zstd"; \
 	$$bin convert Tests/Fixtures/models/tiny-gpt2/pytorch_model.bin -o $(DEMO_DIR)/tiny-gpt2-f16.mhub --dtype f16 --compress zstd; \
 	echo; echo "== hub inspect $(DEMO_DIR)/tiny-bert.mhub (first lines)"; \
