@@ -105,15 +105,7 @@ public final class MHubFile: TensorArchive {
         guard XXH64.hash(metadataBytes) == checksum else {
             throw FormatError.checksumMismatch(path: path, what: "metadata")
         }
-        let json: JSONValue
-        do {
-            json = try JSONParser.parse(metadataBytes, maxDepth: 16)
-        } catch {
-            throw FormatError.malformed(path: path, reason: "metadata: \(error)")
-        }
-        guard case .object(let root) = json else {
-            throw FormatError.malformed(path: path, reason: "metadata is not a JSON object")
-        }
+        let root = try JSONParser.object(metadataBytes, maxDepth: 16, path: path, what: "metadata")
         guard let tensorList = root["tensors"]?.array else {
             throw FormatError.malformed(path: path, reason: "metadata has no tensors array")
         }

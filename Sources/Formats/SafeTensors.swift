@@ -41,15 +41,7 @@ public final class SafeTensorsFile: TensorArchive {
                 path: path, what: "header declares \(headerLength) bytes, only \(bytes.count - 8) follow")
         }
         let header = UnsafeRawBufferPointer(rebasing: bytes[8..<8 + headerLength])
-        let json: JSONValue
-        do {
-            json = try JSONParser.parse(header, maxDepth: 8)
-        } catch {
-            throw FormatError.malformed(path: path, reason: "header: \(error)")
-        }
-        guard case .object(let object) = json else {
-            throw FormatError.malformed(path: path, reason: "header is not a JSON object")
-        }
+        let object = try JSONParser.object(header, maxDepth: 8, path: path, what: "header")
         guard object.count <= Self.maxTensorCount + 1 else {
             throw FormatError.malformed(path: path, reason: "header declares more than \(Self.maxTensorCount) tensors")
         }
