@@ -89,14 +89,14 @@ public enum XXH64 {
     }
 }
 
-/// Incremental SHA-256 through libcrypto (SHA-NI where the CPU has it), for provenance and downloads.
-public final class SHA256 {
+/// An incremental message digest through libcrypto (SHA-NI where the CPU has it).
+public class MessageDigest {
     private let context: OpaquePointer
 
-    public init() {
+    init(_ algorithm: OpaquePointer?) {
         guard let context = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new failed: out of memory") }
         self.context = context
-        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+        EVP_DigestInit_ex(context, algorithm, nil)
     }
 
     deinit { EVP_MD_CTX_free(context) }
@@ -107,16 +107,21 @@ public final class SHA256 {
         EVP_DigestUpdate(context, base, bytes.count)
     }
 
-    /// The digest as 64 lowercase hex digits; the hasher is spent afterwards.
+    /// The digest as lowercase hex digits; the hasher is spent afterwards.
     public func finalizeHex() -> String {
-        var digest = [UInt8](repeating: 0, count: 32)
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         EVP_DigestFinal_ex(context, &digest, &length)
-        return digest.map { byte in
+        return digest.prefix(Int(length)).map { byte in
             let text = String(byte, radix: 16)
             return byte < 16 ? "0" + text : text
         }.joined()
     }
+}
+
+/// Incremental SHA-256: provenance hashes, and the check of downloaded LFS files (their etag is the SHA-256).
+public final class SHA256: MessageDigest {
+    public init() { super.init(EVP_sha256()) }
 
     /// SHA-256 of a whole buffer, as hex.
     public static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
@@ -124,4 +129,9 @@ public final class SHA256 {
         hasher.update(bytes)
         return hasher.finalizeHex()
     }
+}
+
+/// Incremental SHA-1, for git blob ids (the etag of a small, non-LFS file on the Hub: SHA-1 of `blob SIZE\0` + bytes).
+public final class SHA1: MessageDigest {
+    public init() { super.init(EVP_sha1()) }
 }

@@ -67,6 +67,16 @@ public struct HubCache: Sendable {
         }
     }
 
+    /// A cached file as a listing entry: its size, and the blob name its snapshot link points to (the SHA-256 for
+    /// LFS files, else the git blob id); nil when it cannot be read.
+    static func describeCachedFile(_ file: String, path: String) -> RemoteFile? {
+        var info = stat()
+        guard stat(file, &info) == 0 else { return nil }
+        let blob = linkTarget(file).map { String($0.split(separator: "/").last ?? "") } ?? ""
+        let lfs = blob.utf8.count == 64 && CachePath.isEtag(blob) ? blob : nil
+        return RemoteFile(path: path, size: Int64(info.st_size), blobID: blob, lfsSHA256: lfs)
+    }
+
     /// Whether `text` is a full 40-digit lowercase hex commit hash.
     static func isCommit(_ text: String) -> Bool {
         text.utf8.count == 40 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }

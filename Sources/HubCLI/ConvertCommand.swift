@@ -10,13 +10,13 @@ struct ConvertCommand: ParsableCommand {
         discussion: """
             SOURCE is a .safetensors, .bin/.pt/.pth (PyTorch zip or legacy), a sharded *.index.json, a folder \
             holding config.json, the weights (sharded or not) and tokenizer files, which are all carried into the \
-            .mhub, or a model name (catalog name or org/name) already in the Hugging Face cache, e.g. downloaded by \
-            Python (HF_HUB_CACHE, HF_HOME; output NAME.mhub). Prints tensors, parameters, bytes and seconds (--json: {"output", "format", "tensors", \
+            .mhub, or a model name (catalog name or org/name): taken from the Hugging Face cache when there (e.g. \
+            downloaded by Python; HF_HUB_CACHE, HF_HOME), else pulled first (output NAME.mhub). Prints tensors, parameters, bytes and seconds (--json: {"output", "format", "tensors", \
             "parameters", "source_bytes", "bytes", "files", "seconds"}).
 
             Examples:
               hub convert ./bert-base-uncased -o bert.mhub
-              hub convert bert-base-uncased        (from ~/.cache/huggingface/hub)
+              hub convert bert-base-uncased        (from ~/.cache/huggingface/hub, pulled if missing)
               hub convert pytorch_model.bin --dtype f16 --compress zstd
               hub convert model.safetensors --dtype int8
             """
@@ -64,6 +64,8 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
+    @OptionGroup var access: HubAccess
+
     func validate() throws {
         if let output, output.isEmpty { throw ValidationError("--output must not be empty") }
     }
@@ -83,28 +85,21 @@ struct ConvertCommand: ParsableCommand {
     }
 
     /// The folder or file to read, and provenance from the cache when SOURCE named a model rather than a path.
+    ///
+    /// A name not yet cached is pulled first (unless offline).
     private func locate() throws -> (path: String, provenance: [(key: String, value: JSONValue)], output: String) {
         if FileManager.default.fileExists(atPath: source) {
             return (source, [], output ?? Self.defaultOutput(for: source))
         }
-        let environment = HubEnvironment(ProcessInfo.processInfo.environment)
-        let cache = HubCache(root: environment.cacheDirectory)
-        let resolution: Registry.Resolution
+        let client = access.client()
+        let snapshot: (folder: String, repo: String, commit: String)
         do {
-            resolution = try Registry.builtIn().resolve(source, pathExists: { _ in false })
-        } catch let error as HubError {
-            // A legacy id without organisation that the Python client cached under its own name.
-            guard !source.contains("/"), cache.snapshot(of: [source], revision: revision) != nil else { throw error }
-            resolution = .repo(source)
-        }
-        guard let snapshot = cache.snapshot(for: resolution, typed: source, revision: revision) else {
-            let repo: String
-            switch resolution {
-            case .catalog(let entry): repo = entry.repo
-            case .repo(let id): repo = id
-            case .local(let path): repo = path
-            }
-            throw HubError.notCached(name: source, repo: repo, revision: revision, cache: environment.cacheDirectory)
+            let cached = try client.cached(source, revision: revision, registry: Registry.builtIn())
+            snapshot = (cached.snapshot.folder, cached.model.repo, cached.model.commit)
+        } catch HubError.notCached where !client.environment.offline {
+            let pulled = try PullCommand.pull(
+                source, revision: revision, selection: FileSelection(), client: client, quiet: json)
+            snapshot = (pulled.snapshot, pulled.model.repo, pulled.model.commit)
         }
         let provenance: [(key: String, value: JSONValue)] = [
             ("source", .string(source)), ("repo", .string(snapshot.repo)), ("revision", .string(revision)),
@@ -128,6 +123,12 @@ struct ConvertCommand: ParsableCommand {
             Output.progress("converting", done: done, total: total, started: start)
         }
         let seconds = Output.now() - start
+        if let repo = located.provenance.first(where: { $0.key == "repo" })?.value.string,
+            let commit = located.provenance.first(where: { $0.key == "commit" })?.value.string
+        {
+            let cache = access.client().environment.cacheDirectory
+            Maintenance.recordUse(of: repo, cache: cache, conversion: (target, commit))
+        }
         if json {
             Output.printJSON(
                 .object(

@@ -6,12 +6,15 @@ import ModelHub
 struct HubCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hub",
-        abstract: "Pretrained transformers from a name to working Swift code: convert, inspect, export, search.",
+        abstract: "Pretrained transformers from a name to working Swift code: pull, convert, inspect, export, search.",
         discussion: """
             Checkpoints: .safetensors, PyTorch .bin/.pt/.pth (zip and legacy), sharded *.index.json, .mhub, or a \
             Hugging Face model folder. Bad input: one line on stderr and exit status 1; bad usage: exit status 64.
             """,
         version: "0.1.0",
-        subcommands: [ConvertCommand.self, InspectCommand.self, ExportCommand.self, SearchCommand.self]
+        subcommands: [
+            PullCommand.self, ResolveCommand.self, ListCommand.self, RemoveCommand.self, GarbageCommand.self,
+            SearchCommand.self, ConvertCommand.self, InspectCommand.self, ExportCommand.self,
+        ]
     )
 }

@@ -1,0 +1,164 @@
+import ArgumentParser
+import Foundation
+import ModelHub
+import Synchronization
+
+/// Options every command that talks to the Hub shares.
+struct HubAccess: ParsableArguments {
+    @Flag(help: "Answer from the cache alone, as HF_HUB_OFFLINE=1 does.")
+    var offline = false
+
+    @Option(
+        help: """
+            Hub token (prefer HF_TOKEN: a command line is visible to other users); else HF_TOKEN, else the \
+            token file (HF_TOKEN_PATH, default $HF_HOME/token).
+            """)
+    var token: String?
+
+    /// The client for this environment and these flags.
+    func client() -> HubClient {
+        var environment = HubEnvironment(ProcessInfo.processInfo.environment)
+        if offline { environment.offline = true }
+        return HubClient(environment: environment, token: token)
+    }
+}
+
+/// Which files to take: the `--include` / `--exclude` globs.
+struct FileFilters: ParsableArguments {
+    @Option(help: "Only files matching this glob (repeatable; * crosses /, a trailing / takes a folder).")
+    var include: [String] = []
+
+    @Option(help: "Leave out files matching this glob (repeatable).")
+    var exclude: [String] = []
+
+    var selection: FileSelection { FileSelection(include: include, exclude: exclude) }
+}
+
+/// `hub pull NAME`: resolve a name and download its files into the Hugging Face cache.
+struct PullCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pull",
+        abstract: "Download a model into the Hugging Face cache (shared with the Python client).",
+        discussion: """
+            NAME is a catalog name or alias (hub search), or any org/name repo id. A catalog model gets its preferred \
+            weights (model.safetensors, else sharded safetensors, else pytorch_model.bin) plus config and tokenizer \
+            files; another repo gets every file. Files already cached are not fetched again; an interrupted download \
+            resumes. Every file is checked against the Hub's listing (size, and sha256 or git blob id) before it \
+            enters the cache. The last line printed is the snapshot folder.
+
+            Environment: HF_ENDPOINT, HF_HOME, HF_HUB_CACHE, HF_TOKEN, HF_HUB_OFFLINE, HF_HUB_DOWNLOAD_TIMEOUT \
+            (seconds without data before a retry, default 10), HF_HUB_ETAG_TIMEOUT (connect and metadata, \
+            default 10).
+            --json: {"name", "repo", "revision", "commit", "snapshot", "files", "downloaded", "reused", \
+            "bytes_received", "seconds"}.
+
+            Examples:
+              hub pull bert-base-uncased
+              hub pull gpt2 --include '*.json' --include '*.txt'
+              HF_HUB_OFFLINE=1 hub pull roberta-base        (checks the cache, names what is missing)
+            """
+    )
+
+    @Argument(help: "Catalog name, alias or org/name repo id.")
+    var name: String
+
+    @Option(help: "Branch, tag or commit.")
+    var revision = "main"
+
+    @OptionGroup var filters: FileFilters
+    @OptionGroup var access: HubAccess
+
+    @Flag(help: "Print the outcome as JSON.")
+    var json = false
+
+    func run() throws {
+        let started = Output.now()
+        let result = try Self.pull(
+            name, revision: revision, selection: filters.selection, client: access.client(), quiet: json)
+        let seconds = Output.now() - started
+        if json {
+            Output.printJSON(
+                .object(
+                    JSONObject([
+                        ("name", .string(name)), ("repo", .string(result.model.repo)),
+                        ("revision", .string(revision)), ("commit", .string(result.model.commit)),
+                        ("snapshot", .string(result.snapshot)),
+                        ("files", .array(result.model.files.map { .string($0.path) })),
+                        ("downloaded", .array(result.downloaded.map(JSONValue.string))),
+                        ("reused", .array(result.reused.map(JSONValue.string))),
+                        ("bytes_received", .int(Int(result.bytesReceived))), ("seconds", .number(String(seconds))),
+                    ])))
+            return
+        }
+        let total = result.model.files.reduce(Int64(0)) { $0 + $1.size }
+        print(
+            "\(result.model.repo) @ \(revision) (commit \(result.model.commit.prefix(7))): "
+                + "\(result.model.files.count) files, \(Output.bytes(Int(total)))")
+        if !result.downloaded.isEmpty {
+            let rate = seconds > 0 ? Double(result.bytesReceived) / seconds : 0
+            print(
+                "  downloaded \(result.downloaded.count): \(result.downloaded.joined(separator: ", ")) "
+                    + "(\(Output.bytes(Int(result.bytesReceived))) in \(Output.format1(seconds)) s, "
+                    + "\(Output.bytes(Int(rate)))/s)")
+        }
+        if !result.reused.isEmpty {
+            print("  already cached \(result.reused.count): \(result.reused.joined(separator: ", "))")
+        }
+        print(result.snapshot)
+    }
+
+    /// Pulls a model (offline: checks the cache has every file a pull would fetch) and records the use.
+    ///
+    /// Shared with `hub convert NAME`.
+    static func pull(
+        _ name: String, revision: String, selection: FileSelection, client: HubClient, quiet: Bool
+    ) throws -> PullResult {
+        let registry = try Registry.builtIn()
+        let result: PullResult
+        if client.environment.offline {
+            let (model, snapshot) = try client.cached(
+                name, revision: revision, selection: selection, registry: registry)
+            let missing = model.files.map(\.path).filter { !snapshot.files.contains($0) }
+            guard missing.isEmpty else {
+                throw HubError.missingFiles(
+                    repo: model.repo, commit: model.commit, files: missing, cache: client.environment.cacheDirectory)
+            }
+            result = PullResult(
+                model: model, snapshot: snapshot.folder, downloaded: [], reused: model.files.map(\.path),
+                bytesReceived: 0)
+        } else {
+            let model = try client.resolve(name, revision: revision, selection: selection, registry: registry)
+            let printer = ProgressPrinter(label: "downloading \(model.repo)", enabled: !quiet)
+            result = try client.pull(model) { printer.show($0) }
+            printer.finish()
+        }
+        Maintenance.recordUse(of: result.model.repo, cache: client.environment.cacheDirectory)
+        return result
+    }
+}
+
+/// Prints download progress on a terminal at most ten times a second (it is reported from several threads).
+final class ProgressPrinter: Sendable {
+    private let label: String
+    private let enabled: Bool
+    private let state = Mutex((started: Output.now(), shown: 0.0))
+
+    init(label: String, enabled: Bool) {
+        self.label = label
+        self.enabled = enabled && Output.stderrIsTerminal
+    }
+
+    func show(_ progress: PullProgress) {
+        guard enabled else { return }
+        state.withLock { state in
+            let now = Output.now()
+            guard now - state.shown >= 0.1 else { return }
+            state.shown = now
+            Output.progress(label, done: Int(progress.done), total: Int(progress.total), started: state.started)
+        }
+    }
+
+    func finish() {
+        if enabled { Output.writeStandardError("\r\u{1B}[K") }
+    }
+}
