@@ -129,7 +129,8 @@ extension HubClient {
             return false
         }
         let temp = layout.blobs + "/" + file.etag + "." + randomHex(4) + ".incomplete"
-        let adopted = Self.adoptPartial(of: file.etag, in: layout.blobs, as: temp)
+        let adopted = Self.adoptPartial(
+            of: file.etag, in: layout.blobs, as: temp, idleFor: Double(environment.downloadTimeout))
         let flags = O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | (adopted ? 0 : O_EXCL)
         let fd = open(temp, flags, 0o644)
         guard fd >= 0 else { throw HubError.io(path: temp, reason: "cannot create: \(systemError())") }
@@ -221,11 +222,19 @@ extension HubClient {
     }
 
     /// Takes over the largest partial download of `etag` left by an earlier run (killed, or out of tries) by
-    /// renaming it to `temp`; the caller holds the blob's lock, so no live download owns it.
-    static func adoptPartial(of etag: String, in blobs: String, as temp: String) -> Bool {
+    /// renaming it to `temp`.
+    ///
+    /// The caller holds the blob's lock, but a lock may silently not exclude (network file systems), so only a file
+    /// untouched for longer than the download timeout counts as abandoned: a live download writes more often or
+    /// gives up itself.
+    static func adoptPartial(of etag: String, in blobs: String, as temp: String, idleFor seconds: Double) -> Bool {
         let candidates = directoryEntries(blobs).filter { $0.hasPrefix(etag + ".") && $0.hasSuffix(".incomplete") }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
         let sized: [(String, Int)] = candidates.compactMap { name in
-            guard let info = linkStatus(blobs + "/" + name), (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+            guard let info = linkStatus(blobs + "/" + name), (info.st_mode & S_IFMT) == S_IFREG,
+                Double(now.tv_sec - info.st_mtim.tv_sec) > seconds
+            else { return nil }
             return (name, Int(info.st_size))
         }
         guard let best = sized.max(by: { $0.1 < $1.1 }) else { return false }

@@ -290,7 +290,18 @@ import Testing
     @Test func leftoverPartialIsResumed() throws {
         try FileManager.default.createDirectory(atPath: blobs, withIntermediateDirectories: true)
         let bytes = try readBytes(Fixtures.path("models/tiny-bert/" + Self.weights))
-        try writeBytes(Array(bytes.prefix(25000)), to: blobs + "/" + (try weightsSHA) + ".1a2b3c4d.incomplete")
+        let partial = blobs + "/" + (try weightsSHA) + ".1a2b3c4d.incomplete"
+        try writeBytes(Array(bytes.prefix(25000)), to: partial)
+        // Fresh partial files may belong to a live download whose lock did not exclude us: not taken over.
+        let fresh = try pull()
+        #expect(fresh.bytesReceived == 113_040)
+        #expect(FileManager.default.fileExists(atPath: partial))
+        try FileManager.default.removeItem(atPath: cache + "/models--modelhub-test--tiny-bert")
+        try hub.reset()
+        try FileManager.default.createDirectory(atPath: blobs, withIntermediateDirectories: true)
+        try writeBytes(Array(bytes.prefix(25000)), to: partial)
+        let old = Date(timeIntervalSinceNow: -60)
+        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: partial)
         let result = try pull()
         #expect(result.bytesReceived == Int64(113_040 - 25000))
         #expect(try hub.downloads(of: Self.weights).map(\.range) == ["bytes=25000-"])
