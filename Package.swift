@@ -43,7 +43,8 @@ let cli: [Target] = [
 // MARK: - Benchmarks (`make bench`, always -c release)
 
 let benchmarks: [Target] = [
-    .executableTarget(name: "FormatsBench", dependencies: ["Formats", "TestSupport"], path: "Benchmarks/FormatsBench")
+    .executableTarget(name: "FormatsBench", dependencies: ["Formats", "TestSupport"], path: "Benchmarks/FormatsBench"),
+    .executableTarget(name: "HubBench", dependencies: ["Hub", "TestSupport"], path: "Benchmarks/HubBench"),
 ]
 
 // MARK: - Tests (one target per module)

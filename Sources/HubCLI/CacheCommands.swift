@@ -53,7 +53,7 @@ struct ListCommand: ParsableCommand {
         abstract: "List the models in the Hugging Face cache (revisions, size, last use).",
         discussion: """
             Reads the cache folder (HF_HUB_CACHE, HF_HOME), so models the Python client downloaded show too, and \
-            keeps the index modelhub.sqlite in step with it (rebuilt when missing or corrupt). Last use is when \
+            keeps the index .locks/modelhub.sqlite in step with it (rebuilt when missing or corrupt). Last use is when \
             ModelHub last pulled or converted the model (else when its snapshot was written).
             --json: an array of {"repo", "folder", "path", "revisions": [{"revision", "commit"}], "snapshots", \
             "size", "files", "last_used", "converted": [{"path", "commit", "bytes"}]}.

@@ -8,6 +8,8 @@ struct HubCommand: ParsableCommand {
         commandName: "hub",
         abstract: "Pretrained transformers from a name to working Swift code: pull, convert, inspect, export, search.",
         discussion: """
+            Models: a catalog name (hub search), an org/name repo id, downloaded into the Hugging Face cache shared \
+            with the Python client (HF_ENDPOINT, HF_HOME, HF_HUB_CACHE, HF_TOKEN, HF_HUB_OFFLINE as it reads them). \
             Checkpoints: .safetensors, PyTorch .bin/.pt/.pth (zip and legacy), sharded *.index.json, .mhub, or a \
             Hugging Face model folder. Bad input: one line on stderr and exit status 1; bad usage: exit status 64.
             """,

@@ -12,8 +12,9 @@ the git blob sha1), as the Hub does. Errors carry the Hub's X-Error-Code (RepoNo
 EntryNotFound, GatedRepo).
 
 Run as a program (the Swift tests and `make demo` do):
-  fake_hub.py --repo ORG/NAME=FOLDER[@COMMIT] ... [--alias NAME=ORG/NAME] [--gated ORG/NAME=TOKEN]
-prints one JSON line {"endpoint", "other_host", "other_port"} and serves until standard input closes. Two more
+  fake_hub.py --repo ORG/NAME=FOLDER[@COMMIT] ... [--alias NAME=ORG/NAME] [--gated ORG/NAME=TOKEN] [--forever]
+prints one JSON line {"endpoint", "other_host", "other_port"} and serves until standard input closes (with
+--forever: until killed, for `make demo`). Two more
 listeners share the handler: one on 127.0.0.2 (another host) and one on another port of 127.0.0.1, as redirect
 targets that must never receive the token.
 
@@ -302,6 +303,7 @@ def main():
     parser.add_argument("--repo", action="append", default=[], help="ORG/NAME=FOLDER[@COMMIT]")
     parser.add_argument("--alias", action="append", default=[], help="NAME=ORG/NAME")
     parser.add_argument("--gated", action="append", default=[], help="ORG/NAME=TOKEN")
+    parser.add_argument("--forever", action="store_true", help="serve until killed, ignoring standard input")
     args = parser.parse_args()
     repos = {}
     for spec in args.repo:
@@ -314,6 +316,8 @@ def main():
     with FakeHub(repos, aliases, gated, extra_listeners=True) as hub:
         print(json.dumps({"endpoint": hub.endpoint, "other_host": hub.other_host, "other_port": hub.other_port}),
               flush=True)
+        if args.forever:
+            threading.Event().wait()
         for line in sys.stdin:  # serve until the parent closes our standard input (or exits)
             command, _, argument = line.strip().partition(" ")
             with hub.lock:
