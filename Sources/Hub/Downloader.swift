@@ -1,3 +1,4 @@
+import CCurl
 import Dispatch
 import Formats
 import Synchronization
@@ -153,6 +154,14 @@ extension HubClient {
             written = 0
         }
         tracker.add(written)
+        var space = statvfs()
+        if statvfs(layout.blobs, &space) == 0 {
+            let free = Int64(space.f_bavail) * Int64(space.f_frsize)
+            guard free >= file.size - written else {
+                throw HubError.io(
+                    path: layout.blobs, reason: "\(file.path) needs \(file.size - written) bytes, \(free) are free")
+            }
+        }
         let url = fileURL(repo: model.repo, revision: model.commit, path: file.path)
         var attempt = 0
         while written < file.size {
@@ -167,7 +176,12 @@ extension HubClient {
                 written = sink.written
                 switch response.status {
                 case 200..<300:
-                    try Self.checkHeaders(hubHeaders, file: file, commit: model.commit, url: url)
+                    do {
+                        try Self.checkHeaders(hubHeaders, file: file, commit: model.commit, url: url)
+                    } catch {
+                        unlink(temp)  // these bytes belong to another file than the listing's
+                        throw error
+                    }
                     if written == file.size { continue }
                 case 416:  // the range no longer fits: start over
                     tracker.add(-written)
@@ -189,6 +203,12 @@ extension HubClient {
                     guard ftruncate(fd, 0) == 0 else { throw HubError.io(path: temp, reason: systemError()) }
                     digest.reset()
                     written = 0
+                } else if error.code == Int(CURLE_WRITE_ERROR.rawValue) {
+                    // Our sink refused: a local write failed (disk full) or the server sent more than the file.
+                    unlink(temp)
+                    throw error.message.hasPrefix("cannot write")
+                        ? HubError.io(path: temp, reason: error.message)
+                        : HubError.transfer(url: url, reason: error.message)
                 } else if !error.isTransient || attempt + 1 >= maxAttempts {
                     throw HubError.transfer(url: url, reason: error.message)
                 }
@@ -245,6 +265,9 @@ extension HubClient {
     static func checkHeaders(_ headers: [String: String], file: RemoteFile, commit: String, url: String) throws {
         if let served = headers["x-repo-commit"], served != commit {
             throw HubError.badAnswer(url: url, reason: "served commit \(served), asked for \(commit)")
+        }
+        if let size = headers["x-linked-size"].flatMap({ Int64($0) }), size != file.size {
+            throw HubError.badAnswer(url: url, reason: "size \(size), but the listing says \(file.size)")
         }
         if let etag = (headers["x-linked-etag"] ?? headers["etag"]).map(CachePath.normalizeEtag),
             CachePath.isEtag(etag), etag != file.etag

@@ -1,6 +1,10 @@
 import ArgumentParser
 import ModelHub
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The `hub` command: a thin root; each subcommand lives in its own file and calls the library.
 @main
 struct HubCommand: ParsableCommand {
@@ -19,4 +23,11 @@ struct HubCommand: ParsableCommand {
             SearchCommand.self, ConvertCommand.self, InspectCommand.self, ExportCommand.self,
         ]
     )
+
+    /// Runs the command; a write past a file-size limit then fails with EFBIG (reported, temporary file removed)
+    /// instead of killing the process with SIGXFSZ.
+    static func main() {
+        signal(SIGXFSZ, SIG_IGN)
+        main(nil)
+    }
 }

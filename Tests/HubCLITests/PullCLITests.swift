@@ -194,6 +194,19 @@ import Testing
         #expect(again.status == 1 && again.stderr.contains("nothing cached"))
     }
 
+    /// K4: a write that fails (here a file-size limit, as a full disk would) is one clear line; the partial file is
+    /// deleted and no blob appears.
+    @Test func failedWriteLeavesNothing() throws {
+        let limited = try runProcess(
+            "/usr/bin/env", ["prlimit", "--fsize=60000", hub, "pull", "modelhub-test/tiny-bert"],
+            environment: environment)
+        #expect(limited.status == 1)
+        #expect(limited.stderr.contains("cannot write the download: File too large"), "\(limited.stderr)")
+        #expect(limited.stderr.split(separator: "\n").count == 1)
+        let names = try FileManager.default.contentsOfDirectory(atPath: blobs)
+        #expect(!names.contains { $0.hasSuffix(".incomplete") || $0.count == 64 }, "\(names)")
+    }
+
     /// `hub convert NAME` pulls a model that is not cached yet, then converts it.
     @Test func convertByNamePullsFirst() throws {
         let output = scratch.path + "/minilm.mhub"

@@ -27,6 +27,27 @@ import Testing
         for value in ["1", "on", "YES", "true"] { #expect(HubEnvironment(["HF_HUB_OFFLINE": value]).offline) }
         #expect(HubEnvironment(["TRANSFORMERS_OFFLINE": "1"]).offline)
         #expect(!HubEnvironment(["HF_HUB_OFFLINE": "0"]).offline)
+        #expect(HubEnvironment(["HF_HUB_DOWNLOAD_TIMEOUT": "3"]).downloadTimeout == 3)
+        #expect(HubEnvironment([:]).downloadTimeout == 10 && HubEnvironment([:]).metadataTimeout == 10)
+    }
+
+    /// The token, in the Python client's order: --token, HF_TOKEN (legacy HUGGING_FACE_HUB_TOKEN), the token file
+    /// (HF_TOKEN_PATH, default $HF_HOME/token); whitespace trimmed, empty means none.
+    @Test func tokenLookupOrder() throws {
+        let home = FileManager.default.temporaryDirectory.path + "/modelhub-token-\(getpid())"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        #expect(HubEnvironment(["HF_HOME": home]).token() == nil)
+        try "hf_from_file\n".write(toFile: home + "/token", atomically: true, encoding: .utf8)
+        #expect(HubEnvironment(["HF_HOME": home]).token() == "hf_from_file")
+        #expect(HubEnvironment(["HF_HOME": home, "HUGGING_FACE_HUB_TOKEN": "hf_legacy"]).token() == "hf_legacy")
+        #expect(
+            HubEnvironment(["HF_HOME": home, "HF_TOKEN": " hf_env ", "HUGGING_FACE_HUB_TOKEN": "x"]).token() == "hf_env"
+        )
+        #expect(HubEnvironment(["HF_HOME": home, "HF_TOKEN": "hf_env"]).token(explicit: "hf_flag") == "hf_flag")
+        #expect(HubEnvironment(["HF_HOME": home, "HF_TOKEN": ""]).token() == "hf_from_file")
+        try "hf_elsewhere".write(toFile: home + "/other", atomically: true, encoding: .utf8)
+        #expect(HubEnvironment(["HF_HOME": home, "HF_TOKEN_PATH": home + "/other"]).token() == "hf_elsewhere")
     }
 
     @Test func folderNamesAreThePythonClients() {

@@ -284,6 +284,26 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/evil"))
     }
 
+    /// The Hub's own headers on the file (X-Linked-Size, X-Linked-Etag, X-Repo-Commit) must agree with the listing.
+    @Test func headersMustAgreeWithTheListing() throws {
+        let (_, files) = try client().listing(repo: Self.repo, revision: "main")
+        let entries = files.map { file -> String in
+            let size = file.path == Self.weights ? file.size + 1 : file.size
+            let lfs = file.lfsSHA256.map { #", "lfs": {"oid": "\#($0)", "size": \#(size)}"# } ?? ""
+            return #"{"type": "file", "path": "\#(file.path)", "size": \#(size), "oid": "\#(file.blobID)"\#(lfs)}"#
+        }
+        try hub.fault(
+            "/tree/" + Self.commit, "status",
+            ["status": .int(200), "body": .string("[" + entries.joined(separator: ", ") + "]")])
+        #expect {
+            try pull()
+        } throws: { error in
+            guard case HubError.badAnswer(_, let reason) = error else { return false }
+            return reason == "size 107128, but the listing says 107129"
+        }
+        try expectCacheClean()
+    }
+
     // MARK: - Cache (RELIABILITY table K)
 
     /// K3: a partial download left by an earlier run is taken over and resumed from its size.
