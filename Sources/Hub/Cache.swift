@@ -86,28 +86,15 @@ public struct HubCache: Sendable {
     ///
     /// A revision name with `..` never leaves the refs folder.
     static func readRef(_ path: String) -> String? {
-        guard !path.contains("/../") else { return nil }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let count = read(fd, &buffer, buffer.count)
-        guard count > 0 else { return nil }
-        var text = String(decoding: buffer[0..<count], as: UTF8.self)
-        while text.last?.isWhitespace == true { text.removeLast() }
+        guard !path.contains("/../"), let bytes = readSmallFile(path, limit: 64) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self).trimmed
         return isCommit(text) ? text : nil
     }
 
     /// Files under `folder` (following the snapshot's symlinks to blobs), as sorted relative paths.
     static func listFiles(_ folder: String, prefix: String = "") -> [String] {
-        guard let directory = opendir(folder) else { return [] }
-        defer { closedir(directory) }
         var found: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                raw.bindMemory(to: CChar.self).baseAddress.map { String(cString: $0) } ?? ""
-            }
-            guard name != ".", name != "..", !name.isEmpty else { continue }
+        for name in directoryEntries(folder) {
             var isDirectory = false
             guard fileExists(folder + "/" + name, isDirectory: &isDirectory) else { continue }  // dangling link
             if isDirectory {

@@ -15,12 +15,7 @@ struct ResolveCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "Catalog name, alias or org/name repo id.")
-    var name: String
-
-    @Option(help: "Branch, tag or commit.")
-    var revision = "main"
-
+    @OptionGroup var model: ModelArguments
     @OptionGroup var filters: FileFilters
     @OptionGroup var access: HubAccess
 
@@ -28,18 +23,19 @@ struct ResolveCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        let (name, revision) = (model.name, model.revision)
         let client = access.client()
         let registry = try Registry.builtIn()
-        let model =
+        let resolved =
             client.environment.offline
             ? try client.cached(name, revision: revision, selection: filters.selection, registry: registry).model
             : try client.resolve(name, revision: revision, selection: filters.selection, registry: registry)
         if json {
-            Output.printJSON(model.json)
+            Output.printJSON(resolved.json)
             return
         }
-        print("\(name) → \(model.repo) @ \(revision) = \(model.commit)")
-        for file in model.files {
+        print("\(name) → \(resolved.repo) @ \(revision) = \(resolved.commit)")
+        for file in resolved.files {
             let size = Output.bytes(Int(file.size)).padding(toLength: 10, withPad: " ", startingAt: 0)
             print("  \(size) \(file.path)" + (file.lfsSHA256.map { "  sha256 \($0)" } ?? ""))
         }

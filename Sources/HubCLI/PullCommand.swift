@@ -23,6 +23,15 @@ struct HubAccess: ParsableArguments {
     }
 }
 
+/// The model a command fetches or describes: a name and a revision.
+struct ModelArguments: ParsableArguments {
+    @Argument(help: "Catalog name, alias or org/name repo id.")
+    var name: String
+
+    @Option(help: "Branch, tag or commit.")
+    var revision = "main"
+}
+
 /// Which files to take: the `--include` / `--exclude` globs.
 struct FileFilters: ParsableArguments {
     @Option(help: "Only files matching this glob (repeatable; * crosses /, a trailing / takes a folder).")
@@ -59,12 +68,7 @@ struct PullCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "Catalog name, alias or org/name repo id.")
-    var name: String
-
-    @Option(help: "Branch, tag or commit.")
-    var revision = "main"
-
+    @OptionGroup var model: ModelArguments
     @OptionGroup var filters: FileFilters
     @OptionGroup var access: HubAccess
 
@@ -72,6 +76,7 @@ struct PullCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        let (name, revision) = (model.name, model.revision)
         let started = Output.now()
         let result = try Self.pull(
             name, revision: revision, selection: filters.selection, client: access.client(), quiet: json)

@@ -146,6 +146,16 @@ class FakeHub:
             def _error(self, status, code, message, head=False):
                 self._send(status, json.dumps({"error": message}).encode(), {"X-Error-Code": code}, head)
 
+            def _allowed(self, repo, revision, head):
+                """False (after answering) when the token does not open a gated repo or the revision is unknown
+                (main, the commit and tags starting with v exist)."""
+                if not self._gate(repo, head):
+                    return False
+                if revision not in ("main", hub.repos[repo][1]) and not revision.startswith("v"):
+                    self._error(404, "RevisionNotFound", "Invalid rev id: " + revision, head)
+                    return False
+                return True
+
             def _gate(self, repo, head):
                 """False (after answering 401/403) when the repo is gated and the token is missing or wrong."""
                 token = hub.gated.get(repo)
@@ -179,11 +189,9 @@ class FakeHub:
                 repo, rest = self._repo(parts)
                 if repo is None or len(rest) < 3 or rest[0] != "resolve":
                     return self._error(404, "RepoNotFound", "Repository not found", head)
-                if not self._gate(repo, head):
+                if not self._allowed(repo, rest[1], head):
                     return
                 folder, commit = hub.repos[repo]
-                if rest[1] not in ("main", commit) and not rest[1].startswith("v"):
-                    return self._error(404, "RevisionNotFound", "Invalid rev id: " + rest[1], head)
                 path = os.path.join(folder, *rest[2:])
                 if ".." in rest[2:] or not os.path.isfile(path):
                     return self._error(404, "EntryNotFound", "Entry not found", head)
@@ -193,11 +201,9 @@ class FakeHub:
                 repo, rest = self._repo(parts)
                 if repo is None or len(rest) < 2:
                     return self._error(404, "RepoNotFound", "Repository not found", head)
-                if not self._gate(repo, head):
+                if not self._allowed(repo, rest[1], head):
                     return
                 folder, commit = hub.repos[repo]
-                if rest[1] not in ("main", commit) and not rest[1].startswith("v"):
-                    return self._error(404, "RevisionNotFound", "Invalid rev id: " + rest[1], head)
                 if rest[0] == "revision":
                     body = {"id": repo, "modelId": repo, "sha": commit, "private": False,
                             "siblings": [{"rfilename": f} for f in hub.files(repo)]}
