@@ -22,7 +22,8 @@ let modules: [Target] = [
     .target(name: "Tensors", dependencies: ["CBLAS"]),
     .target(name: "NN", dependencies: ["Tensors"]),
     .target(name: "Formats", dependencies: ["CZstd", "CCrypto"]),
-    .target(name: "Tokenizers"),
+    // Formats for its strict JSON parser (tokenizer.json).
+    .target(name: "Tokenizers", dependencies: ["Formats"]),
     // Formats for its strict JSON parser (Hub API answers and the catalog).
     .target(name: "Hub", dependencies: ["Formats", "CCurl", "CSQLite"]),
     .target(name: "Models", dependencies: ["NN", "Formats", "Tokenizers", "Hub"]),
@@ -52,6 +53,7 @@ let benchmarks: [Target] = [
 let tests: [Target] = [
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
     .testTarget(name: "HubTests", dependencies: ["Hub", "TestSupport"]),
+    .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
     .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
     // Runs the built `hub` binary as a user would; depending on HubCLI makes `swift test` build it.
     .testTarget(name: "HubCLITests", dependencies: ["HubCLI", "Formats", "TestSupport"]),

@@ -1,0 +1,46 @@
+import Formats
+
+/// Finds and builds the tokenizer of a model folder or `.mhub` file, as transformers' AutoTokenizer does.
+public enum AutoTokenizer {
+    /// From `tokenizer.json` when present, else from `vocab.txt` with `tokenizer_config.json`'s `do_lower_case`,
+    /// `strip_accents` and `tokenize_chinese_chars`; `path` is a folder or an `.mhub` carrying those files.
+    /// (Model names are resolved to a cached folder by the hub first: `hub tokenize NAME`, `AutoModel`.)
+    public static func fromPretrained(_ path: String) throws -> Tokenizer {
+        let read: (String) throws -> [UInt8]?
+        if path.hasSuffix(".mhub") {
+            let file = try MHubFile(path: path)
+            read = { name in try file.fileBytes(name)?.array }
+        } else {
+            var isFolder = false
+            guard fileExists(path, isDirectory: &isFolder), isFolder else {
+                throw TokenizerError.file(path: path, reason: "not a model folder or an .mhub file")
+            }
+            read = { name in fileExists(path + "/" + name) ? try Tokenizer.readFile(path + "/" + name) : nil }
+        }
+        if let json = try read("tokenizer.json") {
+            return try Tokenizer.load(json: json, path: path + "/tokenizer.json")
+        }
+        guard let vocabulary = try read("vocab.txt") else {
+            let bpe = try read("merges.txt") != nil
+            throw bpe
+                ? TokenizerError.unsupported(
+                    path: path, what: "a byte-level BPE tokenizer without tokenizer.json (vocab.json + merges.txt)")
+                : TokenizerError.file(path: path, reason: "no tokenizer.json or vocab.txt")
+        }
+        var lowercase = true
+        var stripAccents: Bool?
+        var chinese = true
+        if let bytes = try read("tokenizer_config.json") {
+            let configPath = path + "/tokenizer_config.json"
+            guard let config = (try? JSONParser.parse(bytes, maxDepth: 32))?.object else {
+                throw TokenizerError.file(path: configPath, reason: "not a JSON object")
+            }
+            if case .bool(let flag) = config["do_lower_case"] { lowercase = flag }
+            if case .bool(let flag) = config["strip_accents"] { stripAccents = flag }
+            if case .bool(let flag) = config["tokenize_chinese_chars"] { chinese = flag }
+        }
+        return try Tokenizer.bert(
+            vocabulary: vocabulary, path: path + "/vocab.txt", lowercase: lowercase, stripAccents: stripAccents,
+            handleChineseChars: chinese)
+    }
+}

@@ -1,0 +1,105 @@
+/// Text being tokenized: Unicode scalars, each remembering the original scalar it came from, so every token can
+/// report its offsets in the input (in code points, as Python's `tokenizers` reports them).
+public struct NormalizedText: Sendable {
+    /// The scalars after normalization.
+    public var scalars: [UInt32] = []
+    /// For each scalar, the index of the original scalar it came from.
+    public var origins: [Int32] = []
+
+    /// The text as given: each scalar its own origin, offset by `start`.
+    init(_ original: ArraySlice<UInt32>, start: Int) {
+        scalars = Array(original)
+        origins = (0..<original.count).map { Int32(start + $0) }
+    }
+
+    init() {}
+
+    mutating func append(_ scalar: UInt32, origin: Int32) {
+        scalars.append(scalar)
+        origins.append(origin)
+    }
+}
+
+/// BertNormalizer, as `tokenizers` applies it: clean the text, space out CJK ideographs, strip accents, lowercase
+/// — one code point at a time, through tables read off the library (`BertUnicodeTables`).
+public struct BertNormalizer: Sendable, Equatable {
+    /// Drop control and unassigned characters, U+0000 and U+FFFD; turn whitespace into a space.
+    public var cleanText = true
+    /// Put spaces around CJK ideographs so each becomes a word.
+    public var handleChineseChars = true
+    /// Decompose (NFD) and drop combining marks; nil follows `lowercase`, as in `tokenizers`.
+    public var stripAccents: Bool? = nil
+    /// Lowercase.
+    public var lowercase = true
+
+    public init(
+        cleanText: Bool = true, handleChineseChars: Bool = true, stripAccents: Bool? = nil, lowercase: Bool = true
+    ) {
+        self.cleanText = cleanText
+        self.handleChineseChars = handleChineseChars
+        self.stripAccents = stripAccents
+        self.lowercase = lowercase
+    }
+
+    /// Normalizes `text` into a new sequence with the same origins.
+    func normalize(_ text: NormalizedText) -> NormalizedText {
+        typealias Tables = BertUnicodeTables
+        let strip = stripAccents ?? lowercase
+        var out = NormalizedText()
+        out.scalars.reserveCapacity(text.scalars.count + 8)
+        out.origins.reserveCapacity(text.scalars.count + 8)
+        var stripped: [UInt32] = []
+        for (scalar, origin) in zip(text.scalars, text.origins) {
+            var scalar = scalar
+            if cleanText {
+                if UnicodeClasses.contains(Tables.removed, scalar) { continue }
+                if UnicodeClasses.contains(Tables.spaces, scalar) { scalar = 0x20 }
+            }
+            let chinese = handleChineseChars && UnicodeClasses.contains(Tables.chinese, scalar)
+            if chinese { out.append(0x20, origin: origin) }
+            stripped.removeAll(keepingCapacity: true)
+            if strip, let jamo = UnicodeClasses.hangulJamo(scalar) {
+                stripped += jamo
+            } else if strip,
+                let replacement = UnicodeClasses.lookup(
+                    Tables.stripKeys, Tables.stripOffsets, Tables.stripValues, scalar)
+            {
+                stripped += replacement
+            } else {
+                stripped.append(scalar)
+            }
+            for piece in stripped {
+                if lowercase,
+                    let lower = UnicodeClasses.lookup(Tables.lowerKeys, Tables.lowerOffsets, Tables.lowerValues, piece)
+                {
+                    for value in lower { out.append(value, origin: origin) }
+                } else {
+                    out.append(piece, origin: origin)
+                }
+            }
+            if chinese { out.append(0x20, origin: origin) }
+        }
+        return out
+    }
+}
+
+/// BertPreTokenizer: words are split at whitespace (dropped) and at punctuation (kept as one-character words).
+enum BertPreTokenizer {
+    /// The words of `text` as ranges of its scalars.
+    static func split(_ text: NormalizedText) -> [Range<Int>] {
+        var words: [Range<Int>] = []
+        var start = 0
+        for (index, scalar) in text.scalars.enumerated() {
+            if scalar == 0x20 || UnicodeClasses.contains(BertUnicodeTables.whitespace, scalar) {
+                if start < index { words.append(start..<index) }
+                start = index + 1
+            } else if UnicodeClasses.contains(BertUnicodeTables.punctuation, scalar) {
+                if start < index { words.append(start..<index) }
+                words.append(index..<index + 1)
+                start = index + 1
+            }
+        }
+        if start < text.scalars.count { words.append(start..<text.scalars.count) }
+        return words
+    }
+}

@@ -1,0 +1,125 @@
+import Formats
+
+/// A tokenizer assembled as Hugging Face `tokenizers` assembles one — added tokens, normalizer, pre-tokenizer,
+/// model, post-processor, decoder — giving the same ids, type ids and offsets.
+///
+/// Built from a `tokenizer.json` (`load(file:)`) or from a BERT `vocab.txt` (`bert(vocabulary:)`).
+public struct Tokenizer: Sendable {
+    public let normalizer: BertNormalizer?
+    public let model: WordPiece
+    public let addedTokens: [AddedToken]
+    /// Special tokens around one text or a pair; nil adds none.
+    public let template: Template?
+    public let decoder: WordPieceDecoder
+    private let rawMatcher: AddedTokenMatcher
+    private let normalizedMatcher: AddedTokenMatcher
+    private let tokensByID: [Int32: String]
+    private let idsByToken: [[UInt8]: Int32]
+    private let specialIDs: Set<Int32>
+
+    /// A tokenizer from its parts; `vocabulary` lists the model's (token, id) pairs.
+    public init(
+        normalizer: BertNormalizer?, model: WordPiece, vocabulary: [(String, Int32)], addedTokens: [AddedToken],
+        template: Template?, decoder: WordPieceDecoder = WordPieceDecoder()
+    ) throws(TokenizerError) {
+        var tokensByID: [Int32: String] = [:]
+        for (token, id) in vocabulary { tokensByID[id] = token }
+        for token in addedTokens {
+            guard token.id >= 0 else {
+                throw TokenizerError.invalid("added token '\(token.content)' has id \(token.id)")
+            }
+            if let existing = tokensByID[token.id], existing.utf8.elementsEqual(token.content.utf8) == false {
+                throw TokenizerError.invalid(
+                    "added token '\(token.content)' takes id \(token.id), which the vocabulary gives to '\(existing)'")
+            }
+            tokensByID[token.id] = token.content
+        }
+        self.normalizer = normalizer
+        self.model = model
+        self.addedTokens = addedTokens
+        self.template = template
+        self.decoder = decoder
+        self.tokensByID = tokensByID
+        idsByToken = Dictionary(tokensByID.map { (Array($1.utf8), $0) }, uniquingKeysWith: min)
+        rawMatcher = AddedTokenMatcher(addedTokens.filter { !$0.normalized })
+        normalizedMatcher = AddedTokenMatcher(addedTokens.filter(\.normalized))
+        specialIDs = Set(addedTokens.filter(\.special).map(\.id))
+    }
+
+    /// The token string of an id (vocabulary or added token).
+    public func token(for id: Int32) -> String? { tokensByID[id] }
+
+    /// The id of a token string.
+    public func id(for token: String) -> Int32? { idsByToken[Array(token.utf8)] }
+
+    /// Encodes one text, or a pair, as `tokenizer(text, pair)` does in Python (no truncation, no padding).
+    public func encode(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true) -> Encoding {
+        let first = encodeSequence(text, sequence: 0)
+        let second = pair.map { encodeSequence($0, sequence: 1) }
+        guard addSpecialTokens, let template else {
+            var joined = first
+            if let second {
+                for index in 0..<second.count {
+                    joined.append(
+                        id: second.ids[index], token: second.tokens[index], typeID: 1, offsets: second.offsets[index],
+                        special: false, sequence: 1)
+                }
+            }
+            return joined
+        }
+        return template.apply(first, second)
+    }
+
+    /// The tokens of one text, with offsets into it and no special tokens added.
+    func encodeSequence(_ text: String, sequence: Int) -> Encoding {
+        let scalars = text.unicodeScalars.map(\.value)
+        var encoding = Encoding()
+        for piece in rawMatcher.split(scalars, 0..<scalars.count) {
+            switch piece {
+            case .token(let token, let range):
+                encoding.append(
+                    id: token.id, token: token.content, typeID: 0, offsets: range, special: false, sequence: sequence)
+            case .text(let range):
+                var text = NormalizedText(scalars[range], start: range.lowerBound)
+                if let normalizer { text = normalizer.normalize(text) }
+                for part in normalizedMatcher.split(text.scalars, 0..<text.scalars.count) {
+                    switch part {
+                    case .token(let token, let span):
+                        let offsets = Int(text.origins[span.lowerBound])..<Int(text.origins[span.upperBound - 1]) + 1
+                        encoding.append(
+                            id: token.id, token: token.content, typeID: 0, offsets: offsets, special: false,
+                            sequence: sequence)
+                    case .text(let span):
+                        appendWords(of: text, in: span, to: &encoding, sequence: sequence)
+                    }
+                }
+            }
+        }
+        return encoding
+    }
+
+    private func appendWords(of text: NormalizedText, in span: Range<Int>, to encoding: inout Encoding, sequence: Int) {
+        var part = NormalizedText()
+        part.scalars = Array(text.scalars[span])
+        part.origins = Array(text.origins[span])
+        for word in BertPreTokenizer.split(part) {
+            for piece in model.tokenize(part.scalars[word]) {
+                let first = word.lowerBound + piece.range.lowerBound
+                let last = word.lowerBound + piece.range.upperBound - 1
+                encoding.append(
+                    id: piece.id, token: tokensByID[piece.id] ?? model.unknownToken, typeID: 0,
+                    offsets: Int(part.origins[first])..<Int(part.origins[last]) + 1, special: false,
+                    sequence: sequence)
+            }
+        }
+    }
+
+    /// Text from ids, as `tokenizer.decode(ids, skip_special_tokens=…)` gives it.
+    public func decode(_ ids: [Int32], skipSpecialTokens: Bool = true) -> String {
+        let tokens = ids.compactMap { id -> String? in
+            if skipSpecialTokens, specialIDs.contains(id) { return nil }
+            return tokensByID[id]
+        }
+        return decoder.decode(tokens)
+    }
+}

@@ -1,0 +1,258 @@
+import Formats
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Tokenizer {
+    /// The most a tokenizer file may hold (the largest multilingual tokenizer.json files are about 20 MB).
+    static let maxFileBytes = 256 << 20
+
+    /// Reads a `tokenizer.json` (the Hugging Face tokenizers format).
+    ///
+    /// Supported today: the WordPiece model, BertNormalizer, BertPreTokenizer, TemplateProcessing and
+    /// BertProcessing, the WordPiece decoder; any other part is refused by name.
+    public static func load(file path: String) throws(TokenizerError) -> Tokenizer {
+        try load(json: try readFile(path), path: path)
+    }
+
+    /// Reads `tokenizer.json` bytes; `path` names them in errors.
+    public static func load(json bytes: [UInt8], path: String) throws(TokenizerError) -> Tokenizer {
+        let root: JSONObject
+        do {
+            guard let object = try JSONParser.parse(bytes, maxDepth: 64).object else {
+                throw TokenizerError.file(path: path, reason: "not a JSON object")
+            }
+            root = object
+        } catch let error as JSONParser.Failure {
+            throw TokenizerError.file(path: path, reason: "not valid JSON: \(error)")
+        } catch let error as TokenizerError {
+            throw error
+        } catch {
+            throw TokenizerError.file(path: path, reason: "\(error)")
+        }
+        let reader = JSONReader(path: path)
+        guard let model = root["model"]?.object else { throw TokenizerError.file(path: path, reason: "no \"model\"") }
+        let type =
+            model["type"]?.string ?? (model["vocab"]?.object != nil && model["merges"] == nil ? "WordPiece" : "?")
+        guard type == "WordPiece" else { throw TokenizerError.unsupported(path: path, what: "the \(type) model") }
+        guard let vocabObject = model["vocab"]?.object else {
+            throw TokenizerError.file(path: path, reason: "model.vocab is not an object")
+        }
+        var vocabulary: [(String, Int32)] = []
+        vocabulary.reserveCapacity(vocabObject.count)
+        var seenIDs = Set<Int32>()
+        for (token, value) in vocabObject.entries {
+            guard let id = value.nonNegativeInteger(limit: Int(Int32.max)) else {
+                throw TokenizerError.file(path: path, reason: "model.vocab: '\(token)' has no valid id")
+            }
+            guard seenIDs.insert(Int32(id)).inserted else {
+                throw TokenizerError.file(path: path, reason: "model.vocab: id \(id) is given twice")
+            }
+            vocabulary.append((token, Int32(id)))
+        }
+        let unknown = try reader.string(model, "unk_token", default: "[UNK]")
+        let prefix = try reader.string(model, "continuing_subword_prefix", default: "##")
+        let maxChars = try reader.integer(model, "max_input_chars_per_word", default: 100)
+        let wordPiece: WordPiece
+        do {
+            wordPiece = try WordPiece(
+                vocabulary: vocabulary, unknownToken: unknown, continuingPrefix: prefix, maxInputCharsPerWord: maxChars)
+        } catch {
+            throw TokenizerError.file(path: path, reason: error.description)
+        }
+        let added = try (root["added_tokens"]?.array ?? []).map { value throws(TokenizerError) -> AddedToken in
+            guard let object = value.object, let content = object["content"]?.string,
+                let id = object["id"]?.nonNegativeInteger(limit: Int(Int32.max))
+            else { throw TokenizerError.file(path: path, reason: "added_tokens: an entry lacks content or a valid id") }
+            return AddedToken(
+                content: content, id: Int32(id), special: try reader.bool(object, "special", default: false),
+                singleWord: try reader.bool(object, "single_word", default: false),
+                lstrip: try reader.bool(object, "lstrip", default: false),
+                rstrip: try reader.bool(object, "rstrip", default: false),
+                normalized: try reader.bool(object, "normalized", default: false))
+        }
+        let normalizer = try reader.normalizer(root["normalizer"])
+        try reader.preTokenizer(root["pre_tokenizer"])
+        let template = try reader.template(root["post_processor"])
+        let decoder = try reader.decoder(root["decoder"])
+        do {
+            return try Tokenizer(
+                normalizer: normalizer, model: wordPiece, vocabulary: vocabulary, addedTokens: added,
+                template: template, decoder: decoder)
+        } catch {
+            throw TokenizerError.file(path: path, reason: error.description)
+        }
+    }
+
+    /// A BERT tokenizer from `vocab.txt`, as transformers' BertTokenizerFast builds one: BertNormalizer, BertPreTokenizer,
+    /// WordPiece, `[CLS] A [SEP] (B [SEP])`, the WordPiece decoder, and `[PAD] [UNK] [CLS] [SEP] [MASK]` as special tokens.
+    public static func bert(
+        vocabulary path: String, lowercase: Bool = true, stripAccents: Bool? = nil, handleChineseChars: Bool = true
+    ) throws(TokenizerError) -> Tokenizer {
+        try bert(
+            vocabulary: try readFile(path), path: path, lowercase: lowercase, stripAccents: stripAccents,
+            handleChineseChars: handleChineseChars)
+    }
+
+    /// A BERT tokenizer from `vocab.txt` bytes; `path` names them in errors.
+    public static func bert(
+        vocabulary bytes: [UInt8], path: String, lowercase: Bool = true, stripAccents: Bool? = nil,
+        handleChineseChars: Bool = true
+    ) throws(TokenizerError) -> Tokenizer {
+        let vocabulary = try WordPiece.readVocabulary(bytes, path: path)
+        let ids = Dictionary(vocabulary.map { (Array($0.0.utf8), $0.1) }, uniquingKeysWith: { $1 })
+        var added: [AddedToken] = []
+        for name in ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] {
+            guard let id = ids[Array(name.utf8)] else { continue }
+            added.append(AddedToken(content: name, id: id, special: true))
+        }
+        guard let cls = ids[Array("[CLS]".utf8)], let sep = ids[Array("[SEP]".utf8)] else {
+            throw TokenizerError.file(path: path, reason: "the vocabulary lacks [CLS] or [SEP]")
+        }
+        do {
+            return try Tokenizer(
+                normalizer: BertNormalizer(
+                    handleChineseChars: handleChineseChars, stripAccents: stripAccents, lowercase: lowercase),
+                model: WordPiece(vocabulary: vocabulary), vocabulary: vocabulary, addedTokens: added,
+                template: .bert(cls: ("[CLS]", cls), sep: ("[SEP]", sep)))
+        } catch {
+            throw TokenizerError.file(path: path, reason: error.description)
+        }
+    }
+
+    /// The bytes of a file, refusing more than `maxFileBytes`.
+    static func readFile(_ path: String) throws(TokenizerError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw TokenizerError.file(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            throw TokenizerError.file(path: path, reason: "not a regular file")
+        }
+        guard info.st_size <= maxFileBytes else {
+            throw TokenizerError.file(path: path, reason: "\(info.st_size) bytes is more than a tokenizer file holds")
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var done = 0
+        while done < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress.map { $0 + done }, $0.count - done) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { throw TokenizerError.file(path: path, reason: "short read") }
+            done += count
+        }
+        return bytes
+    }
+}
+
+/// Typed access to tokenizer.json fields, with errors naming the file and the field.
+private struct JSONReader {
+    let path: String
+
+    func string(_ object: JSONObject, _ key: String, default value: String) throws(TokenizerError) -> String {
+        guard let field = object[key], field != .null else { return value }
+        guard let text = field.string else { throw TokenizerError.file(path: path, reason: "\(key) is not a string") }
+        return text
+    }
+
+    func integer(_ object: JSONObject, _ key: String, default value: Int) throws(TokenizerError) -> Int {
+        guard let field = object[key], field != .null else { return value }
+        guard let number = field.nonNegativeInteger(limit: 1 << 30) else {
+            throw TokenizerError.file(path: path, reason: "\(key) is not a non-negative integer")
+        }
+        return number
+    }
+
+    func bool(_ object: JSONObject, _ key: String, default value: Bool) throws(TokenizerError) -> Bool {
+        guard let field = object[key], field != .null else { return value }
+        guard case .bool(let flag) = field else {
+            throw TokenizerError.file(path: path, reason: "\(key) is not a boolean")
+        }
+        return flag
+    }
+
+    func normalizer(_ value: JSONValue?) throws(TokenizerError) -> BertNormalizer? {
+        guard let value, value != .null else { return nil }
+        guard let object = value.object, object["type"]?.string == "BertNormalizer" else {
+            throw TokenizerError.unsupported(path: path, what: "normalizer \(value.object?["type"]?.string ?? "?")")
+        }
+        var strip: Bool?
+        if let field = object["strip_accents"], field != .null {
+            strip = try bool(object, "strip_accents", default: false)
+        }
+        return BertNormalizer(
+            cleanText: try bool(object, "clean_text", default: true),
+            handleChineseChars: try bool(object, "handle_chinese_chars", default: true), stripAccents: strip,
+            lowercase: try bool(object, "lowercase", default: true))
+    }
+
+    func preTokenizer(_ value: JSONValue?) throws(TokenizerError) {
+        guard let type = value?.object?["type"]?.string, type == "BertPreTokenizer" else {
+            throw TokenizerError.unsupported(
+                path: path, what: "pre_tokenizer \(value?.object?["type"]?.string ?? "null")")
+        }
+    }
+
+    func decoder(_ value: JSONValue?) throws(TokenizerError) -> WordPieceDecoder {
+        guard let value, value != .null else { return WordPieceDecoder() }
+        guard let object = value.object, object["type"]?.string == "WordPiece" else {
+            throw TokenizerError.unsupported(path: path, what: "decoder \(value.object?["type"]?.string ?? "?")")
+        }
+        return WordPieceDecoder(
+            prefix: try string(object, "prefix", default: "##"), cleanup: try bool(object, "cleanup", default: true))
+    }
+
+    func template(_ value: JSONValue?) throws(TokenizerError) -> Template? {
+        guard let value, value != .null else { return nil }
+        guard let object = value.object, let type = object["type"]?.string else {
+            throw TokenizerError.file(path: path, reason: "post_processor has no type")
+        }
+        switch type {
+        case "BertProcessing":
+            guard let sep = object["sep"]?.array, let cls = object["cls"]?.array, sep.count == 2, cls.count == 2,
+                let sepToken = sep[0].string, let sepID = sep[1].nonNegativeInteger(limit: Int(Int32.max)),
+                let clsToken = cls[0].string, let clsID = cls[1].nonNegativeInteger(limit: Int(Int32.max))
+            else { throw TokenizerError.file(path: path, reason: "BertProcessing needs sep and cls as [token, id]") }
+            return .bert(cls: (clsToken, Int32(clsID)), sep: (sepToken, Int32(sepID)))
+        case "TemplateProcessing":
+            var specials: [String: [(String, Int32)]] = [:]
+            for (name, entry) in object["special_tokens"]?.object?.entries ?? [] {
+                guard let ids = entry.object?["ids"]?.array, let tokens = entry.object?["tokens"]?.array,
+                    ids.count == tokens.count
+                else { throw TokenizerError.file(path: path, reason: "special_tokens.\(name) needs ids and tokens") }
+                specials[name] = try zip(tokens, ids).map { token, id throws(TokenizerError) in
+                    guard let text = token.string, let number = id.nonNegativeInteger(limit: Int(Int32.max)) else {
+                        throw TokenizerError.file(path: path, reason: "special_tokens.\(name): a bad token or id")
+                    }
+                    return (text, Int32(number))
+                }
+            }
+            func pieces(_ key: String) throws(TokenizerError) -> [Template.Piece] {
+                guard let list = object[key]?.array else {
+                    throw TokenizerError.file(path: path, reason: "TemplateProcessing.\(key) is not a list")
+                }
+                var out: [Template.Piece] = []
+                for item in list {
+                    if let special = item.object?["SpecialToken"]?.object, let name = special["id"]?.string {
+                        guard let tokens = specials[name] else {
+                            throw TokenizerError.file(path: path, reason: "TemplateProcessing names unknown '\(name)'")
+                        }
+                        let typeID = Int32(try integer(special, "type_id", default: 0))
+                        out += tokens.map { .special(token: $0.0, id: $0.1, typeID: typeID) }
+                    } else if let sequence = item.object?["Sequence"]?.object, let name = sequence["id"]?.string,
+                        name == "A" || name == "B"
+                    {
+                        out.append(
+                            .sequence(second: name == "B", typeID: Int32(try integer(sequence, "type_id", default: 0))))
+                    } else {
+                        throw TokenizerError.file(path: path, reason: "TemplateProcessing.\(key) has a bad element")
+                    }
+                }
+                return out
+            }
+            return Template(single: try pieces("single"), pair: try pieces("pair"))
+        default:
+            throw TokenizerError.unsupported(path: path, what: "post_processor \(type)")
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// WordPiece, byte-level BPE and tokenizer.json arrive with the tokenizers issue.

@@ -1,0 +1,99 @@
+/// The WordPiece model: each word becomes the longest vocabulary entries that cover it, left to right, pieces
+/// after the first carrying the `##` prefix; a word with a part no entry covers, or longer than
+/// `maxInputCharsPerWord` code points, becomes the unknown token.
+public struct WordPiece: Sendable {
+    /// Token (UTF-8 bytes: lookups are byte-exact, where Swift's `String ==` would equate "é" with "e\u{301}") → id.
+    let vocabulary: [[UInt8]: Int32]
+    /// The unknown token and its id.
+    public let unknownToken: String
+    public let unknownID: Int32
+    /// Marks a piece that continues a word (`##`).
+    public let continuingPrefix: String
+    /// Longer words (in code points) become the unknown token whole.
+    public let maxInputCharsPerWord: Int
+
+    /// A model over `vocabulary` (token, id) pairs, a later pair winning over an earlier one with the same token;
+    /// the unknown token must be in it.
+    public init(
+        vocabulary: [(String, Int32)], unknownToken: String = "[UNK]", continuingPrefix: String = "##",
+        maxInputCharsPerWord: Int = 100
+    ) throws(TokenizerError) {
+        var bytes: [[UInt8]: Int32] = [:]
+        bytes.reserveCapacity(vocabulary.count)
+        for (token, id) in vocabulary { bytes[Array(token.utf8)] = id }
+        guard let unknownID = bytes[Array(unknownToken.utf8)] else {
+            throw TokenizerError.invalid("the unknown token '\(unknownToken)' is not in the vocabulary")
+        }
+        self.vocabulary = bytes
+        self.unknownToken = unknownToken
+        self.unknownID = unknownID
+        self.continuingPrefix = continuingPrefix
+        self.maxInputCharsPerWord = maxInputCharsPerWord
+    }
+
+    /// Reads `vocab.txt` as transformers' `load_vocab` does: one token per line, the id is the line number, only
+    /// the line break is removed, and a repeated token keeps its last line.
+    public static func readVocabulary(_ bytes: [UInt8], path: String) throws(TokenizerError) -> [(String, Int32)] {
+        var vocabulary: [(String, Int32)] = []
+        var id: Int32 = 0
+        var start = 0
+        for index in 0...bytes.count where index == bytes.count || bytes[index] == 0x0A {
+            if index == bytes.count, start == index { break }  // no line after the final line break
+            var end = index
+            if end > start, bytes[end - 1] == 0x0D { end -= 1 }  // Python's universal newlines
+            guard let token = String(validating: bytes[start..<end], as: UTF8.self) else {
+                throw TokenizerError.file(path: path, reason: "line \(id + 1) is not UTF-8")
+            }
+            vocabulary.append((token, id))
+            id += 1
+            start = index + 1
+        }
+        guard !vocabulary.isEmpty else { throw TokenizerError.file(path: path, reason: "the vocabulary is empty") }
+        return vocabulary
+    }
+
+    /// The pieces of one word (its scalars): ids and their ranges within the word.
+    func tokenize(_ word: ArraySlice<UInt32>) -> [(id: Int32, range: Range<Int>)] {
+        let base = word.startIndex
+        guard word.count <= maxInputCharsPerWord else { return [(unknownID, 0..<word.count)] }
+        var pieces: [(id: Int32, range: Range<Int>)] = []
+        var start = 0
+        let prefix = Array(continuingPrefix.utf8)
+        var candidate: [UInt8] = []
+        while start < word.count {
+            var end = word.count
+            var found: Int32?
+            while start < end {
+                candidate.removeAll(keepingCapacity: true)
+                if start > 0 { candidate += prefix }
+                for scalar in word[(base + start)..<(base + end)] { appendUTF8(scalar, to: &candidate) }
+                if let id = vocabulary[candidate] {
+                    found = id
+                    break
+                }
+                end -= 1
+            }
+            guard let id = found else { return [(unknownID, 0..<word.count)] }
+            pieces.append((id, start..<end))
+            start = end
+        }
+        return pieces
+    }
+}
+
+/// Appends the UTF-8 encoding of a scalar value.
+@inline(__always) func appendUTF8(_ scalar: UInt32, to bytes: inout [UInt8]) {
+    switch scalar {
+    case 0..<0x80:
+        bytes.append(UInt8(scalar))
+    case 0x80..<0x800:
+        bytes += [UInt8(0xC0 | scalar >> 6), UInt8(0x80 | scalar & 0x3F)]
+    case 0x800..<0x10000:
+        bytes += [UInt8(0xE0 | scalar >> 12), UInt8(0x80 | scalar >> 6 & 0x3F), UInt8(0x80 | scalar & 0x3F)]
+    default:
+        bytes += [
+            UInt8(0xF0 | scalar >> 18), UInt8(0x80 | scalar >> 12 & 0x3F), UInt8(0x80 | scalar >> 6 & 0x3F),
+            UInt8(0x80 | scalar & 0x3F),
+        ]
+    }
+}

