@@ -31,10 +31,16 @@ public struct AddedToken: Sendable, Equatable {
 /// Finds added tokens in text: leftmost match first, the longest when several start at one place.
 struct AddedTokenMatcher: Sendable {
     private let tokens: [(scalars: [UInt32], token: AddedToken)]
+    /// The scalars a token can start with: most positions of a text are skipped with one lookup.
+    private let asciiStarts: [Bool]
+    private let otherStarts: Set<UInt32>
 
     init(_ tokens: [AddedToken]) {
         self.tokens = tokens.filter { !$0.content.isEmpty }.map { ($0.scalars, $0) }
             .sorted { $0.scalars.count > $1.scalars.count }
+        let firsts = self.tokens.compactMap { $0.scalars.first }
+        asciiStarts = (0..<128).map { firsts.contains(UInt32($0)) }
+        otherStarts = Set(firsts.filter { $0 >= 128 })
     }
 
     var isEmpty: Bool { tokens.isEmpty }
@@ -52,7 +58,9 @@ struct AddedTokenMatcher: Sendable {
         var plainStart = range.lowerBound
         var index = range.lowerBound
         while index < range.upperBound {
-            guard let token = match(text, at: index, in: range) else {
+            let scalar = text[index]
+            let possible = scalar < 128 ? asciiStarts[Int(scalar)] : otherStarts.contains(scalar)
+            guard possible, let token = match(text, at: index, in: range) else {
                 index += 1
                 continue
             }

@@ -51,11 +51,22 @@ public struct BertNormalizer: Sendable, Equatable {
         var stripped: [UInt32] = []
         for (scalar, origin) in zip(text.scalars, text.origins) {
             var scalar = scalar
-            if cleanText {
-                if UnicodeClasses.contains(Tables.removed, scalar) { continue }
-                if UnicodeClasses.contains(Tables.spaces, scalar) { scalar = 0x20 }
+            if scalar < 0x80 {  // ASCII: no accents to strip; only A-Z lowercase
+                let kind = ScalarKind.of(scalar)
+                if cleanText {
+                    if kind.contains(.removed) { continue }
+                    if kind.contains(.space) { scalar = 0x20 }
+                }
+                if lowercase, scalar >= 0x41, scalar <= 0x5A { scalar += 0x20 }
+                out.append(scalar, origin: origin)
+                continue
             }
-            let chinese = handleChineseChars && UnicodeClasses.contains(Tables.chinese, scalar)
+            let kind = ScalarKind.of(scalar)
+            if cleanText {
+                if kind.contains(.removed) { continue }
+                if kind.contains(.space) { scalar = 0x20 }
+            }
+            let chinese = handleChineseChars && kind.contains(.chinese)
             if chinese { out.append(0x20, origin: origin) }
             stripped.removeAll(keepingCapacity: true)
             if strip, let jamo = UnicodeClasses.hangulJamo(scalar) {
@@ -85,21 +96,47 @@ public struct BertNormalizer: Sendable, Equatable {
 
 /// BertPreTokenizer: words are split at whitespace (dropped) and at punctuation (kept as one-character words).
 enum BertPreTokenizer {
-    /// The words of `text` as ranges of its scalars.
-    static func split(_ text: NormalizedText) -> [Range<Int>] {
-        var words: [Range<Int>] = []
-        var start = 0
-        for (index, scalar) in text.scalars.enumerated() {
-            if scalar == 0x20 || UnicodeClasses.contains(BertUnicodeTables.whitespace, scalar) {
+    /// The words of `scalars[span]` as ranges of `scalars`, appended to `words`.
+    static func split(_ scalars: [UInt32], _ span: Range<Int>, into words: inout [Range<Int>]) {
+        var start = span.lowerBound
+        for index in span {
+            let kind = ScalarKind.of(scalars[index])
+            if kind.contains(.whitespace) {
                 if start < index { words.append(start..<index) }
                 start = index + 1
-            } else if UnicodeClasses.contains(BertUnicodeTables.punctuation, scalar) {
+            } else if kind.contains(.punctuation) {
                 if start < index { words.append(start..<index) }
                 words.append(index..<index + 1)
                 start = index + 1
             }
         }
-        if start < text.scalars.count { words.append(start..<text.scalars.count) }
-        return words
+        if start < span.upperBound { words.append(start..<span.upperBound) }
+    }
+}
+
+/// The classes of a scalar the BERT pipeline asks about, from the tables; ASCII answered from a 128-entry cache.
+struct ScalarKind: OptionSet {
+    let rawValue: UInt8
+    static let removed = ScalarKind(rawValue: 1)
+    static let space = ScalarKind(rawValue: 2)
+    static let chinese = ScalarKind(rawValue: 4)
+    static let punctuation = ScalarKind(rawValue: 8)
+    static let whitespace = ScalarKind(rawValue: 16)
+
+    private static let ascii: [ScalarKind] = (0..<128).map { lookUp(UInt32($0)) }
+
+    @inline(__always) static func of(_ scalar: UInt32) -> ScalarKind {
+        scalar < 128 ? ascii[Int(scalar)] : lookUp(scalar)
+    }
+
+    private static func lookUp(_ scalar: UInt32) -> ScalarKind {
+        typealias Tables = BertUnicodeTables
+        var kind: ScalarKind = []
+        if UnicodeClasses.contains(Tables.removed, scalar) { kind.insert(.removed) }
+        if UnicodeClasses.contains(Tables.spaces, scalar) { kind.insert(.space) }
+        if UnicodeClasses.contains(Tables.chinese, scalar) { kind.insert(.chinese) }
+        if UnicodeClasses.contains(Tables.punctuation, scalar) { kind.insert(.punctuation) }
+        if scalar == 0x20 || UnicodeClasses.contains(Tables.whitespace, scalar) { kind.insert(.whitespace) }
+        return kind
     }
 }

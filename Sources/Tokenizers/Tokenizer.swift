@@ -14,6 +14,8 @@ public struct Tokenizer: Sendable {
     private let rawMatcher: AddedTokenMatcher
     private let normalizedMatcher: AddedTokenMatcher
     private let tokensByID: [Int32: String]
+    /// The same, as an array when ids are dense enough (they are in real vocabularies): no hashing per token.
+    private let tokenArray: [String?]
     private let idsByToken: [[UInt8]: Int32]
     private let specialIDs: Set<Int32>
 
@@ -40,6 +42,10 @@ public struct Tokenizer: Sendable {
         self.template = template
         self.decoder = decoder
         self.tokensByID = tokensByID
+        let maxID = Int(tokensByID.keys.max() ?? -1)
+        var array = [String?](repeating: nil, count: maxID < 2 * tokensByID.count + 1024 ? maxID + 1 : 0)
+        if !array.isEmpty { for (id, token) in tokensByID { array[Int(id)] = token } }
+        tokenArray = array
         idsByToken = Dictionary(tokensByID.map { (Array($1.utf8), $0) }, uniquingKeysWith: min)
         rawMatcher = AddedTokenMatcher(addedTokens.filter { !$0.normalized })
         normalizedMatcher = AddedTokenMatcher(addedTokens.filter(\.normalized))
@@ -47,7 +53,9 @@ public struct Tokenizer: Sendable {
     }
 
     /// The token string of an id (vocabulary or added token).
-    public func token(for id: Int32) -> String? { tokensByID[id] }
+    public func token(for id: Int32) -> String? {
+        id >= 0 && Int(id) < tokenArray.count ? tokenArray[Int(id)] : tokensByID[id]
+    }
 
     /// The id of a token string.
     public func id(for token: String) -> Int32? { idsByToken[Array(token.utf8)] }
@@ -99,16 +107,18 @@ public struct Tokenizer: Sendable {
     }
 
     private func appendWords(of text: NormalizedText, in span: Range<Int>, to encoding: inout Encoding, sequence: Int) {
-        var part = NormalizedText()
-        part.scalars = Array(text.scalars[span])
-        part.origins = Array(text.origins[span])
-        for word in BertPreTokenizer.split(part) {
-            for piece in model.tokenize(part.scalars[word]) {
+        var words: [Range<Int>] = []
+        BertPreTokenizer.split(text.scalars, span, into: &words)
+        var pieces: [(id: Int32, range: Range<Int>)] = []
+        for word in words {
+            pieces.removeAll(keepingCapacity: true)
+            model.tokenize(text.scalars[word], into: &pieces)
+            for piece in pieces {
                 let first = word.lowerBound + piece.range.lowerBound
                 let last = word.lowerBound + piece.range.upperBound - 1
                 encoding.append(
-                    id: piece.id, token: tokensByID[piece.id] ?? model.unknownToken, typeID: 0,
-                    offsets: Int(part.origins[first])..<Int(part.origins[last]) + 1, special: false,
+                    id: piece.id, token: token(for: piece.id) ?? model.unknownToken, typeID: 0,
+                    offsets: Int(text.origins[first])..<Int(text.origins[last]) + 1, special: false,
                     sequence: sequence)
             }
         }
@@ -118,7 +128,7 @@ public struct Tokenizer: Sendable {
     public func decode(_ ids: [Int32], skipSpecialTokens: Bool = true) -> String {
         let tokens = ids.compactMap { id -> String? in
             if skipSpecialTokens, specialIDs.contains(id) { return nil }
-            return tokensByID[id]
+            return token(for: id)
         }
         return decoder.decode(tokens)
     }

@@ -2,8 +2,8 @@
 /// after the first carrying the `##` prefix; a word with a part no entry covers, or longer than
 /// `maxInputCharsPerWord` code points, becomes the unknown token.
 public struct WordPiece: Sendable {
-    /// Token (UTF-8 bytes: lookups are byte-exact, where Swift's `String ==` would equate "é" with "e\u{301}") → id.
-    let vocabulary: [[UInt8]: Int32]
+    /// Token → id, compared by UTF-8 bytes (Swift's `String ==` would equate "é" with "e\u{301}").
+    let vocabulary: VocabularyTable
     /// The unknown token and its id.
     public let unknownToken: String
     public let unknownID: Int32
@@ -18,13 +18,11 @@ public struct WordPiece: Sendable {
         vocabulary: [(String, Int32)], unknownToken: String = "[UNK]", continuingPrefix: String = "##",
         maxInputCharsPerWord: Int = 100
     ) throws(TokenizerError) {
-        var bytes: [[UInt8]: Int32] = [:]
-        bytes.reserveCapacity(vocabulary.count)
-        for (token, id) in vocabulary { bytes[Array(token.utf8)] = id }
-        guard let unknownID = bytes[Array(unknownToken.utf8)] else {
+        let table = VocabularyTable(vocabulary)
+        guard let unknownID = table.id(unknownToken) else {
             throw TokenizerError.invalid("the unknown token '\(unknownToken)' is not in the vocabulary")
         }
-        self.vocabulary = bytes
+        self.vocabulary = table
         self.unknownToken = unknownToken
         self.unknownID = unknownID
         self.continuingPrefix = continuingPrefix
@@ -52,32 +50,50 @@ public struct WordPiece: Sendable {
         return vocabulary
     }
 
-    /// The pieces of one word (its scalars): ids and their ranges within the word.
-    func tokenize(_ word: ArraySlice<UInt32>) -> [(id: Int32, range: Range<Int>)] {
-        let base = word.startIndex
-        guard word.count <= maxInputCharsPerWord else { return [(unknownID, 0..<word.count)] }
-        var pieces: [(id: Int32, range: Range<Int>)] = []
-        var start = 0
+    /// The pieces of one word (its scalars): ids and their ranges within the word, appended to `pieces`.
+    ///
+    /// Candidates are prefixes of one buffer (`##` + the rest of the word in UTF-8), so no string is built per try.
+    func tokenize(_ word: ArraySlice<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)]) {
+        guard word.count <= maxInputCharsPerWord else {
+            pieces.append((unknownID, 0..<word.count))
+            return
+        }
+        var utf8: [UInt8] = []
+        var boundaries: [Int] = [0]  // byte offset of each scalar, and the end
+        utf8.reserveCapacity(word.count * 3)
+        for scalar in word {
+            appendUTF8(scalar, to: &utf8)
+            boundaries.append(utf8.count)
+        }
         let prefix = Array(continuingPrefix.utf8)
-        var candidate: [UInt8] = []
+        var buffer: [UInt8] = []
+        let first = pieces.count
+        var start = 0
         while start < word.count {
+            buffer.removeAll(keepingCapacity: true)
+            if start > 0 { buffer += prefix }
+            let head = buffer.count
+            buffer += utf8[boundaries[start]...]
             var end = word.count
             var found: Int32?
-            while start < end {
-                candidate.removeAll(keepingCapacity: true)
-                if start > 0 { candidate += prefix }
-                for scalar in word[(base + start)..<(base + end)] { appendUTF8(scalar, to: &candidate) }
-                if let id = vocabulary[candidate] {
-                    found = id
-                    break
+            buffer.withUnsafeBufferPointer { candidate in
+                while start < end {
+                    let length = head + boundaries[end] - boundaries[start]
+                    if let id = vocabulary.id(UnsafeBufferPointer(rebasing: candidate[0..<length])) {
+                        found = id
+                        return
+                    }
+                    end -= 1
                 }
-                end -= 1
             }
-            guard let id = found else { return [(unknownID, 0..<word.count)] }
+            guard let id = found else {
+                pieces.removeSubrange(first...)
+                pieces.append((unknownID, 0..<word.count))
+                return
+            }
             pieces.append((id, start..<end))
             start = end
         }
-        return pieces
     }
 }
 
