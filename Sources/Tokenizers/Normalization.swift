@@ -68,10 +68,16 @@ public struct BertNormalizer: Sendable, Equatable {
             }
             let chinese = handleChineseChars && kind.contains(.chinese)
             if chinese { out.append(0x20, origin: origin) }
+            guard (strip && kind.contains(.stripMapped)) || (lowercase && kind.contains(.lowerMapped))
+            else {
+                out.append(scalar, origin: origin)
+                if chinese { out.append(0x20, origin: origin) }
+                continue
+            }
             stripped.removeAll(keepingCapacity: true)
             if strip, let jamo = UnicodeClasses.hangulJamo(scalar) {
                 stripped += jamo
-            } else if strip,
+            } else if strip, kind.contains(.stripMapped),
                 let replacement = UnicodeClasses.lookup(
                     Tables.stripKeys, Tables.stripOffsets, Tables.stripValues, scalar)
             {
@@ -80,7 +86,7 @@ public struct BertNormalizer: Sendable, Equatable {
                 stripped.append(scalar)
             }
             for piece in stripped {
-                if lowercase,
+                if lowercase, ScalarKind.of(piece).contains(.lowerMapped),
                     let lower = UnicodeClasses.lookup(Tables.lowerKeys, Tables.lowerOffsets, Tables.lowerValues, piece)
                 {
                     for value in lower { out.append(value, origin: origin) }
@@ -114,7 +120,8 @@ enum BertPreTokenizer {
     }
 }
 
-/// The classes of a scalar the BERT pipeline asks about, from the tables; ASCII answered from a 128-entry cache.
+/// The classes of a scalar the BERT pipeline asks about, from the tables; the Basic Multilingual Plane is answered
+/// from a 64 kB table built once from the ranges, other planes by binary search.
 struct ScalarKind: OptionSet {
     let rawValue: UInt8
     static let removed = ScalarKind(rawValue: 1)
@@ -122,11 +129,32 @@ struct ScalarKind: OptionSet {
     static let chinese = ScalarKind(rawValue: 4)
     static let punctuation = ScalarKind(rawValue: 8)
     static let whitespace = ScalarKind(rawValue: 16)
+    /// strip_accents changes it (a decomposition or a mark), including Hangul syllables.
+    static let stripMapped = ScalarKind(rawValue: 32)
+    /// lowercase changes it.
+    static let lowerMapped = ScalarKind(rawValue: 64)
 
-    private static let ascii: [ScalarKind] = (0..<128).map { lookUp(UInt32($0)) }
+    private static let basicPlane: [UInt8] = {
+        typealias Tables = BertUnicodeTables
+        var table = [UInt8](repeating: 0, count: 0x10000)
+        func mark(_ ranges: [UInt32], _ kind: ScalarKind) {
+            for pair in stride(from: 0, to: ranges.count, by: 2) where ranges[pair] < 0x10000 {
+                for scalar in ranges[pair]...min(ranges[pair + 1], 0xFFFF) { table[Int(scalar)] |= kind.rawValue }
+            }
+        }
+        mark(Tables.removed, .removed)
+        mark(Tables.spaces, .space)
+        mark(Tables.chinese, .chinese)
+        mark(Tables.punctuation, .punctuation)
+        mark(Tables.whitespace + [0x20, 0x20], .whitespace)
+        mark([0xAC00, 0xD7A3], .stripMapped)
+        for key in Tables.stripKeys where key < 0x10000 { table[Int(key)] |= ScalarKind.stripMapped.rawValue }
+        for key in Tables.lowerKeys where key < 0x10000 { table[Int(key)] |= ScalarKind.lowerMapped.rawValue }
+        return table
+    }()
 
     @inline(__always) static func of(_ scalar: UInt32) -> ScalarKind {
-        scalar < 128 ? ascii[Int(scalar)] : lookUp(scalar)
+        scalar < 0x10000 ? ScalarKind(rawValue: basicPlane[Int(scalar)]) : lookUp(scalar)
     }
 
     private static func lookUp(_ scalar: UInt32) -> ScalarKind {
@@ -136,7 +164,13 @@ struct ScalarKind: OptionSet {
         if UnicodeClasses.contains(Tables.spaces, scalar) { kind.insert(.space) }
         if UnicodeClasses.contains(Tables.chinese, scalar) { kind.insert(.chinese) }
         if UnicodeClasses.contains(Tables.punctuation, scalar) { kind.insert(.punctuation) }
-        if scalar == 0x20 || UnicodeClasses.contains(Tables.whitespace, scalar) { kind.insert(.whitespace) }
+        if UnicodeClasses.contains(Tables.whitespace, scalar) { kind.insert(.whitespace) }
+        if UnicodeClasses.lookup(Tables.stripKeys, Tables.stripOffsets, Tables.stripValues, scalar) != nil {
+            kind.insert(.stripMapped)
+        }
+        if UnicodeClasses.lookup(Tables.lowerKeys, Tables.lowerOffsets, Tables.lowerValues, scalar) != nil {
+            kind.insert(.lowerMapped)
+        }
         return kind
     }
 }

@@ -110,9 +110,10 @@ public struct Tokenizer: Sendable {
         var words: [Range<Int>] = []
         BertPreTokenizer.split(text.scalars, span, into: &words)
         var pieces: [(id: Int32, range: Range<Int>)] = []
+        var scratch = WordPiece.Scratch()
         for word in words {
             pieces.removeAll(keepingCapacity: true)
-            model.tokenize(text.scalars[word], into: &pieces)
+            model.tokenize(text.scalars[word], into: &pieces, scratch: &scratch)
             for piece in pieces {
                 let first = word.lowerBound + piece.range.lowerBound
                 let last = word.lowerBound + piece.range.upperBound - 1

@@ -11,6 +11,7 @@ public struct WordPiece: Sendable {
     public let continuingPrefix: String
     /// Longer words (in code points) become the unknown token whole.
     public let maxInputCharsPerWord: Int
+    private let prefixBytes: [UInt8]
 
     /// A model over `vocabulary` (token, id) pairs, a later pair winning over an earlier one with the same token;
     /// the unknown token must be in it.
@@ -26,6 +27,7 @@ public struct WordPiece: Sendable {
         self.unknownToken = unknownToken
         self.unknownID = unknownID
         self.continuingPrefix = continuingPrefix
+        prefixBytes = Array(continuingPrefix.utf8)
         self.maxInputCharsPerWord = maxInputCharsPerWord
     }
 
@@ -53,32 +55,35 @@ public struct WordPiece: Sendable {
     /// The pieces of one word (its scalars): ids and their ranges within the word, appended to `pieces`.
     ///
     /// Candidates are prefixes of one buffer (`##` + the rest of the word in UTF-8), so no string is built per try.
-    func tokenize(_ word: ArraySlice<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)]) {
+    func tokenize(
+        _ word: ArraySlice<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)], scratch: inout Scratch
+    ) {
         guard word.count <= maxInputCharsPerWord else {
             pieces.append((unknownID, 0..<word.count))
             return
         }
-        var utf8: [UInt8] = []
-        var boundaries: [Int] = [0]  // byte offset of each scalar, and the end
-        utf8.reserveCapacity(word.count * 3)
+        scratch.utf8.removeAll(keepingCapacity: true)
+        scratch.boundaries.removeAll(keepingCapacity: true)
+        scratch.boundaries.append(0)  // byte offset of each scalar, and the end
         for scalar in word {
-            appendUTF8(scalar, to: &utf8)
-            boundaries.append(utf8.count)
+            appendUTF8(scalar, to: &scratch.utf8)
+            scratch.boundaries.append(scratch.utf8.count)
         }
-        let prefix = Array(continuingPrefix.utf8)
-        var buffer: [UInt8] = []
         let first = pieces.count
+        let longest = vocabulary.maxLength
         var start = 0
         while start < word.count {
-            buffer.removeAll(keepingCapacity: true)
-            if start > 0 { buffer += prefix }
-            let head = buffer.count
-            buffer += utf8[boundaries[start]...]
+            scratch.buffer.removeAll(keepingCapacity: true)
+            if start > 0 { scratch.buffer += prefixBytes }
+            let head = scratch.buffer.count
+            scratch.buffer += scratch.utf8[scratch.boundaries[start]...]
             var end = word.count
+            // No entry is longer than `longest` bytes: skip the candidates that cannot match (same result).
+            while end > start, head + scratch.boundaries[end] - scratch.boundaries[start] > longest { end -= 1 }
             var found: Int32?
-            buffer.withUnsafeBufferPointer { candidate in
+            scratch.buffer.withUnsafeBufferPointer { candidate in
                 while start < end {
-                    let length = head + boundaries[end] - boundaries[start]
+                    let length = head + scratch.boundaries[end] - scratch.boundaries[start]
                     if let id = vocabulary.id(UnsafeBufferPointer(rebasing: candidate[0..<length])) {
                         found = id
                         return
@@ -94,6 +99,13 @@ public struct WordPiece: Sendable {
             pieces.append((id, start..<end))
             start = end
         }
+    }
+
+    /// Buffers reused across words, so tokenizing a word allocates nothing.
+    struct Scratch {
+        var utf8: [UInt8] = []
+        var boundaries: [Int] = []
+        var buffer: [UInt8] = []
     }
 }
 
