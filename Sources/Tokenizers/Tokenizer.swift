@@ -62,8 +62,13 @@ public struct Tokenizer: Sendable {
 
     /// Encodes one text, or a pair, as `tokenizer(text, pair)` does in Python (no truncation, no padding).
     public func encode(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true) -> Encoding {
-        let first = encodeSequence(text, sequence: 0)
-        let second = pair.map { encodeSequence($0, sequence: 1) }
+        combine(
+            encodeSequence(text, sequence: 0), pair.map { encodeSequence($0, sequence: 1) },
+            addSpecialTokens: addSpecialTokens)
+    }
+
+    /// One encoding from the encoded texts: the template's special tokens around them, or just the two in a row.
+    func combine(_ first: Encoding, _ second: Encoding?, addSpecialTokens: Bool) -> Encoding {
         guard addSpecialTokens, let template else {
             var joined = first
             if let second {
