@@ -15,7 +15,8 @@ struct TokenizeCommand: ParsableCommand {
             "type_ids", "special_tokens_mask"}.
             --file PATH tokenizes every line of PATH and prints lines, tokens and MB/s (a throughput check).
 
-            Supported today: WordPiece tokenizers (BERT and its relatives); byte-level BPE (GPT-2, RoBERTa) is next.
+            Supported today: tokenizer.json with WordPiece (BERT and its relatives) or byte-level BPE (GPT-2, RoBERTa), \
+            and BERT's vocab.txt; GPT-2's vocab.json + merges.txt without a tokenizer.json are not read yet.
             """
     )
 

@@ -29,6 +29,20 @@ public struct Template: Sendable, Equatable {
             ])
     }
 
+    /// RoBERTa's: `<s> A </s>` and `<s> A </s></s> B </s>`, every type id 0.
+    public static func roberta(cls: (String, Int32), sep: (String, Int32)) -> Template {
+        Template(
+            single: [
+                .special(token: cls.0, id: cls.1, typeID: 0), .sequence(second: false, typeID: 0),
+                .special(token: sep.0, id: sep.1, typeID: 0),
+            ],
+            pair: [
+                .special(token: cls.0, id: cls.1, typeID: 0), .sequence(second: false, typeID: 0),
+                .special(token: sep.0, id: sep.1, typeID: 0), .special(token: sep.0, id: sep.1, typeID: 0),
+                .sequence(second: true, typeID: 0), .special(token: sep.0, id: sep.1, typeID: 0),
+            ])
+    }
+
     /// How many tokens the template adds around one text or a pair (for truncation).
     public func addedCount(pair isPair: Bool) -> Int {
         (isPair ? pair : single).filter { if case .special = $0 { return true } else { return false } }.count

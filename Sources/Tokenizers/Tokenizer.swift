@@ -5,12 +5,33 @@ import Formats
 ///
 /// Built from a `tokenizer.json` (`load(file:)`) or from a BERT `vocab.txt` (`bert(vocabulary:)`).
 public struct Tokenizer: Sendable {
+    /// The subword model.
+    public enum Model: Sendable {
+        case wordPiece(WordPiece)
+        case bpe(BPE)
+    }
+
+    /// How a text is cut into words before the model sees them.
+    public enum PreTokenizer: Sendable, Equatable {
+        case bert
+        case byteLevel(ByteLevel)
+    }
+
+    /// How ids become text again.
+    public enum Decoder: Sendable, Equatable {
+        case wordPiece(WordPieceDecoder)
+        case byteLevel
+    }
+
     public let normalizer: BertNormalizer?
-    public let model: WordPiece
+    public let preTokenizer: PreTokenizer
+    public let model: Model
     public let addedTokens: [AddedToken]
     /// Special tokens around one text or a pair; nil adds none.
     public let template: Template?
-    public let decoder: WordPieceDecoder
+    /// ByteLevel and RobertaProcessing's `trim_offsets` (with their `add_prefix_space`): offsets lose the spaces.
+    public let trimOffsets: (addPrefixSpace: Bool, enabled: Bool)
+    public let decoder: Decoder
     private let rawMatcher: AddedTokenMatcher
     private let normalizedMatcher: AddedTokenMatcher
     private let tokensByID: [Int32: String]
@@ -21,8 +42,10 @@ public struct Tokenizer: Sendable {
 
     /// A tokenizer from its parts; `vocabulary` lists the model's (token, id) pairs.
     public init(
-        normalizer: BertNormalizer?, model: WordPiece, vocabulary: [(String, Int32)], addedTokens: [AddedToken],
-        template: Template?, decoder: WordPieceDecoder = WordPieceDecoder()
+        normalizer: BertNormalizer?, preTokenizer: PreTokenizer = .bert, model: Model, vocabulary: [(String, Int32)],
+        addedTokens: [AddedToken], template: Template?,
+        trimOffsets: (addPrefixSpace: Bool, enabled: Bool) = (false, false),
+        decoder: Decoder = .wordPiece(WordPieceDecoder())
     ) throws(TokenizerError) {
         var tokensByID: [Int32: String] = [:]
         for (token, id) in vocabulary { tokensByID[id] = token }
@@ -37,6 +60,8 @@ public struct Tokenizer: Sendable {
             tokensByID[token.id] = token.content
         }
         self.normalizer = normalizer
+        self.preTokenizer = preTokenizer
+        self.trimOffsets = trimOffsets
         self.model = model
         self.addedTokens = addedTokens
         self.template = template
@@ -69,6 +94,15 @@ public struct Tokenizer: Sendable {
 
     /// One encoding from the encoded texts: the template's special tokens around them, or just the two in a row.
     func combine(_ first: Encoding, _ second: Encoding?, addSpecialTokens: Bool) -> Encoding {
+        var first = first
+        var second = second
+        if trimOffsets.enabled {
+            ByteLevel.trimOffsets(&first, addPrefixSpace: trimOffsets.addPrefixSpace)
+            if var other = second {
+                ByteLevel.trimOffsets(&other, addPrefixSpace: trimOffsets.addPrefixSpace)
+                second = other
+            }
+        }
         guard addSpecialTokens, let template else {
             var joined = first
             if let second {
@@ -112,21 +146,33 @@ public struct Tokenizer: Sendable {
     }
 
     private func appendWords(of text: NormalizedText, in span: Range<Int>, to encoding: inout Encoding, sequence: Int) {
-        var words: [Range<Int>] = []
-        BertPreTokenizer.split(text.scalars, span, into: &words)
         var pieces: [(id: Int32, range: Range<Int>)] = []
         var scratch = WordPiece.Scratch()
-        for word in words {
+        func emit(_ scalars: ArraySlice<UInt32>, _ origins: ArraySlice<Int32>) {
             pieces.removeAll(keepingCapacity: true)
-            model.tokenize(text.scalars[word], into: &pieces, scratch: &scratch)
-            for piece in pieces {
-                let first = word.lowerBound + piece.range.lowerBound
-                let last = word.lowerBound + piece.range.upperBound - 1
-                encoding.append(
-                    id: piece.id, token: token(for: piece.id) ?? model.unknownToken, typeID: 0,
-                    offsets: Int(text.origins[first])..<Int(text.origins[last]) + 1, special: false,
-                    sequence: sequence)
+            switch model {
+            case .wordPiece(let wordPiece): wordPiece.tokenize(scalars, into: &pieces, scratch: &scratch)
+            case .bpe(let bpe): bpe.tokenize(scalars, into: &pieces)
             }
+            let base = origins.startIndex
+            for piece in pieces {
+                encoding.append(
+                    id: piece.id, token: token(for: piece.id) ?? "", typeID: 0,
+                    offsets: Int(origins[base + piece.range.lowerBound])..<Int(
+                        origins[base + piece.range.upperBound - 1]) + 1,
+                    special: false, sequence: sequence)
+            }
+        }
+        switch preTokenizer {
+        case .bert:
+            var words: [Range<Int>] = []
+            BertPreTokenizer.split(text.scalars, span, into: &words)
+            for word in words { emit(text.scalars[word], text.origins[word]) }
+        case .byteLevel(let byteLevel):
+            var part = NormalizedText()
+            part.scalars = Array(text.scalars[span])
+            part.origins = Array(text.origins[span])
+            for word in byteLevel.words(part) { emit(word.scalars[...], word.origins[...]) }
         }
     }
 
@@ -136,6 +182,9 @@ public struct Tokenizer: Sendable {
             if skipSpecialTokens, specialIDs.contains(id) { return nil }
             return token(for: id)
         }
-        return decoder.decode(tokens)
+        switch decoder {
+        case .wordPiece(let wordPiece): return wordPiece.decode(tokens)
+        case .byteLevel: return ByteLevel.decode(tokens)
+        }
     }
 }

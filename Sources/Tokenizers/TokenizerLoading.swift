@@ -34,8 +34,11 @@ extension Tokenizer {
         let reader = JSONReader(path: path)
         guard let model = root["model"]?.object else { throw TokenizerError.file(path: path, reason: "no \"model\"") }
         let type =
-            model["type"]?.string ?? (model["vocab"]?.object != nil && model["merges"] == nil ? "WordPiece" : "?")
-        guard type == "WordPiece" else { throw TokenizerError.unsupported(path: path, what: "the \(type) model") }
+            model["type"]?.string
+            ?? (model["vocab"]?.object != nil ? (model["merges"] == nil ? "WordPiece" : "BPE") : "?")
+        guard type == "WordPiece" || type == "BPE" else {
+            throw TokenizerError.unsupported(path: path, what: "the \(type) model")
+        }
         guard let vocabObject = model["vocab"]?.object else {
             throw TokenizerError.file(path: path, reason: "model.vocab is not an object")
         }
@@ -51,15 +54,21 @@ extension Tokenizer {
             }
             vocabulary.append((token, Int32(id)))
         }
-        let unknown = try reader.string(model, "unk_token", default: "[UNK]")
-        let prefix = try reader.string(model, "continuing_subword_prefix", default: "##")
-        let maxChars = try reader.integer(model, "max_input_chars_per_word", default: 100)
-        let wordPiece: WordPiece
+        let subwords: Tokenizer.Model
         do {
-            wordPiece = try WordPiece(
-                vocabulary: vocabulary, unknownToken: unknown, continuingPrefix: prefix, maxInputCharsPerWord: maxChars)
+            if type == "BPE" {
+                subwords = .bpe(try reader.bpe(model, vocabulary: vocabulary))
+            } else {
+                let unknown = try reader.string(model, "unk_token", default: "[UNK]")
+                let prefix = try reader.string(model, "continuing_subword_prefix", default: "##")
+                let maxChars = try reader.integer(model, "max_input_chars_per_word", default: 100)
+                subwords = .wordPiece(
+                    try WordPiece(
+                        vocabulary: vocabulary, unknownToken: unknown, continuingPrefix: prefix,
+                        maxInputCharsPerWord: maxChars))
+            }
         } catch {
-            throw TokenizerError.file(path: path, reason: error.description)
+            throw error.description.hasPrefix(path) ? error : TokenizerError.file(path: path, reason: error.description)
         }
         let added = try (root["added_tokens"]?.array ?? []).map { value throws(TokenizerError) -> AddedToken in
             guard let object = value.object, let content = object["content"]?.string,
@@ -73,13 +82,13 @@ extension Tokenizer {
                 normalized: try reader.bool(object, "normalized", default: false))
         }
         let normalizer = try reader.normalizer(root["normalizer"])
-        try reader.preTokenizer(root["pre_tokenizer"])
-        let template = try reader.template(root["post_processor"])
+        let preTokenizer = try reader.preTokenizer(root["pre_tokenizer"])
+        let (template, trim) = try reader.postProcessor(root["post_processor"])
         let decoder = try reader.decoder(root["decoder"])
         do {
             return try Tokenizer(
-                normalizer: normalizer, model: wordPiece, vocabulary: vocabulary, addedTokens: added,
-                template: template, decoder: decoder)
+                normalizer: normalizer, preTokenizer: preTokenizer, model: subwords, vocabulary: vocabulary,
+                addedTokens: added, template: template, trimOffsets: trim, decoder: decoder)
         } catch {
             throw TokenizerError.file(path: path, reason: error.description)
         }
@@ -114,7 +123,7 @@ extension Tokenizer {
             return try Tokenizer(
                 normalizer: BertNormalizer(
                     handleChineseChars: handleChineseChars, stripAccents: stripAccents, lowercase: lowercase),
-                model: WordPiece(vocabulary: vocabulary), vocabulary: vocabulary, addedTokens: added,
+                model: .wordPiece(WordPiece(vocabulary: vocabulary)), vocabulary: vocabulary, addedTokens: added,
                 template: .bert(cls: ("[CLS]", cls), sep: ("[SEP]", sep)))
         } catch {
             throw TokenizerError.file(path: path, reason: error.description)
@@ -186,20 +195,102 @@ private struct JSONReader {
             lowercase: try bool(object, "lowercase", default: true))
     }
 
-    func preTokenizer(_ value: JSONValue?) throws(TokenizerError) {
-        guard let type = value?.object?["type"]?.string, type == "BertPreTokenizer" else {
-            throw TokenizerError.unsupported(
-                path: path, what: "pre_tokenizer \(value?.object?["type"]?.string ?? "null")")
+    func preTokenizer(_ value: JSONValue?) throws(TokenizerError) -> Tokenizer.PreTokenizer {
+        let object = value?.object
+        switch object?["type"]?.string {
+        case "BertPreTokenizer":
+            return .bert
+        case "ByteLevel":
+            guard let object else { return .bert }
+            return .byteLevel(
+                ByteLevel(
+                    addPrefixSpace: try bool(object, "add_prefix_space", default: true),
+                    useRegex: try bool(object, "use_regex", default: true)))
+        default:
+            throw TokenizerError.unsupported(path: path, what: "pre_tokenizer \(object?["type"]?.string ?? "null")")
         }
     }
 
-    func decoder(_ value: JSONValue?) throws(TokenizerError) -> WordPieceDecoder {
-        guard let value, value != .null else { return WordPieceDecoder() }
-        guard let object = value.object, object["type"]?.string == "WordPiece" else {
-            throw TokenizerError.unsupported(path: path, what: "decoder \(value.object?["type"]?.string ?? "?")")
+    func decoder(_ value: JSONValue?) throws(TokenizerError) -> Tokenizer.Decoder {
+        guard let value, value != .null else { return .wordPiece(WordPieceDecoder()) }
+        guard let object = value.object else {
+            throw TokenizerError.file(path: path, reason: "decoder is not an object")
         }
-        return WordPieceDecoder(
-            prefix: try string(object, "prefix", default: "##"), cleanup: try bool(object, "cleanup", default: true))
+        switch object["type"]?.string {
+        case "WordPiece":
+            return .wordPiece(
+                WordPieceDecoder(
+                    prefix: try string(object, "prefix", default: "##"),
+                    cleanup: try bool(object, "cleanup", default: true)))
+        case "ByteLevel":
+            return .byteLevel
+        default:
+            throw TokenizerError.unsupported(path: path, what: "decoder \(object["type"]?.string ?? "?")")
+        }
+    }
+
+    /// The BPE model: merges as "a b" strings or ["a", "b"] pairs; options tokenizers has that change results
+    /// (dropout, byte fallback, subword prefixes and suffixes, ignore_merges) are refused unless off.
+    func bpe(_ model: JSONObject, vocabulary: [(String, Int32)]) throws(TokenizerError) -> BPE {
+        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
+            if let text = model[key]?.string, !text.isEmpty {
+                throw TokenizerError.unsupported(path: path, what: "BPE \(key) '\(text)'")
+            }
+        }
+        if let dropout = model["dropout"], dropout != .null {
+            throw TokenizerError.unsupported(path: path, what: "BPE dropout")
+        }
+        for key in ["byte_fallback", "ignore_merges"] where try bool(model, key, default: false) {
+            throw TokenizerError.unsupported(path: path, what: "BPE \(key)")
+        }
+        guard let list = model["merges"]?.array else {
+            throw TokenizerError.file(path: path, reason: "model.merges is not a list")
+        }
+        var merges: [(String, String)] = []
+        merges.reserveCapacity(list.count)
+        for (index, item) in list.enumerated() {
+            if let text = item.string {
+                let parts = text.split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 2 else {
+                    throw TokenizerError.file(path: path, reason: "merge \(index + 1) is not two tokens: '\(text)'")
+                }
+                merges.append((String(parts[0]), String(parts[1])))
+            } else if let pair = item.array, pair.count == 2, let left = pair[0].string, let right = pair[1].string {
+                merges.append((left, right))
+            } else {
+                throw TokenizerError.file(path: path, reason: "merge \(index + 1) is not two tokens")
+            }
+        }
+        var unknown: String?
+        if let field = model["unk_token"], field != .null { unknown = try string(model, "unk_token", default: "") }
+        do {
+            return try BPE(vocabulary: vocabulary, merges: merges, unknownToken: unknown)
+        } catch {
+            throw TokenizerError.file(path: path, reason: error.description)
+        }
+    }
+
+    /// The template and offset trimming of a post-processor.
+    func postProcessor(_ value: JSONValue?) throws(TokenizerError) -> (Template?, (addPrefixSpace: Bool, enabled: Bool))
+    {
+        guard let object = value?.object else { return (try template(value), (false, false)) }
+        switch object["type"]?.string {
+        case "ByteLevel":
+            let trim = try bool(object, "trim_offsets", default: true)
+            return (nil, (try bool(object, "add_prefix_space", default: true), trim))
+        case "RobertaProcessing":
+            guard let sep = object["sep"]?.array, let cls = object["cls"]?.array, sep.count == 2, cls.count == 2,
+                let sepToken = sep[0].string, let sepID = sep[1].nonNegativeInteger(limit: Int(Int32.max)),
+                let clsToken = cls[0].string, let clsID = cls[1].nonNegativeInteger(limit: Int(Int32.max))
+            else { throw TokenizerError.file(path: path, reason: "RobertaProcessing needs sep and cls as [token, id]") }
+            let trim = try bool(object, "trim_offsets", default: true)
+            return (
+                .roberta(cls: (clsToken, Int32(clsID)), sep: (sepToken, Int32(sepID))),
+                (try bool(object, "add_prefix_space", default: true), trim)
+            )
+        default:
+            return (try template(value), (false, false))
+        }
     }
 
     func template(_ value: JSONValue?) throws(TokenizerError) -> Template? {

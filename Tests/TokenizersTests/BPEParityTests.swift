@@ -1,0 +1,64 @@
+import Formats
+import TestSupport
+import Testing
+
+@testable import Tokenizers
+
+/// Byte-level BPE as GPT-2 and RoBERTa set it up, against Hugging Face `tokenizers` on every third line of the
+/// corpus and on pairs (reference-bpe.json): ids, type ids, offsets (with RoBERTa's offset trimming), special
+/// tokens mask, decoded text.
+@Suite struct BPEParityTests {
+    @Test(arguments: ["gpt2-bpe", "roberta-bpe"])
+    func matchesTokenizers(_ name: String) throws {
+        let corpus = try Fixtures.json(Fixtures.path("tokenizers/corpus.json")).array?.compactMap(\.string) ?? []
+        let reference = try Fixtures.json(Fixtures.path("tokenizers/reference-bpe.json"))
+        let expected = try #require(reference.object?[name]?.object)
+        let tokenizer = try Tokenizer.load(file: Fixtures.path("tokenizers/\(name)/tokenizer.json"))
+        var mismatches: [String] = []
+        func check(_ encoding: Encoding, _ want: JSONObject, _ label: String) {
+            func ints(_ key: String) -> [Int] { want[key]?.array?.compactMap(\.integer) ?? [] }
+            let flat = ints("offsets")
+            let offsets = stride(from: 0, to: flat.count, by: 2).map { flat[$0]..<flat[$0 + 1] }
+            var problems: [String] = []
+            if encoding.ids.map(Int.init) != ints("ids") { problems.append("ids \(encoding.ids) != \(ints("ids"))") }
+            if encoding.typeIDs.map(Int.init) != ints("type_ids") { problems.append("type ids") }
+            if encoding.offsets != offsets { problems.append("offsets \(encoding.offsets) != \(offsets)") }
+            if encoding.specialTokensMask.map(Int.init) != ints("special") { problems.append("special mask") }
+            if tokenizer.decode(encoding.ids) != want["decoded"]?.string { problems.append("decode") }
+            if tokenizer.decode(encoding.ids, skipSpecialTokens: false) != want["decoded_all"]?.string {
+                problems.append("decode with specials")
+            }
+            if !problems.isEmpty { mismatches.append("\(label): " + problems.joined(separator: "; ")) }
+        }
+        let singles = try #require(expected["single"]?.array).compactMap(\.object)
+        #expect(singles.count > 500)
+        for want in singles {
+            let line = try #require(want["line"]?.integer)
+            check(tokenizer.encode(corpus[line]), want, "line \(line) \(corpus[line].prefix(50).debugDescription)")
+        }
+        for pair in try #require(expected["pair"]?.array).compactMap(\.object) {
+            let a = try #require(pair["a"]?.integer), b = try #require(pair["b"]?.integer)
+            check(tokenizer.encode(corpus[a], pair: corpus[b]), pair, "pair \(a)+\(b)")
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(6).joined(separator: "\n")) (\(mismatches.count) in all)")
+    }
+}
+
+/// GPT-2's pattern on strings chosen to reach every alternative (all contractions, whitespace runs before words
+/// and at the end, numbers, marks, emoji, scripts, separators), against tokenizers' ByteLevel pre-tokenizer.
+@Suite struct ByteLevelSplitTests {
+    @Test func matchesTokenizers() throws {
+        let reference = try Fixtures.json(Fixtures.path("tokenizers/reference-bpe.json"))
+        let cases = try #require(reference.object?["pretokenize"]?.array)
+        #expect(cases.count >= 10)
+        for item in cases.compactMap(\.array) {
+            let text = try #require(item.first?.string)
+            let want = item.last?.array?.compactMap(\.string)
+            let words = ByteLevel(addPrefixSpace: false).words(
+                NormalizedText(text.unicodeScalars.map(\.value)[...], start: 0))
+            let got = words.map { word in String(String.UnicodeScalarView(word.scalars.compactMap(Unicode.Scalar.init)))
+            }
+            #expect(got == want, "\(text.debugDescription)")
+        }
+    }
+}
