@@ -45,7 +45,8 @@ struct AddedTokenMatcher: Sendable {
 
     var isEmpty: Bool { tokens.isEmpty }
 
-    /// A piece of text: either plain (to normalize and tokenize) or an added token, with its span.
+    /// A piece of text: either plain (to normalize and tokenize) or an added token, with the span of its content
+    /// (its offsets: the whitespace `lstrip` / `rstrip` take is consumed but not part of them).
     enum Piece {
         case text(Range<Int>)
         case token(AddedToken, Range<Int>)
@@ -69,7 +70,7 @@ struct AddedTokenMatcher: Sendable {
             if token.token.lstrip { while start > plainStart, isSpace(text[start - 1]) { start -= 1 } }
             if token.token.rstrip { while end < range.upperBound, isSpace(text[end]) { end += 1 } }
             if plainStart < start { pieces.append(.text(plainStart..<start)) }
-            pieces.append(.token(token.token, start..<end))
+            pieces.append(.token(token.token, index..<index + token.scalars.count))
             plainStart = end
             index = end
         }

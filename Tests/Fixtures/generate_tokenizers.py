@@ -340,6 +340,21 @@ PRETOKENIZE = [
 ]
 
 
+ADDED = {
+    "roberta-bpe": ["Hello <mask> world", "x<mask>y", "  <mask>!", "<s>text</s>", "a <pad> b<unk>", "<mask>"],
+    "gpt2-bpe": ["one<|endoftext|>two", " <|endoftext|> ", "<|endoftext|>"],
+}
+
+
+def added_token_cases():
+    """Added tokens found in the text (RoBERTa's <mask> takes the space on its left), per tokenizer."""
+    out = {}
+    for name, texts in ADDED.items():
+        tokenizer = plain(Tokenizer.from_file(os.path.join(OUT, name, "tokenizer.json")))
+        out[name] = [[text, encodings(tokenizer, [text])["single"][0]] for text in texts]
+    return out
+
+
 def pretokenize_cases():
     """GPT-2's split of tricky strings, as tokenizers' ByteLevel pre-tokenizer gives it (byte-level pieces)."""
     pre = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
@@ -398,6 +413,7 @@ def main():
         tokenizer = plain(Tokenizer.from_file(os.path.join(OUT, name, "tokenizer.json")))
         bpe_reference[name] = encodings(tokenizer, lines, step=3)
     bpe_reference["pretokenize"] = pretokenize_cases()
+    bpe_reference["added"] = added_token_cases()
     with open(os.path.join(OUT, "reference-bpe.json"), "w") as f:
         json.dump(bpe_reference, f, ensure_ascii=False, separators=(",", ":"))
 

@@ -62,3 +62,24 @@ import Testing
         }
     }
 }
+
+/// Added tokens inside the text with byte-level tokenizers: RoBERTa's `<mask>` takes the spaces on its left (its
+/// offsets do not), the other special tokens match as written; as tokenizers gives them.
+@Suite struct ByteLevelAddedTokenTests {
+    @Test(arguments: ["roberta-bpe", "gpt2-bpe"])
+    func matchesTokenizers(_ name: String) throws {
+        let reference = try Fixtures.json(Fixtures.path("tokenizers/reference-bpe.json"))
+        let cases = try #require(reference.object?["added"]?.object?[name]?.array)
+        let tokenizer = try Tokenizer.load(file: Fixtures.path("tokenizers/\(name)/tokenizer.json"))
+        #expect(cases.count >= 3)
+        for item in cases.compactMap(\.array) {
+            let text = try #require(item.first?.string)
+            let want = try #require(item.last?.object)
+            let encoding = tokenizer.encode(text)
+            #expect(encoding.ids.map(Int.init) == want["ids"]?.array?.compactMap(\.integer), "\(text)")
+            let flat = encoding.offsets.flatMap { [$0.lowerBound, $0.upperBound] }
+            #expect(flat == want["offsets"]?.array?.compactMap(\.integer), "\(text)")
+            #expect(tokenizer.decode(encoding.ids) == want["decoded"]?.string, "\(text)")
+        }
+    }
+}
