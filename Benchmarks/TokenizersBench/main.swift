@@ -46,6 +46,8 @@ print("corpus: \(kept.count) lines, \(String(format: "%.1f", Double(bytes) / 1e6
 let tokenizers = [
     ("WordPiece uncased (all-MiniLM-L6-v2)", Fixtures.path("tokenizers/minilm-uncased/tokenizer.json")),
     ("WordPiece cased (trained here)", Fixtures.path("tokenizers/cased-wordpiece/tokenizer.json")),
+    ("byte-level BPE, GPT-2 style (trained here)", Fixtures.path("tokenizers/gpt2-bpe/tokenizer.json")),
+    ("byte-level BPE, RoBERTa style (trained here)", Fixtures.path("tokenizers/roberta-bpe/tokenizer.json")),
 ]
 var ours: [String: Double] = [:]
 for (name, path) in tokenizers {
@@ -76,10 +78,8 @@ for (name, path) in tokenizers {
 
 let peer = ProcessInfo.processInfo.environment["PEER_PYTHON"] ?? "python3"
 let script = Fixtures.repositoryRoot + "/Benchmarks/peer_tokenizers.py"
-let result = try runProcess(peer, [script, corpusPath] + tokenizers.map(\.1))
-if result.status != 0 {
-    print("  peer skipped: \(peer) has no `tokenizers` (\(result.stderr.split(separator: "\n").last ?? ""))")
-} else {
+let result = try? runProcess(peer, [script, corpusPath] + tokenizers.map(\.1))
+if let result, result.status == 0 {
     for line in result.stdout.split(separator: "\n") {
         let fields = line.split(separator: "\t")
         guard fields.count == 3, let rate = Double(fields[1]) else { continue }
@@ -90,4 +90,7 @@ if result.status != 0 {
                 format: "  HF tokenizers %-38@ %7.2f MB/s  (%@ tokens) → ModelHub %.2fx", name, rate,
                 String(fields[2]), ratio))
     }
+} else {
+    let reason = result.map { String($0.stderr.split(separator: "\n").last ?? "") } ?? "cannot run it"
+    print("  peer skipped: \(peer) has no `tokenizers` (\(reason)); set PEER_PYTHON to a Python that has it")
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The byte-pair-encoding model: a word starts as its characters and the ranked merges are applied, the best-ranked
 /// (then leftmost) pair first, until no ranked pair is left; the pieces' ids come from the vocabulary.
 public struct BPE: Sendable {
@@ -8,6 +10,8 @@ public struct BPE: Sendable {
     private let characterIDs: [UInt32: Int32]
     /// Used for characters that are not tokens; nil drops them, as tokenizers does.
     let unknownID: Int32?
+    /// Words already merged (words repeat: most of a text's words were seen before), shared by all threads.
+    private let cache = WordCache()
 
     /// A model from (token, id) pairs and merges given as pairs of tokens, in rank order.
     public init(
@@ -49,7 +53,11 @@ public struct BPE: Sendable {
 
     /// The pieces of one word (its characters): ids and their ranges within the word, appended to `pieces`.
     func tokenize(_ word: ArraySlice<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)]) {
-        let word = word.isEmpty ? word : word
+        let key = Array(word)
+        if let cached = cache.lookup(key) {
+            pieces += cached
+            return
+        }
         var symbols: [(id: Int32, range: Range<Int>)] = []
         symbols.reserveCapacity(word.count)
         for (offset, scalar) in word.enumerated() {
@@ -75,5 +83,22 @@ public struct BPE: Sendable {
             symbols.remove(at: merge.at + 1)
         }
         pieces += symbols
+        cache.store(key, symbols)
+    }
+}
+
+/// Merged words by their characters, up to 10,000 of them (then no more are added, as tokenizers' cache does).
+final class WordCache: Sendable {
+    private let words = Mutex<[[UInt32]: [(id: Int32, range: Range<Int>)]]>([:])
+    static let capacity = 10_000
+
+    func lookup(_ word: [UInt32]) -> [(id: Int32, range: Range<Int>)]? {
+        words.withLock { $0[word] }
+    }
+
+    func store(_ word: [UInt32], _ pieces: [(id: Int32, range: Range<Int>)]) {
+        words.withLock { words in
+            if words.count < Self.capacity { words[word] = pieces }
+        }
     }
 }
