@@ -17,30 +17,22 @@ public struct Template: Sendable, Equatable {
 
     /// BERT's: `[CLS] A [SEP]` and `[CLS] A [SEP] B [SEP]`, B and its `[SEP]` with type id 1.
     public static func bert(cls: (String, Int32), sep: (String, Int32)) -> Template {
-        Template(
-            single: [
-                .special(token: cls.0, id: cls.1, typeID: 0), .sequence(second: false, typeID: 0),
-                .special(token: sep.0, id: sep.1, typeID: 0),
-            ],
-            pair: [
-                .special(token: cls.0, id: cls.1, typeID: 0), .sequence(second: false, typeID: 0),
-                .special(token: sep.0, id: sep.1, typeID: 0), .sequence(second: true, typeID: 1),
-                .special(token: sep.0, id: sep.1, typeID: 1),
-            ])
+        let (open, close) = (
+            Piece.special(token: cls.0, id: cls.1, typeID: 0), Piece.special(token: sep.0, id: sep.1, typeID: 0)
+        )
+        let first = [open, .sequence(second: false, typeID: 0), close]
+        return Template(
+            single: first,
+            pair: first + [.sequence(second: true, typeID: 1), .special(token: sep.0, id: sep.1, typeID: 1)])
     }
 
     /// RoBERTa's: `<s> A </s>` and `<s> A </s></s> B </s>`, every type id 0.
     public static func roberta(cls: (String, Int32), sep: (String, Int32)) -> Template {
-        Template(
-            single: [
-                .special(token: cls.0, id: cls.1, typeID: 0), .sequence(second: false, typeID: 0),
-                .special(token: sep.0, id: sep.1, typeID: 0),
-            ],
-            pair: [
-                .special(token: cls.0, id: cls.1, typeID: 0), .sequence(second: false, typeID: 0),
-                .special(token: sep.0, id: sep.1, typeID: 0), .special(token: sep.0, id: sep.1, typeID: 0),
-                .sequence(second: true, typeID: 0), .special(token: sep.0, id: sep.1, typeID: 0),
-            ])
+        let (open, close) = (
+            Piece.special(token: cls.0, id: cls.1, typeID: 0), Piece.special(token: sep.0, id: sep.1, typeID: 0)
+        )
+        let first = [open, .sequence(second: false, typeID: 0), close]
+        return Template(single: first, pair: first + [close, .sequence(second: true, typeID: 0), close])
     }
 
     /// How many tokens the template adds around one text or a pair (for truncation).
