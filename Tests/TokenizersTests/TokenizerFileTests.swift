@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 import TestSupport
 import Testing
@@ -74,5 +75,48 @@ import Testing
         #expect(try AutoTokenizer.fromPretrained(scratch.path + "/vocab-only").encode(text) == reference)
         #expect(reference.tokens.contains("[MASK]") && reference.tokens.first == "[CLS]")
         #expect(throws: TokenizerError.self) { try AutoTokenizer.fromPretrained(scratch.path) }
+    }
+}
+
+/// Malformed or unsupported byte-level BPE files (RELIABILITY T4, T5, T9): refused at load, naming the file.
+@Suite struct BPEFileTests {
+    static let path = Fixtures.path("tokenizers/gpt2-bpe/tokenizer.json")
+
+    @Test(arguments: [
+        ("\"Ġ\",\n        \"Ġ\"\n", "\"Ġ\",\n        \"Ġzzz\"\n", "uses a token not in the vocabulary"),
+        ("\"ignore_merges\": false", "\"ignore_merges\": true", "BPE ignore_merges is not supported"),
+        ("\"byte_fallback\": false", "\"byte_fallback\": true", "BPE byte_fallback is not supported"),
+        ("\"dropout\": null", "\"dropout\": 0.1", "BPE dropout is not supported"),
+        (
+            "\"merges\": [\n      [\n        \"Ġ\",\n        \"Ġ\"\n      ],", "\"merges\": [\"Ġ Ġ extra\",",
+            "merge 1 is not two tokens"
+        ),
+    ])
+    func refused(_ original: String, _ replacement: String, _ message: String) throws {
+        var text = try String(contentsOfFile: Self.path, encoding: .utf8)
+        let range = try #require(text.range(of: original))
+        text.replaceSubrange(range, with: replacement)
+        #expect {
+            try Tokenizer.load(json: Array(text.utf8), path: "bpe/tokenizer.json")
+        } throws: { error in
+            "\(error)".contains(message) && "\(error)".hasPrefix("bpe/tokenizer.json")
+        }
+    }
+
+    /// Merges written as "a b" strings (older files) load to the same tokenizer as [a, b] pairs.
+    @Test func stringMerges() throws {
+        let text = try String(contentsOfFile: Self.path, encoding: .utf8)
+        let root = try JSONParser.parse(Array(text.utf8), maxDepth: 64)
+        guard case .object(var object) = root, case .object(var model)? = object["model"],
+            let merges = model["merges"]?.array
+        else { throw TokenizerError.invalid("fixture layout") }
+        let strings = merges.compactMap { $0.array?.compactMap(\.string).joined(separator: " ") }.map(JSONValue.string)
+        model = JSONObject(model.entries.map { $0.key == "merges" ? ("merges", .array(strings)) : $0 })
+        object = JSONObject(object.entries.map { $0.key == "model" ? ("model", .object(model)) : $0 })
+        let rewritten = try Tokenizer.load(json: Array(JSONValue.object(object).serialized().utf8), path: "b.json")
+        let original = try Tokenizer.load(file: Self.path)
+        let sample = "Byte-level BPE: merges as strings or pairs, naïve café 東京 🚀"
+        #expect(rewritten.encode(sample) == original.encode(sample))
+        #expect(original.encode(sample).count > 10)
     }
 }
