@@ -142,7 +142,7 @@ import Testing
         try FileManager.default.removeItem(atPath: cache)
         try hub.reset()
         try hub.fault(
-            "config.json", "status",
+            "/config.json", "status",  // not tokenizer_config.json, which downloads at the same time
             ["status": .int(429), "headers": .object(JSONObject([("Retry-After", .string("1"))]))])
         let start = Date()
         _ = try pull()
