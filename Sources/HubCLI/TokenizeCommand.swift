@@ -8,15 +8,16 @@ struct TokenizeCommand: ParsableCommand {
         commandName: "tokenize",
         abstract: "Tokenize text with a model's tokenizer (ids, tokens, offsets).",
         discussion: """
-            MODEL is a folder holding tokenizer.json (or vocab.txt with tokenizer_config.json), an .mhub file \
+            MODEL is a folder holding tokenizer.json (or vocab.txt, or vocab.json + merges.txt), an .mhub file \
             carrying them, or a model name (from the Hugging Face cache; pulled when missing: only its tokenizer \
             files). Special tokens are added as tokenizer(text) adds them in Python. Offsets count Unicode code points.
             --json: an array, one object per TEXT: {"text", "ids", "tokens", "offsets": [[start, end], …], \
             "type_ids", "special_tokens_mask"}.
             --file PATH tokenizes every line of PATH and prints lines, tokens and MB/s (a throughput check).
 
-            Supported today: tokenizer.json with WordPiece (BERT and its relatives) or byte-level BPE (GPT-2, RoBERTa), \
-            and BERT's vocab.txt; GPT-2's vocab.json + merges.txt without a tokenizer.json are not read yet.
+            Supported today: tokenizer.json with WordPiece (BERT and its relatives) or byte-level BPE (GPT-2, RoBERTa); \
+            without it, BERT's vocab.txt or GPT-2's and RoBERTa's vocab.json + merges.txt (the family from \
+            tokenizer_config.json's tokenizer_class or config.json's model_type).
             """
     )
 

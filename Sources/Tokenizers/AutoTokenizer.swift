@@ -20,12 +20,18 @@ public enum AutoTokenizer {
         if let json = try read("tokenizer.json") {
             return try Tokenizer.load(json: json, path: path + "/tokenizer.json")
         }
+        let config = try read("tokenizer_config.json").flatMap { try? JSONParser.parse($0, maxDepth: 32).object }
+        if let merges = try read("merges.txt"), let vocabulary = try read("vocab.json") {
+            let model = try read("config.json").flatMap { try? JSONParser.parse($0, maxDepth: 32).object }
+            let family = (config?["tokenizer_class"]?.string ?? model?["model_type"]?.string ?? "").lowercased()
+            var prefixSpace = false
+            if case .bool(let flag) = config?["add_prefix_space"] { prefixSpace = flag }
+            return try Tokenizer.byteLevelBPE(
+                vocabulary: vocabulary, merges: merges, paths: (path + "/vocab.json", path + "/merges.txt"),
+                style: family.contains("roberta") ? .roberta : .gpt2, addPrefixSpace: prefixSpace)
+        }
         guard let vocabulary = try read("vocab.txt") else {
-            let bpe = try read("merges.txt") != nil
-            throw bpe
-                ? TokenizerError.unsupported(
-                    path: path, what: "a byte-level BPE tokenizer without tokenizer.json (vocab.json + merges.txt)")
-                : TokenizerError.file(path: path, reason: "no tokenizer.json or vocab.txt")
+            throw TokenizerError.file(path: path, reason: "no tokenizer.json, vocab.txt, or vocab.json with merges.txt")
         }
         var lowercase = true
         var stripAccents: Bool?

@@ -347,3 +347,99 @@ private struct JSONReader {
         }
     }
 }
+
+extension Tokenizer {
+    /// Which family's conventions a byte-level BPE from `vocab.json` + `merges.txt` follows.
+    public enum ByteLevelStyle: Sendable {
+        /// No special tokens added; `<|endoftext|>` is special; offsets untrimmed.
+        case gpt2
+        /// `<s> A </s></s> B </s>`, offsets trimmed, `<mask>` takes the space before it.
+        case roberta
+    }
+
+    /// A byte-level BPE tokenizer from GPT-2-style `vocab.json` and `merges.txt`, set up as transformers' converter
+    /// sets up the fast tokenizer for that family.
+    public static func byteLevelBPE(
+        vocabulary vocabularyPath: String, merges mergesPath: String, style: ByteLevelStyle,
+        addPrefixSpace: Bool = false
+    ) throws(TokenizerError) -> Tokenizer {
+        try byteLevelBPE(
+            vocabulary: try readFile(vocabularyPath), merges: try readFile(mergesPath),
+            paths: (vocabularyPath, mergesPath),
+            style: style, addPrefixSpace: addPrefixSpace)
+    }
+
+    /// The same from the files' bytes; `paths` name them in errors.
+    public static func byteLevelBPE(
+        vocabulary vocabBytes: [UInt8], merges mergeBytes: [UInt8], paths: (vocabulary: String, merges: String),
+        style: ByteLevelStyle, addPrefixSpace: Bool = false
+    ) throws(TokenizerError) -> Tokenizer {
+        let (vocabularyPath, mergesPath) = paths
+        guard let object = (try? JSONParser.parse(vocabBytes, maxDepth: 4))?.object else {
+            throw TokenizerError.file(path: vocabularyPath, reason: "not a JSON object of token → id")
+        }
+        var vocabulary: [(String, Int32)] = []
+        var seen = Set<Int32>()
+        for (token, value) in object.entries {
+            guard let id = value.nonNegativeInteger(limit: Int(Int32.max)), seen.insert(Int32(id)).inserted else {
+                throw TokenizerError.file(path: vocabularyPath, reason: "'\(token)' has no valid, unique id")
+            }
+            vocabulary.append((token, Int32(id)))
+        }
+        let merges = try readMerges(mergeBytes, path: mergesPath)
+        let ids = Dictionary(vocabulary.map { (Array($0.0.utf8), $0.1) }, uniquingKeysWith: { $1 })
+        func special(_ name: String, lstrip: Bool = false) -> AddedToken? {
+            ids[Array(name.utf8)].map { AddedToken(content: name, id: $0, special: true, lstrip: lstrip) }
+        }
+        let model: BPE
+        do { model = try BPE(vocabulary: vocabulary, merges: merges) } catch {
+            throw TokenizerError.file(path: mergesPath, reason: error.description)
+        }
+        let template: Template?
+        let added: [AddedToken]
+        switch style {
+        case .gpt2:
+            template = nil
+            added = [special("<|endoftext|>")].compactMap { $0 }
+        case .roberta:
+            guard let cls = ids[Array("<s>".utf8)], let sep = ids[Array("</s>".utf8)] else {
+                throw TokenizerError.file(path: vocabularyPath, reason: "a RoBERTa vocabulary needs <s> and </s>")
+            }
+            template = .roberta(cls: ("<s>", cls), sep: ("</s>", sep))
+            added = [
+                special("<s>"), special("<pad>"), special("</s>"), special("<unk>"), special("<mask>", lstrip: true),
+            ]
+            .compactMap { $0 }
+        }
+        do {
+            return try Tokenizer(
+                normalizer: nil, preTokenizer: .byteLevel(ByteLevel(addPrefixSpace: addPrefixSpace)),
+                model: .bpe(model),
+                vocabulary: vocabulary, addedTokens: added, template: template,
+                trimOffsets: (addPrefixSpace, style == .roberta), decoder: .byteLevel)
+        } catch {
+            throw TokenizerError.file(path: vocabularyPath, reason: error.description)
+        }
+    }
+
+    /// `merges.txt`: a `#version` first line is skipped, then one merge per line as exactly two tokens separated by
+    /// one space; empty lines (the last one) are skipped; CRLF accepted.
+    static func readMerges(_ bytes: [UInt8], path: String) throws(TokenizerError) -> [(String, String)] {
+        var merges: [(String, String)] = []
+        // Lines split on bytes: as Characters, "\r\n" is one and would never equal "\n".
+        for (index, rawLine) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+            let lineBytes = rawLine.last == 0x0D ? rawLine.dropLast() : rawLine
+            guard let line = String(validating: lineBytes, as: UTF8.self) else {
+                throw TokenizerError.file(path: path, reason: "line \(index + 1) is not UTF-8")
+            }
+            if line.isEmpty || (index == 0 && line.hasPrefix("#version")) { continue }
+            let parts = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw TokenizerError.file(
+                    path: path, reason: "line \(index + 1) is not two tokens: '\(line.prefix(80))'")
+            }
+            merges.append((String(parts[0]), String(parts[1])))
+        }
+        return merges
+    }
+}

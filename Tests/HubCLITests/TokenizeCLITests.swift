@@ -59,7 +59,9 @@ import Testing
 
     @Test func errors() throws {
         let missing = try runProcess(hub, ["tokenize", Fixtures.path("models"), "text"])
-        #expect(missing.status == 1 && missing.stderr.contains("no tokenizer.json or vocab.txt"))
+        #expect(
+            missing.status == 1
+                && missing.stderr.contains("no tokenizer.json, vocab.txt, or vocab.json with merges.txt"))
         #expect(missing.stderr.split(separator: "\n").count == 1)
         let usage = try runProcess(hub, ["tokenize", Self.minilm])
         #expect(usage.status == 64)

@@ -83,3 +83,35 @@ import Testing
         }
     }
 }
+
+/// GPT-2 and RoBERTa from `vocab.json` + `merges.txt` (no tokenizer.json), set up as transformers' converter sets
+/// them up, encode every corpus line exactly as the tokenizer.json of the same training does; AutoTokenizer picks
+/// the family from tokenizer_config.json; a malformed merges line is named.
+@Suite struct VocabularyFilesTests {
+    @Test(arguments: [("gpt2-bpe", "GPT2Tokenizer"), ("roberta-bpe", "RobertaTokenizer")])
+    func sameAsTokenizerJSON(_ name: String, _ tokenizerClass: String) throws {
+        let folder = Fixtures.path("tokenizers/" + name)
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        for file in ["vocab.json", "merges.txt"] { try copyFile(folder + "/" + file, scratch.path + "/" + file) }
+        try writeText(#"{"tokenizer_class": "\#(tokenizerClass)"}"#, to: scratch.path + "/tokenizer_config.json")
+        let fromFiles = try AutoTokenizer.fromPretrained(scratch.path)
+        let reference = try Tokenizer.load(file: folder + "/tokenizer.json")
+        let corpus = try Fixtures.json(Fixtures.path("tokenizers/corpus.json")).array?.compactMap(\.string) ?? []
+        var differing: [Int] = []
+        for (index, line) in corpus.enumerated() where fromFiles.encode(line) != reference.encode(line) {
+            differing.append(index)
+        }
+        #expect(differing.isEmpty, "lines \(differing.prefix(10))")
+        #expect(fromFiles.encode(corpus[0], pair: corpus[1]) == reference.encode(corpus[0], pair: corpus[1]))
+        #expect(
+            fromFiles.decode(reference.encode(corpus[960]).ids) == reference.decode(reference.encode(corpus[960]).ids))
+    }
+
+    @Test func malformedMerges() throws {
+        #expect(throws: TokenizerError.file(path: "m.txt", reason: "line 3 is not two tokens: 'a b c'")) {
+            try Tokenizer.readMerges(Array("#version: 0.2\nĠ Ġ\na b c\n".utf8), path: "m.txt")
+        }
+        #expect(try Tokenizer.readMerges(Array("#version: 0.2\r\nĠ Ġ\r\no r\r\n".utf8), path: "m.txt").count == 2)
+    }
+}
