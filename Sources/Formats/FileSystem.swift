@@ -63,3 +63,31 @@ public func isSameFile(_ a: String, _ b: String) -> Bool {
     guard stat(a, &first) == 0, stat(b, &second) == 0 else { return false }
     return first.st_dev == second.st_dev && first.st_ino == second.st_ino
 }
+
+/// The whole of a regular file of at most `limit` bytes (config, token and tokenizer files), or why not, in words.
+package func readWholeFile(_ path: String, limit: Int) -> Result<[UInt8], FileReadFailure> {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return .failure(FileReadFailure(reason: errnoText())) }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+        return .failure(FileReadFailure(reason: "not a regular file"))
+    }
+    guard info.st_size <= limit else {
+        return .failure(FileReadFailure(reason: "\(info.st_size) bytes is more than such a file holds (\(limit))"))
+    }
+    var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+    var done = 0
+    while done < bytes.count {
+        let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress.map { $0 + done }, $0.count - done) }
+        if count < 0, errno == EINTR { continue }
+        guard count > 0 else { return .failure(FileReadFailure(reason: "short read")) }
+        done += count
+    }
+    return .success(bytes)
+}
+
+/// Why `readWholeFile` failed.
+package struct FileReadFailure: Error {
+    package let reason: String
+}

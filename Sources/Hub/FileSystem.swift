@@ -6,19 +6,7 @@ import Formats
 
 /// The whole of a small file (refs, tokens, tree listings), or nil when it is missing, unreadable or over `limit`.
 func readSmallFile(_ path: String, limit: Int) -> [UInt8]? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = read(fd, &chunk, chunk.count)
-        if count < 0, errno == EINTR { continue }
-        guard count >= 0 else { return nil }
-        if count == 0 { return bytes }
-        bytes += chunk[0..<count]
-        if bytes.count > limit { return nil }
-    }
+    try? readWholeFile(path, limit: limit).get()
 }
 
 /// Entry names of a folder (without `.` and `..`), unsorted; empty when it cannot be read.

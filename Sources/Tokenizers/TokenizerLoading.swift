@@ -1,9 +1,5 @@
 import Formats
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 extension Tokenizer {
     /// The most a tokenizer file may hold (the largest multilingual tokenizer.json files are about 20 MB).
     static let maxFileBytes = 256 << 20
@@ -132,25 +128,10 @@ extension Tokenizer {
 
     /// The bytes of a file, refusing more than `maxFileBytes`.
     static func readFile(_ path: String) throws(TokenizerError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw TokenizerError.file(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            throw TokenizerError.file(path: path, reason: "not a regular file")
+        switch readWholeFile(path, limit: maxFileBytes) {
+        case .success(let bytes): return bytes
+        case .failure(let failure): throw TokenizerError.file(path: path, reason: failure.reason)
         }
-        guard info.st_size <= maxFileBytes else {
-            throw TokenizerError.file(path: path, reason: "\(info.st_size) bytes is more than a tokenizer file holds")
-        }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        var done = 0
-        while done < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress.map { $0 + done }, $0.count - done) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { throw TokenizerError.file(path: path, reason: "short read") }
-            done += count
-        }
-        return bytes
     }
 }
 
