@@ -23,11 +23,15 @@ public struct Truncation: Sendable, Equatable {
     public var maxLength: Int
     public var strategy: Strategy
     public var direction: Direction
+    /// What is cut off is kept in `Encoding.overflowing` as windows of the same length; each window repeats the
+    /// last `stride` tokens of the one before it (question answering over long contexts).
+    public var stride: Int
 
-    public init(maxLength: Int, strategy: Strategy = .longestFirst, direction: Direction = .right) {
+    public init(maxLength: Int, strategy: Strategy = .longestFirst, direction: Direction = .right, stride: Int = 0) {
         self.maxLength = maxLength
         self.strategy = strategy
         self.direction = direction
+        self.stride = stride
     }
 }
 
@@ -62,21 +66,44 @@ public struct Padding: Sendable, Equatable {
 }
 
 extension Encoding {
-    /// Keeps `length` tokens, dropping from the right or the left end.
-    mutating func truncate(to length: Int, direction: Truncation.Direction) {
+    /// Keeps `length` tokens, dropping from the right or the left end; what is dropped becomes the overflowing
+    /// windows of `length` tokens overlapping by `stride` (tokenizers' `Encoding::truncate`).
+    mutating func truncate(to length: Int, stride: Int, direction: Truncation.Direction) throws(TokenizerError) {
         guard count > length else { return }
-        let keep = direction == .right ? 0..<length : (count - length)..<count
-        ids = Array(ids[keep])
-        tokens = Array(tokens[keep])
-        typeIDs = Array(typeIDs[keep])
-        offsets = Array(offsets[keep])
-        specialTokensMask = Array(specialTokensMask[keep])
-        attentionMask = Array(attentionMask[keep])
-        sequenceIDs = Array(sequenceIDs[keep])
+        guard length > 0 else {
+            let whole = self
+            self = Encoding()
+            overflowing = [whole]
+            return
+        }
+        guard stride < length else {
+            throw TokenizerError.invalid(
+                "the stride (\(stride)) must be shorter than the \(length) tokens a text is cut to")
+        }
+        let step = length - stride
+        var windows: [Range<Int>] = []
+        switch direction {
+        case .right:
+            for start in Swift.stride(from: 0, to: count, by: step) {
+                let end = Swift.min(start + length, count)
+                windows.append(start..<end)
+                if end == count { break }
+            }
+        case .left:
+            for last in Swift.stride(from: count - 1, through: 0, by: -step) {
+                let start = Swift.max(0, last + 1 - length)
+                windows.append(start..<(last + 1))
+                if start == 0 { break }
+            }
+        }
+        let whole = self
+        self = whole.slice(windows[0])
+        overflowing = windows.dropFirst().map { whole.slice($0) }
     }
 
     /// Pads to `length` tokens (pad tokens: special, no attention, empty offsets).
     mutating func pad(to length: Int, with padding: Padding) {
+        for index in overflowing.indices { overflowing[index].pad(to: length, with: padding) }
         let missing = length - count
         guard missing > 0 else { return }
         func extend<T>(_ array: inout [T], _ value: T) {
@@ -113,11 +140,16 @@ extension Tokenizer {
     ) throws(TokenizerError) {
         let total = first.count + (second?.count ?? 0)
         guard total > limit else { return }
+        guard limit > 0 else {  // everything overflows, both texts
+            try first.truncate(to: 0, stride: truncation.stride, direction: truncation.direction)
+            try second?.truncate(to: 0, stride: truncation.stride, direction: truncation.direction)
+            return
+        }
         let excess = total - limit
         switch truncation.strategy {
         case .longestFirst:
             guard var other = second else {
-                first.truncate(to: limit, direction: truncation.direction)
+                try first.truncate(to: limit, stride: truncation.stride, direction: truncation.direction)
                 return
             }
             // The shorter text keeps its length if the longer one can absorb the cut; else both get half.
@@ -128,8 +160,10 @@ extension Tokenizer {
                 long = short + limit % 2
             }
             let firstIsShorter = first.count <= other.count
-            first.truncate(to: firstIsShorter ? short : long, direction: truncation.direction)
-            other.truncate(to: firstIsShorter ? long : short, direction: truncation.direction)
+            try first.truncate(
+                to: firstIsShorter ? short : long, stride: truncation.stride, direction: truncation.direction)
+            try other.truncate(
+                to: firstIsShorter ? long : short, stride: truncation.stride, direction: truncation.direction)
             second = other
         case .onlyFirst, .onlySecond:
             if truncation.strategy == .onlySecond {
@@ -137,13 +171,15 @@ extension Tokenizer {
                 guard other.count > excess else {
                     throw TokenizerError.invalid("the second text is too short to truncate to \(truncation.maxLength)")
                 }
-                other.truncate(to: other.count - excess, direction: truncation.direction)
+                try other.truncate(
+                    to: other.count - excess, stride: truncation.stride, direction: truncation.direction)
                 second = other
             } else {
                 guard first.count > excess else {
                     throw TokenizerError.invalid("the first text is too short to truncate to \(truncation.maxLength)")
                 }
-                first.truncate(to: first.count - excess, direction: truncation.direction)
+                try first.truncate(
+                    to: first.count - excess, stride: truncation.stride, direction: truncation.direction)
             }
         }
     }

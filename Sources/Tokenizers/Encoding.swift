@@ -14,6 +14,9 @@ public struct Encoding: Sendable, Equatable {
     public var attentionMask: [Int32] = []
     /// Which text each token came from: 0, 1, or nil for added special tokens.
     public var sequenceIDs: [Int?] = []
+    /// What truncation cut off, as windows of the same length (overlapping by the stride), each with the special
+    /// tokens added; in tokenizers' order and nesting (a pair cut on both sides nests some windows one level down).
+    public var overflowing: [Encoding] = []
 
     public init() {}
 
@@ -30,5 +33,56 @@ public struct Encoding: Sendable, Equatable {
         specialTokensMask.append(special ? 1 : 0)
         attentionMask.append(1)
         sequenceIDs.append(sequence)
+    }
+
+    /// The tokens in `range`, without overflowing parts.
+    func slice(_ range: Range<Int>) -> Encoding {
+        var part = Encoding()
+        part.ids = Array(ids[range])
+        part.tokens = Array(tokens[range])
+        part.typeIDs = Array(typeIDs[range])
+        part.offsets = Array(offsets[range])
+        part.specialTokensMask = Array(specialTokensMask[range])
+        part.attentionMask = Array(attentionMask[range])
+        part.sequenceIDs = Array(sequenceIDs[range])
+        return part
+    }
+
+    /// Appends `other`'s tokens; overflowing parts combine as tokenizers' `Encoding::merge_with` combines them
+    /// (each of ours with `other` and with each of its parts, then ours whole with each of its parts).
+    mutating func merge(_ other: Encoding) {
+        if !overflowing.isEmpty || !other.overflowing.isEmpty {
+            var combined: [Encoding] = []
+            for part in overflowing {
+                var joined = part
+                joined.merge(other)
+                combined.append(joined)
+                for otherPart in other.overflowing {
+                    var joined = part
+                    joined.merge(otherPart)
+                    combined.append(joined)
+                }
+            }
+            for otherPart in other.overflowing {
+                var joined = self
+                joined.merge(otherPart)
+                combined.append(joined)
+            }
+            overflowing = combined
+        }
+        ids += other.ids
+        tokens += other.tokens
+        typeIDs += other.typeIDs
+        offsets += other.offsets
+        specialTokensMask += other.specialTokensMask
+        attentionMask += other.attentionMask
+        sequenceIDs += other.sequenceIDs
+    }
+
+    /// Sets every token's type id and text number, in the overflowing parts too.
+    mutating func assign(typeID: Int32, sequence: Int) {
+        typeIDs = [Int32](repeating: typeID, count: count)
+        sequenceIDs = [Int?](repeating: sequence, count: count)
+        for index in overflowing.indices { overflowing[index].assign(typeID: typeID, sequence: sequence) }
     }
 }

@@ -40,8 +40,20 @@ public struct Template: Sendable, Equatable {
         (isPair ? pair : single).filter { if case .special = $0 { return true } else { return false } }.count
     }
 
+    /// The type ids the template gives the first and the second text.
+    func sequenceTypeIDs(pair isPair: Bool) -> (first: Int32, second: Int32) {
+        var types: (first: Int32, second: Int32) = (0, 1)
+        for case .sequence(let isSecond, let typeID) in isPair ? pair : single {
+            if isSecond { types.second = typeID } else { types.first = typeID }
+        }
+        return types
+    }
+
     /// Joins the encodings of the texts with the template's special tokens.
     func apply(_ first: Encoding, _ second: Encoding?) -> Encoding {
+        if !first.overflowing.isEmpty || second?.overflowing.isEmpty == false {
+            return applyMerging(first, second)
+        }
         var out = Encoding()
         for piece in second == nil ? single : pair {
             switch piece {
@@ -54,6 +66,25 @@ public struct Template: Sendable, Equatable {
                         id: part.ids[index], token: part.tokens[index], typeID: typeID, offsets: part.offsets[index],
                         special: false, sequence: isSecond ? 1 : 0)
                 }
+            }
+        }
+        return out
+    }
+
+    /// The template applied piece by piece with `Encoding.merge`, as tokenizers does: what gives truncated texts'
+    /// overflowing windows their special tokens, in tokenizers' order.
+    private func applyMerging(_ first: Encoding, _ second: Encoding?) -> Encoding {
+        var out = Encoding()
+        for piece in second == nil ? single : pair {
+            switch piece {
+            case .special(let token, let id, let typeID):
+                var special = Encoding()
+                special.append(id: id, token: token, typeID: typeID, offsets: 0..<0, special: true, sequence: nil)
+                out.merge(special)
+            case .sequence(let isSecond, let typeID):
+                guard var part = isSecond ? second : first else { continue }
+                part.assign(typeID: typeID, sequence: isSecond ? 1 : 0)
+                out.merge(part)
             }
         }
         return out

@@ -32,6 +32,11 @@ public struct Tokenizer: Sendable {
     /// ByteLevel and RobertaProcessing's `trim_offsets` (with their `add_prefix_space`): offsets lose the spaces.
     public let trimOffsets: (addPrefixSpace: Bool, enabled: Bool)
     public let decoder: Decoder
+    /// The truncation tokenizer.json sets, which `encode` does not apply (transformers does not unless asked):
+    /// pass it to `encode(_:truncation:)` or `encodeBatch` for what the tokenizers library's `encode` gives.
+    public var truncation: Truncation?
+    /// The padding tokenizer.json sets; applied only when passed to `encodeBatch`, like `truncation`.
+    public var padding: Padding?
     private let rawMatcher: AddedTokenMatcher
     private let normalizedMatcher: AddedTokenMatcher
     private let tokensByID: [Int32: String]
@@ -97,24 +102,25 @@ public struct Tokenizer: Sendable {
         var first = first
         var second = second
         if trimOffsets.enabled {
-            ByteLevel.trimOffsets(&first, addPrefixSpace: trimOffsets.addPrefixSpace)
+            func trim(_ encoding: inout Encoding) {
+                ByteLevel.trimOffsets(&encoding, addPrefixSpace: trimOffsets.addPrefixSpace)
+                for index in encoding.overflowing.indices { trim(&encoding.overflowing[index]) }
+            }
+            trim(&first)
             if var other = second {
-                ByteLevel.trimOffsets(&other, addPrefixSpace: trimOffsets.addPrefixSpace)
+                trim(&other)
                 second = other
             }
         }
-        guard addSpecialTokens, let template else {
-            var joined = first
-            if let second {
-                for index in 0..<second.count {
-                    joined.append(
-                        id: second.ids[index], token: second.tokens[index], typeID: 1, offsets: second.offsets[index],
-                        special: false, sequence: 1)
-                }
-            }
-            return joined
-        }
-        return template.apply(first, second)
+        if addSpecialTokens, let template { return template.apply(first, second) }
+        // Without special tokens a template still gives each text its type id (RoBERTa's: 0 for both); without a
+        // template the texts get 0 and 1, as tokenizers' default post-processing does.
+        let types = template?.sequenceTypeIDs(pair: second != nil) ?? (first: 0, second: 1)
+        if first.typeIDs.contains(where: { $0 != types.first }) { first.assign(typeID: types.first, sequence: 0) }
+        guard var second else { return first }
+        second.assign(typeID: types.second, sequence: 1)
+        first.merge(second)
+        return first
     }
 
     /// The tokens of one text, with offsets into it and no special tokens added.

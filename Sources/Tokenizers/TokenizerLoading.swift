@@ -81,13 +81,17 @@ extension Tokenizer {
         let preTokenizer = try reader.preTokenizer(root["pre_tokenizer"])
         let (template, trim) = try reader.postProcessor(root["post_processor"])
         let decoder = try reader.decoder(root["decoder"])
+        var tokenizer: Tokenizer
         do {
-            return try Tokenizer(
+            tokenizer = try Tokenizer(
                 normalizer: normalizer, preTokenizer: preTokenizer, model: subwords, vocabulary: vocabulary,
                 addedTokens: added, template: template, trimOffsets: trim, decoder: decoder)
         } catch {
             throw TokenizerError.file(path: path, reason: error.description)
         }
+        tokenizer.truncation = try reader.truncation(root["truncation"])
+        tokenizer.padding = try reader.padding(root["padding"])
+        return tokenizer
     }
 
     /// A BERT tokenizer from `vocab.txt`, as transformers' BertTokenizerFast builds one: BertNormalizer, BertPreTokenizer,
@@ -159,6 +163,45 @@ private struct JSONReader {
             throw TokenizerError.file(path: path, reason: "\(key) is not a boolean")
         }
         return flag
+    }
+
+    func truncation(_ value: JSONValue?) throws(TokenizerError) -> Truncation? {
+        guard let value, value != .null else { return nil }
+        guard let object = value.object else {
+            throw TokenizerError.file(path: path, reason: "truncation is not an object")
+        }
+        let strategy: Truncation.Strategy
+        switch try string(object, "strategy", default: "LongestFirst") {
+        case "LongestFirst": strategy = .longestFirst
+        case "OnlyFirst": strategy = .onlyFirst
+        case "OnlySecond": strategy = .onlySecond
+        case let other: throw TokenizerError.file(path: path, reason: "truncation.strategy \(other) is unknown")
+        }
+        return Truncation(
+            maxLength: try integer(object, "max_length", default: 512), strategy: strategy,
+            direction: try string(object, "direction", default: "Right") == "Left" ? .left : .right,
+            stride: try integer(object, "stride", default: 0))
+    }
+
+    func padding(_ value: JSONValue?) throws(TokenizerError) -> Padding? {
+        guard let value, value != .null else { return nil }
+        guard let object = value.object else {
+            throw TokenizerError.file(path: path, reason: "padding is not an object")
+        }
+        var length = Padding.Length.longest
+        if let fixed = object["strategy"]?.object?["Fixed"] {
+            guard let size = fixed.nonNegativeInteger(limit: 1 << 30) else {
+                throw TokenizerError.file(path: path, reason: "padding.strategy.Fixed is not a non-negative integer")
+            }
+            length = .fixed(size)
+        }
+        let multiple = try integer(object, "pad_to_multiple_of", default: 0)
+        return Padding(
+            length: length, left: try string(object, "direction", default: "Right") == "Left",
+            multipleOf: multiple > 0 ? multiple : nil,
+            padID: Int32(try integer(object, "pad_id", default: 0)),
+            padTypeID: Int32(try integer(object, "pad_type_id", default: 0)),
+            padToken: try string(object, "pad_token", default: "[PAD]"))
     }
 
     func normalizer(_ value: JSONValue?) throws(TokenizerError) -> BertNormalizer? {

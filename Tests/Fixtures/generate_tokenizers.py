@@ -299,37 +299,67 @@ def encodings(tokenizer, lines, step=1):
 
 
 def batches(path, lines):
-    """encode_batch with truncation and padding settings, as a user sets them (reference-batch.json)."""
+    """encode_batch with truncation (stride: overflowing windows) and padding settings, as a user sets them
+    (reference-batch.json)."""
+    def record(e):
+        return {"ids": e.ids, "type_ids": e.type_ids, "attention": e.attention_mask,
+                "special": e.special_tokens_mask, "offsets": [x for pair in e.offsets for x in pair],
+                "overflowing": [record(o) for o in e.overflowing]}
     cases = []
+    # strategy, max_length, truncation side, padding length, padding side, pad_to_multiple_of, pairs, stride
     settings = [
-        ("longest_first", 16, "right", "BatchLongest", "right", None, False),
-        ("longest_first", 24, "right", 32, "left", None, True),
-        ("only_second", 20, "right", "BatchLongest", "right", 8, True),
-        ("longest_first", 12, "left", "BatchLongest", "left", None, True),
-        ("only_first", 10, "left", 10, "right", None, False),
+        ("longest_first", 16, "right", "BatchLongest", "right", None, False, 0),
+        ("longest_first", 24, "right", 32, "left", None, True, 0),
+        ("only_second", 20, "right", "BatchLongest", "right", 8, True, 0),
+        ("longest_first", 12, "left", "BatchLongest", "left", None, True, 0),
+        ("only_first", 10, "left", 10, "right", None, False, 0),
+        ("longest_first", 16, "right", "BatchLongest", "right", None, False, 4),
+        ("longest_first", 13, "left", "BatchLongest", "left", None, False, 5),
+        ("longest_first", 30, "right", "BatchLongest", "right", None, True, 1),
+        ("only_second", 24, "left", 24, "right", None, True, 3),
+        ("only_first", 20, "right", "BatchLongest", "right", None, True, 2),
+        ("only_second", 56, "right", "BatchLongest", "right", None, True, 1),
+        ("longest_first", 16, "right", "BatchLongest", "right", None, False, 14),
     ]
-    for strategy, max_length, tdir, padding, pdir, multiple, pairs in settings:
+    for strategy, max_length, tdir, padding, pdir, multiple, pairs, stride in settings:
         tokenizer = plain(Tokenizer.from_file(path))
-        tokenizer.enable_truncation(max_length, strategy=strategy, direction=tdir)
+        tokenizer.enable_truncation(max_length, stride=stride, strategy=strategy, direction=tdir)
         kwargs = {"direction": pdir, "pad_id": 0, "pad_type_id": 0, "pad_token": "[PAD]"}
         if padding != "BatchLongest":
             kwargs["length"] = padding
         if multiple:
             kwargs["pad_to_multiple_of"] = multiple
         tokenizer.enable_padding(**kwargs)
-        texts = lines[:48]
+        # Windows need long texts: the stride cases take the first 48 lines longer than 60 code points.
+        chosen = [i for i, line in enumerate(lines) if len(line) > 60][:48] if stride else list(range(48))
+        texts = [lines[i] for i in chosen]
         inputs = list(zip(texts[0::2], texts[1::2])) if pairs else texts
+        case = {"settings": [strategy, max_length, tdir, padding, pdir, multiple, pairs, stride], "lines": chosen}
         try:
             out = tokenizer.encode_batch(inputs)
-        except Exception as error:  # e.g. only_second on a too short second text
-            cases.append({"settings": [strategy, max_length, tdir, padding, pdir, multiple, pairs],
-                          "error": str(error)})
+        except BaseException as error:  # only_second on a too short second text; a stride too long (a panic)
+            cases.append(dict(case, error=str(error)))
             continue
-        cases.append({"settings": [strategy, max_length, tdir, padding, pdir, multiple, pairs],
-                      "encodings": [{"ids": e.ids, "type_ids": e.type_ids, "attention": e.attention_mask,
-                                     "special": e.special_tokens_mask,
-                                     "offsets": [x for pair in e.offsets for x in pair]} for e in out]})
+        cases.append(dict(case, encodings=[record(e) for e in out]))
     return cases
+
+
+def options(lines):
+    """Per tokenizer: pairs encoded without special tokens (type ids then come from the post-processor), and the
+    truncation / padding tokenizer.json carries, as the library reads them (reference-options.json)."""
+    out = {}
+    for name in ["minilm-uncased", "cased-wordpiece", "gpt2-bpe", "roberta-bpe"]:
+        path = os.path.join(OUT, name, "tokenizer.json")
+        tokenizer = Tokenizer.from_file(path)
+        settings = {"truncation": tokenizer.truncation, "padding": tokenizer.padding}
+        plain(tokenizer)
+        pairs = []
+        for i in range(0, 40, 8):
+            e = tokenizer.encode(lines[i], lines[i + 1], add_special_tokens=False)
+            pairs.append({"a": i, "b": i + 1, "ids": e.ids, "type_ids": e.type_ids,
+                          "offsets": [x for pair in e.offsets for x in pair]})
+        out[name] = dict(settings, pairs=pairs)
+    return out
 
 
 PRETOKENIZE = [
@@ -424,6 +454,8 @@ def main():
         json.dump(reference, f, ensure_ascii=False, separators=(",", ":"))
     with open(os.path.join(OUT, "reference-batch.json"), "w") as f:
         json.dump(batches(os.path.join(minilm, "tokenizer.json"), lines), f, separators=(",", ":"))
+    with open(os.path.join(OUT, "reference-options.json"), "w") as f:
+        json.dump(options(lines), f, separators=(",", ":"))
     write_tables()
     total = sum(os.path.getsize(os.path.join(base, n)) for base, _, names in os.walk(OUT) for n in names)
     print(f"{len(lines)} lines; tokenizer fixtures {total / 1e6:.2f} MB")
