@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Where the Hub is and where its cache lives, read from the same environment variables as the Python client
 /// (huggingface_hub/constants.py), so both use one cache.
 public struct HubEnvironment: Sendable, Equatable {
@@ -34,6 +38,20 @@ public struct HubEnvironment: Sendable, Equatable {
         tokenPath = path(variables["HF_TOKEN_PATH"] ?? home + "/token")
         downloadTimeout = variables["HF_HUB_DOWNLOAD_TIMEOUT"].flatMap { Int($0) }.map { max(1, $0) } ?? 10
         metadataTimeout = variables["HF_HUB_ETAG_TIMEOUT"].flatMap { Int($0) }.map { max(1, $0) } ?? 10
+    }
+
+    /// The values for this process's environment.
+    public static func current() -> HubEnvironment {
+        var variables: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let pair = String(cString: pointer)
+            if let equals = pair.firstIndex(of: "=") {
+                variables[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            }
+            entry += 1
+        }
+        return HubEnvironment(variables)
     }
 
     /// The token to send to the Hub, in the Python client's order: `explicit` (`--token`), `HF_TOKEN`, then the

@@ -79,18 +79,11 @@ struct TokenizeCommand: ParsableCommand {
     private func locate() throws -> String {
         if FileManager.default.fileExists(atPath: model) { return model }
         let client = access.client()
-        let registry = try Registry.builtIn()
-        do {
-            return try client.cached(model, registry: registry).snapshot.folder
-        } catch HubError.notCached where !client.environment.offline {
-            let files = [
-                "tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
-                "merges.txt",
-            ]
-            return try PullCommand.pull(
-                model, revision: "main", selection: FileSelection(include: files), client: client, quiet: json
-            ).snapshot
-        }
+        let printer = ProgressPrinter(label: "downloading \(model)", enabled: !json)
+        defer { printer.finish() }
+        let folder = try Pretrained.locate(
+            model, selection: Pretrained.tokenizerFiles, client: client, progress: { printer.show($0) })
+        return folder
     }
 
     /// Tokenizes every line of a file once and prints the rate.

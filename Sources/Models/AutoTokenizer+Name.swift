@@ -1,0 +1,14 @@
+import Hub
+import Tokenizers
+
+extension AutoTokenizer {
+    /// The tokenizer of a model folder, `.mhub` file, or model name (`bert-base-uncased`, `org/name`): a name is
+    /// read from the Hugging Face cache, its tokenizer files downloaded first when missing (not offline).
+    public static func fromPretrained(
+        _ model: String, revision: String = "main", client: HubClient = HubClient(environment: .current())
+    ) async throws -> Tokenizer {
+        let load: (String) throws -> Tokenizer = fromPretrained  // the synchronous one, for folders and files
+        return try load(
+            try Pretrained.locate(model, revision: revision, selection: Pretrained.tokenizerFiles, client: client))
+    }
+}
