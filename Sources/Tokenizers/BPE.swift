@@ -2,7 +2,7 @@ import Synchronization
 
 /// The byte-pair-encoding model: a word starts as its characters and the ranked merges are applied, the best-ranked
 /// (then leftmost) pair first, until no ranked pair is left; the pieces' ids come from the vocabulary.
-public struct BPE: Sendable {
+public final class BPE: Sendable {
     let vocabulary: VocabularyTable
     /// (left id, right id) packed → (rank, merged id).
     let merges: [UInt64: (rank: Int32, id: Int32)]

@@ -38,32 +38,79 @@ public struct ByteLevel: Sendable, Equatable {
     /// The words of `text` (one segment between added tokens): byte-level characters, each with the index of the
     /// original scalar it came from.
     func words(_ text: NormalizedText) -> [NormalizedText] {
-        var text = text
-        if addPrefixSpace, let first = text.origins.first, text.scalars.first != 0x20 {
-            text.scalars.insert(0x20, at: 0)
-            text.origins.insert(first, at: 0)
+        var scratch = Scratch()
+        var words: [NormalizedText] = []
+        forEachWord(text, 0..<text.scalars.count, scratch: &scratch) { words.append($0) }
+        return words
+    }
+
+    /// Buffers `forEachWord` reuses, so a text costs a few allocations rather than a few per word.
+    struct Scratch {
+        var scalars: [UInt32] = []
+        var origins: [Int32] = []
+        var kinds: [Class] = []
+        var pieces: [Range<Int>] = []
+        var word = NormalizedText()
+    }
+
+    /// Calls `body` with each word of `text.scalars[span]` in byte-level characters, each with its origin.
+    func forEachWord(
+        _ text: NormalizedText, _ span: Range<Int>, scratch: inout Scratch, _ body: (NormalizedText) -> Void
+    ) {
+        guard !span.isEmpty else { return }
+        scratch.scalars.removeAll(keepingCapacity: true)
+        scratch.origins.removeAll(keepingCapacity: true)
+        if addPrefixSpace, text.scalars[span.lowerBound] != 0x20 {
+            scratch.scalars.append(0x20)
+            scratch.origins.append(text.origins[span.lowerBound])
         }
-        let pieces = useRegex ? Self.split(text.scalars) : (text.scalars.isEmpty ? [] : [0..<text.scalars.count])
-        return pieces.map { piece in
-            var word = NormalizedText()
-            var utf8: [UInt8] = []
+        scratch.scalars += text.scalars[span]
+        scratch.origins += text.origins[span]
+        scratch.pieces.removeAll(keepingCapacity: true)
+        if useRegex {
+            Self.split(scratch.scalars, kinds: &scratch.kinds, into: &scratch.pieces)
+        } else {
+            scratch.pieces.append(0..<scratch.scalars.count)
+        }
+        let table = Self.byteToScalar
+        for piece in scratch.pieces {
+            scratch.word.scalars.removeAll(keepingCapacity: true)
+            scratch.word.origins.removeAll(keepingCapacity: true)
             for index in piece {
-                utf8.removeAll(keepingCapacity: true)
-                appendUTF8(text.scalars[index], to: &utf8)
-                for byte in utf8 { word.append(Self.byteToScalar[Int(byte)], origin: text.origins[index]) }
+                let scalar = scratch.scalars[index]
+                let origin = scratch.origins[index]
+                func add(_ byte: UInt32) { scratch.word.append(table[Int(byte)], origin: origin) }
+                switch scalar {
+                case 0..<0x80:
+                    add(scalar)
+                case 0x80..<0x800:
+                    add(0xC0 | scalar >> 6)
+                    add(0x80 | scalar & 0x3F)
+                case 0x800..<0x10000:
+                    add(0xE0 | scalar >> 12)
+                    add(0x80 | scalar >> 6 & 0x3F)
+                    add(0x80 | scalar & 0x3F)
+                default:
+                    add(0xF0 | scalar >> 18)
+                    add(0x80 | scalar >> 12 & 0x3F)
+                    add(0x80 | scalar >> 6 & 0x3F)
+                    add(0x80 | scalar & 0x3F)
+                }
             }
-            return word
+            body(scratch.word)
         }
     }
 
-    private enum Class { case letter, number, space, other }
+    /// The character classes GPT-2's pattern distinguishes.
+    enum Class { case letter, number, space, other }
 
     private static func kind(_ scalar: UInt32) -> Class {
         if scalar < 0x80 {
             switch scalar {
             case 0x41...0x5A, 0x61...0x7A: return .letter
             case 0x30...0x39: return .number
-            default: break
+            case 0x09...0x0D, 0x20: return .space
+            default: return .other
             }
         }
         if UnicodeClasses.contains(ByteLevelTables.letters, scalar) { return .letter }
@@ -72,11 +119,11 @@ public struct ByteLevel: Sendable, Equatable {
         return .other
     }
 
-    /// GPT-2's pattern: the ranges it matches, in order, covering the text.
-    static func split(_ scalars: [UInt32]) -> [Range<Int>] {
+    /// GPT-2's pattern: the ranges it matches, in order, covering the text, appended to `pieces`.
+    static func split(_ scalars: [UInt32], kinds: inout [Class], into pieces: inout [Range<Int>]) {
         let count = scalars.count
-        let kinds = scalars.map(kind)
-        var pieces: [Range<Int>] = []
+        kinds.removeAll(keepingCapacity: true)
+        for scalar in scalars { kinds.append(kind(scalar)) }
         var index = 0
         func run(from start: Int, _ kind: Class) -> Int {
             var end = start
@@ -87,7 +134,7 @@ public struct ByteLevel: Sendable, Equatable {
             // 's 't 're 've 'm 'll 'd
             if scalars[index] == 0x27, index + 1 < count {
                 let next = scalars[index + 1]
-                if [0x73, 0x74, 0x6D, 0x64].contains(next) {  // s t m d
+                if next == 0x73 || next == 0x74 || next == 0x6D || next == 0x64 {  // s t m d
                     pieces.append(index..<index + 2)
                     index += 2
                     continue
@@ -120,7 +167,6 @@ public struct ByteLevel: Sendable, Equatable {
                 index = end - 1
             }
         }
-        return pieces
     }
 
     /// Text from byte-level tokens: characters back to bytes, then UTF-8 with U+FFFD for broken sequences; a token
@@ -138,25 +184,21 @@ public struct ByteLevel: Sendable, Equatable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// tokenizers' `process_offsets`: offsets lose the spaces (`Ġ` or whitespace) a token starts or ends with,
-    /// except the one space `addPrefixSpace` put before the first word.
-    static func trimOffsets(_ encoding: inout Encoding, addPrefixSpace: Bool) {
+    /// How many space characters (`Ġ` or whitespace) a token starts with (high byte) and ends with (low byte), at
+    /// most 255 each: what offset trimming takes off.
+    static func spaceEdges(_ token: String) -> UInt16 {
         let space = byteToScalar[0x20]
         func isSpace(_ scalar: Unicode.Scalar) -> Bool { scalar.value == space || scalar.properties.isWhitespace }
-        for index in 0..<encoding.count {
-            let scalars = Array(encoding.tokens[index].unicodeScalars)
-            var leading = scalars.prefix(while: isSpace).count
-            let trailing = scalars.reversed().prefix(while: isSpace).count
-            guard leading > 0 || trailing > 0 else { continue }
-            var range = encoding.offsets[index]
-            if leading > 0 {
-                if (index == 0 || range.lowerBound == 0) && addPrefixSpace && leading == 1 { leading = 0 }
-                range = min(range.lowerBound + leading, range.upperBound)..<range.upperBound
-            }
-            if trailing > 0, range.upperBound >= trailing {
-                range = range.lowerBound..<max(range.upperBound - trailing, range.lowerBound)
-            }
-            encoding.offsets[index] = range
+        var leading = 0
+        for scalar in token.unicodeScalars {
+            guard isSpace(scalar) else { break }
+            leading += 1
         }
+        var trailing = 0
+        for scalar in token.unicodeScalars.reversed() {
+            guard isSpace(scalar) else { break }
+            trailing += 1
+        }
+        return UInt16(min(leading, 255)) << 8 | UInt16(min(trailing, 255))
     }
 }

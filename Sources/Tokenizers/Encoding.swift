@@ -35,6 +35,16 @@ public struct Encoding: Sendable, Equatable {
         sequenceIDs.append(sequence)
     }
 
+    mutating func reserveCapacity(_ count: Int) {
+        ids.reserveCapacity(count)
+        tokens.reserveCapacity(count)
+        typeIDs.reserveCapacity(count)
+        offsets.reserveCapacity(count)
+        specialTokensMask.reserveCapacity(count)
+        attentionMask.reserveCapacity(count)
+        sequenceIDs.reserveCapacity(count)
+    }
+
     /// The tokens in `range`, without overflowing parts.
     func slice(_ range: Range<Int>) -> Encoding {
         var part = Encoding()

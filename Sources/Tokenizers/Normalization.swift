@@ -41,16 +41,18 @@ public struct BertNormalizer: Sendable, Equatable {
         self.lowercase = lowercase
     }
 
-    /// Normalizes `text` into a new sequence with the same origins.
-    func normalize(_ text: NormalizedText) -> NormalizedText {
+    /// Normalizes `text` into `out` (emptied first); each scalar's origin is its index in the slice's array.
+    func normalize(_ text: ArraySlice<UInt32>, into out: inout NormalizedText) {
         typealias Tables = BertUnicodeTables
         let strip = stripAccents ?? lowercase
-        var out = NormalizedText()
-        out.scalars.reserveCapacity(text.scalars.count + 8)
-        out.origins.reserveCapacity(text.scalars.count + 8)
+        out.scalars.removeAll(keepingCapacity: true)
+        out.origins.removeAll(keepingCapacity: true)
+        out.scalars.reserveCapacity(text.count + 8)
+        out.origins.reserveCapacity(text.count + 8)
         var stripped: [UInt32] = []
-        for (scalar, origin) in zip(text.scalars, text.origins) {
-            var scalar = scalar
+        for index in text.indices {
+            var scalar = text[index]
+            let origin = Int32(truncatingIfNeeded: index)
             if scalar < 0x80 {  // ASCII: no accents to strip; only A-Z lowercase
                 let kind = ScalarKind.of(scalar)
                 if cleanText {
@@ -96,7 +98,6 @@ public struct BertNormalizer: Sendable, Equatable {
             }
             if chinese { out.append(0x20, origin: origin) }
         }
-        return out
     }
 }
 

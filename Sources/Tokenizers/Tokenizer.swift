@@ -44,6 +44,8 @@ public struct Tokenizer: Sendable {
     private let tokenArray: [String?]
     private let idsByToken: [[UInt8]: Int32]
     private let specialIDs: Set<Int32>
+    /// Per id (when offsets are trimmed): the space characters its token starts with (high byte) and ends with.
+    private let spaceEdges: [UInt16]
 
     /// A tokenizer from its parts; `vocabulary` lists the model's (token, id) pairs.
     public init(
@@ -80,6 +82,7 @@ public struct Tokenizer: Sendable {
         rawMatcher = AddedTokenMatcher(addedTokens.filter { !$0.normalized })
         normalizedMatcher = AddedTokenMatcher(addedTokens.filter(\.normalized))
         specialIDs = Set(addedTokens.filter(\.special).map(\.id))
+        spaceEdges = trimOffsets.enabled ? array.map { ByteLevel.spaceEdges($0 ?? "") } : []
     }
 
     /// The token string of an id (vocabulary or added token).
@@ -92,18 +95,83 @@ public struct Tokenizer: Sendable {
 
     /// Encodes one text, or a pair, as `tokenizer(text, pair)` does in Python (no truncation, no padding).
     public func encode(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true) -> Encoding {
-        combine(
-            encodeSequence(text, sequence: 0), pair.map { encodeSequence($0, sequence: 1) },
-            addSpecialTokens: addSpecialTokens)
+        var buffers = Buffers()
+        var first = Pieces()
+        collect(text, into: &first, buffers: &buffers)
+        var second: Pieces?
+        if let pair {
+            var pieces = Pieces()
+            collect(pair, into: &pieces, buffers: &buffers)
+            second = pieces
+        }
+        if trimOffsets.enabled {
+            trim(first.ids, &first.offsets)
+            if second != nil { trim(second!.ids, &second!.offsets) }
+        }
+        return assemble(first, second, addSpecialTokens: addSpecialTokens)
     }
 
-    /// One encoding from the encoded texts: the template's special tokens around them, or just the two in a row.
+    /// One text's tokens while it is encoded: ids and their offsets in the text.
+    struct Pieces {
+        var ids: [Int32] = []
+        var offsets: [Range<Int>] = []
+    }
+
+    /// Buffers reused across the words and texts of one call, so a word costs no allocation.
+    struct Buffers {
+        var words: [Range<Int>] = []
+        var pieces: [(id: Int32, range: Range<Int>)] = []
+        var wordPiece = WordPiece.Scratch()
+        var byteLevel = ByteLevel.Scratch()
+    }
+
+    /// The final encoding, built once at its full size: the template's special tokens around the texts, or (without
+    /// special tokens) the texts in a row with the type ids the template gives them (without a template, 0 and 1,
+    /// as tokenizers' default post-processing).
+    private func assemble(_ first: Pieces, _ second: Pieces?, addSpecialTokens: Bool) -> Encoding {
+        let layout: [Template.Piece]
+        if addSpecialTokens, let template {
+            layout = second == nil ? template.single : template.pair
+        } else {
+            let types = template?.sequenceTypeIDs(pair: second != nil) ?? (first: 0, second: 1)
+            layout =
+                [.sequence(second: false, typeID: types.first)]
+                + (second == nil ? [] : [.sequence(second: true, typeID: types.second)])
+        }
+        var total = 0
+        for piece in layout {
+            switch piece {
+            case .special: total += 1
+            case .sequence(let isSecond, _): total += (isSecond ? second?.ids.count : first.ids.count) ?? 0
+            }
+        }
+        var out = Encoding()
+        out.reserveCapacity(total)
+        for piece in layout {
+            switch piece {
+            case .special(let token, let id, let typeID):
+                out.append(id: id, token: token, typeID: typeID, offsets: 0..<0, special: true, sequence: nil)
+            case .sequence(let isSecond, let typeID):
+                guard let part = isSecond ? second : first else { continue }
+                for index in part.ids.indices {
+                    let id = part.ids[index]
+                    out.append(
+                        id: id, token: token(for: id) ?? "", typeID: typeID, offsets: part.offsets[index],
+                        special: false, sequence: isSecond ? 1 : 0)
+                }
+            }
+        }
+        return out
+    }
+
+    /// One encoding from the encoded texts (after truncation): the template's special tokens around them, or just
+    /// the two in a row.
     func combine(_ first: Encoding, _ second: Encoding?, addSpecialTokens: Bool) -> Encoding {
         var first = first
         var second = second
         if trimOffsets.enabled {
             func trim(_ encoding: inout Encoding) {
-                ByteLevel.trimOffsets(&encoding, addPrefixSpace: trimOffsets.addPrefixSpace)
+                self.trim(encoding.ids, &encoding.offsets)
                 for index in encoding.overflowing.indices { trim(&encoding.overflowing[index]) }
             }
             trim(&first)
@@ -123,62 +191,115 @@ public struct Tokenizer: Sendable {
         return first
     }
 
+    /// tokenizers' `process_offsets` (ByteLevel and RobertaProcessing with `trim_offsets`): offsets lose the spaces
+    /// (`Ġ` or whitespace) a token starts or ends with, except the one space `add_prefix_space` put before the first
+    /// word.
+    private func trim(_ ids: [Int32], _ offsets: inout [Range<Int>]) {
+        for index in ids.indices {
+            let id = ids[index]
+            let edges =
+                id >= 0 && Int(id) < spaceEdges.count
+                ? spaceEdges[Int(id)] : ByteLevel.spaceEdges(token(for: id) ?? "")
+            guard edges != 0 else { continue }
+            var leading = Int(edges >> 8)
+            let trailing = Int(edges & 0xFF)
+            var range = offsets[index]
+            if leading > 0 {
+                if (index == 0 || range.lowerBound == 0) && trimOffsets.addPrefixSpace && leading == 1 { leading = 0 }
+                range = min(range.lowerBound + leading, range.upperBound)..<range.upperBound
+            }
+            if trailing > 0, range.upperBound >= trailing {
+                range = range.lowerBound..<max(range.upperBound - trailing, range.lowerBound)
+            }
+            offsets[index] = range
+        }
+    }
+
     /// The tokens of one text, with offsets into it and no special tokens added.
     func encodeSequence(_ text: String, sequence: Int) -> Encoding {
-        let scalars = text.unicodeScalars.map(\.value)
+        var buffers = Buffers()
+        var pieces = Pieces()
+        collect(text, into: &pieces, buffers: &buffers)
         var encoding = Encoding()
-        for piece in rawMatcher.split(scalars, 0..<scalars.count) {
-            switch piece {
-            case .token(let token, let range):
-                encoding.append(
-                    id: token.id, token: token.content, typeID: 0, offsets: range, special: false, sequence: sequence)
-            case .text(let range):
-                var text = NormalizedText(scalars[range], start: range.lowerBound)
-                if let normalizer { text = normalizer.normalize(text) }
-                for part in normalizedMatcher.split(text.scalars, 0..<text.scalars.count) {
-                    switch part {
-                    case .token(let token, let span):
-                        let offsets = Int(text.origins[span.lowerBound])..<Int(text.origins[span.upperBound - 1]) + 1
-                        encoding.append(
-                            id: token.id, token: token.content, typeID: 0, offsets: offsets, special: false,
-                            sequence: sequence)
-                    case .text(let span):
-                        appendWords(of: text, in: span, to: &encoding, sequence: sequence)
-                    }
-                }
-            }
+        encoding.reserveCapacity(pieces.ids.count)
+        for (id, offsets) in zip(pieces.ids, pieces.offsets) {
+            encoding.append(
+                id: id, token: token(for: id) ?? "", typeID: 0, offsets: offsets, special: false, sequence: sequence)
         }
         return encoding
     }
 
-    private func appendWords(of text: NormalizedText, in span: Range<Int>, to encoding: inout Encoding, sequence: Int) {
-        var pieces: [(id: Int32, range: Range<Int>)] = []
-        var scratch = WordPiece.Scratch()
+    /// Appends the tokens of `text` (added tokens, then normalizer, pre-tokenizer and model on the rest).
+    private func collect(_ text: String, into out: inout Pieces, buffers: inout Buffers) {
+        let scalars = text.unicodeScalars.map(\.value)
+        out.ids.reserveCapacity(out.ids.count + scalars.count / 4 + 4)
+        out.offsets.reserveCapacity(out.offsets.count + scalars.count / 4 + 4)
+        guard !rawMatcher.isEmpty else {
+            collectSegment(scalars[...], into: &out, buffers: &buffers)
+            return
+        }
+        for piece in rawMatcher.split(scalars, 0..<scalars.count) {
+            switch piece {
+            case .token(let token, let range):
+                out.ids.append(token.id)
+                out.offsets.append(range)
+            case .text(let range):
+                collectSegment(scalars[range], into: &out, buffers: &buffers)
+            }
+        }
+    }
+
+    /// A stretch of text between added tokens that are matched before normalization.
+    private func collectSegment(_ scalars: ArraySlice<UInt32>, into out: inout Pieces, buffers: inout Buffers) {
+        var text = NormalizedText()
+        if let normalizer {
+            normalizer.normalize(scalars, into: &text)
+        } else {
+            text.scalars = Array(scalars)
+            text.origins = scalars.indices.map { Int32(truncatingIfNeeded: $0) }
+        }
+        guard !normalizedMatcher.isEmpty else {
+            appendWords(of: text, in: 0..<text.scalars.count, to: &out, buffers: &buffers)
+            return
+        }
+        for part in normalizedMatcher.split(text.scalars, 0..<text.scalars.count) {
+            switch part {
+            case .token(let token, let span):
+                out.ids.append(token.id)
+                out.offsets.append(Int(text.origins[span.lowerBound])..<Int(text.origins[span.upperBound - 1]) + 1)
+            case .text(let span):
+                appendWords(of: text, in: span, to: &out, buffers: &buffers)
+            }
+        }
+    }
+
+    private func appendWords(
+        of text: NormalizedText, in span: Range<Int>, to out: inout Pieces, buffers: inout Buffers
+    ) {
         func emit(_ scalars: ArraySlice<UInt32>, _ origins: ArraySlice<Int32>) {
-            pieces.removeAll(keepingCapacity: true)
+            buffers.pieces.removeAll(keepingCapacity: true)
             switch model {
-            case .wordPiece(let wordPiece): wordPiece.tokenize(scalars, into: &pieces, scratch: &scratch)
-            case .bpe(let bpe): bpe.tokenize(scalars, into: &pieces)
+            case .wordPiece(let wordPiece): wordPiece.tokenize(scalars, into: &buffers.pieces, scratch: &buffers.wordPiece)
+            case .bpe(let bpe): bpe.tokenize(scalars, into: &buffers.pieces)
             }
             let base = origins.startIndex
-            for piece in pieces {
-                encoding.append(
-                    id: piece.id, token: token(for: piece.id) ?? "", typeID: 0,
-                    offsets: Int(origins[base + piece.range.lowerBound])..<Int(
-                        origins[base + piece.range.upperBound - 1]) + 1,
-                    special: false, sequence: sequence)
+            for piece in buffers.pieces {
+                out.ids.append(piece.id)
+                out.offsets.append(
+                    Int(origins[base + piece.range.lowerBound])..<Int(origins[base + piece.range.upperBound - 1]) + 1)
             }
         }
         switch preTokenizer {
         case .bert:
-            var words: [Range<Int>] = []
-            BertPreTokenizer.split(text.scalars, span, into: &words)
+            buffers.words.removeAll(keepingCapacity: true)
+            BertPreTokenizer.split(text.scalars, span, into: &buffers.words)
+            let words = buffers.words
             for word in words { emit(text.scalars[word], text.origins[word]) }
         case .byteLevel(let byteLevel):
-            var part = NormalizedText()
-            part.scalars = Array(text.scalars[span])
-            part.origins = Array(text.origins[span])
-            for word in byteLevel.words(part) { emit(word.scalars[...], word.origins[...]) }
+            var scratch = ByteLevel.Scratch()
+            swap(&scratch, &buffers.byteLevel)
+            byteLevel.forEachWord(text, span, scratch: &scratch) { word in emit(word.scalars[...], word.origins[...]) }
+            swap(&scratch, &buffers.byteLevel)
         }
     }
 
