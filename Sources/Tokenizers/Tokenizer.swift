@@ -106,7 +106,11 @@ public struct Tokenizer: Sendable {
         }
         if trimOffsets.enabled {
             trim(first.ids, &first.offsets)
-            if second != nil { trim(second!.ids, &second!.offsets) }
+            if var other = second {
+                second = nil  // keeps the offsets array unique while it is trimmed
+                trim(other.ids, &other.offsets)
+                second = other
+            }
         }
         return assemble(first, second, addSpecialTokens: addSpecialTokens)
     }
@@ -279,7 +283,8 @@ public struct Tokenizer: Sendable {
         func emit(_ scalars: ArraySlice<UInt32>, _ origins: ArraySlice<Int32>) {
             buffers.pieces.removeAll(keepingCapacity: true)
             switch model {
-            case .wordPiece(let wordPiece): wordPiece.tokenize(scalars, into: &buffers.pieces, scratch: &buffers.wordPiece)
+            case .wordPiece(let wordPiece):
+                wordPiece.tokenize(scalars, into: &buffers.pieces, scratch: &buffers.wordPiece)
             case .bpe(let bpe): bpe.tokenize(scalars, into: &buffers.pieces)
             }
             let base = origins.startIndex
