@@ -50,7 +50,9 @@ let tokenizers = [
     ("byte-level BPE, RoBERTa style (trained here)", Fixtures.path("tokenizers/roberta-bpe/tokenizer.json")),
 ]
 var ours: [String: Double] = [:]
-for (name, path) in tokenizers {
+// An argument keeps only the tokenizers whose name contains it (for profiling one).
+let only = CommandLine.arguments.dropFirst().first
+for (name, path) in tokenizers where only.map({ name.contains($0) }) ?? true {
     let tokenizer = try Tokenizer.load(file: path)
     var best = Double.infinity
     var tokens = 0
@@ -78,7 +80,8 @@ for (name, path) in tokenizers {
 
 let peer = ProcessInfo.processInfo.environment["PEER_PYTHON"] ?? "python3"
 let script = Fixtures.repositoryRoot + "/Benchmarks/peer_tokenizers.py"
-let result = try? runProcess(peer, [script, corpusPath] + tokenizers.map(\.1))
+let chosen = tokenizers.filter { only.map($0.0.contains) ?? true }
+let result = try? runProcess(peer, [script, corpusPath] + chosen.map(\.1))
 if let result, result.status == 0 {
     for line in result.stdout.split(separator: "\n") {
         let fields = line.split(separator: "\t")

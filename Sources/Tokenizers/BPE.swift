@@ -4,10 +4,12 @@ import Synchronization
 /// (then leftmost) pair first, until no ranked pair is left; the pieces' ids come from the vocabulary.
 public final class BPE: Sendable {
     let vocabulary: VocabularyTable
-    /// (left id, right id) packed → (rank, merged id).
-    let merges: [UInt64: (rank: Int32, id: Int32)]
-    /// The id of each single character that is a token (byte-level vocabularies have all 256).
-    private let characterIDs: [UInt32: Int32]
+    /// (left id, right id) → (rank, merged id).
+    let merges: MergeTable
+    /// The id of each single character that is a token (byte-level vocabularies have all 256), by scalar below
+    /// U+10000 (-1: not a token); `otherCharacterIDs` for the rest.
+    private let characterIDs: [Int32]
+    private let otherCharacterIDs: [UInt32: Int32]
     /// Used for characters that are not tokens; nil drops them, as tokenizers does.
     let unknownID: Int32?
     /// Words already merged (words repeat: most of a text's words were seen before), shared by all threads.
@@ -33,10 +35,12 @@ public final class BPE: Sendable {
             let key = UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
             if ranked[key] == nil { ranked[key] = (Int32(rank), merged) }
         }
-        var characters: [UInt32: Int32] = [:]
+        var characters = [Int32](repeating: -1, count: 0x10000)
+        var others: [UInt32: Int32] = [:]
         for (token, id) in vocabulary {
             let scalars = Array(token.unicodeScalars)
-            if scalars.count == 1, table.id(token) == id { characters[scalars[0].value] = id }
+            guard scalars.count == 1, table.id(token) == id else { continue }
+            if scalars[0].value < 0x10000 { characters[Int(scalars[0].value)] = id } else { others[scalars[0].value] = id }
         }
         if let unknownToken {
             guard let id = table.id(unknownToken) else {
@@ -47,22 +51,20 @@ public final class BPE: Sendable {
             unknownID = nil
         }
         self.vocabulary = table
-        self.merges = ranked
+        self.merges = MergeTable(ranked)
         characterIDs = characters
+        otherCharacterIDs = others
     }
 
     /// The pieces of one word (its characters): ids and their ranges within the word, appended to `pieces`.
     func tokenize(_ word: ArraySlice<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)]) {
-        let key = Array(word)
-        if let cached = cache.lookup(key) {
-            pieces += cached
-            return
-        }
+        if cache.lookup(word, into: &pieces) { return }
         var symbols: [(id: Int32, range: Range<Int>)] = []
         symbols.reserveCapacity(word.count)
         for (offset, scalar) in word.enumerated() {
-            if let id = characterIDs[scalar] {
-                symbols.append((id, offset..<offset + 1))
+            let known = scalar < 0x10000 ? characterIDs[Int(scalar)] : otherCharacterIDs[scalar] ?? -1
+            if known >= 0 {
+                symbols.append((known, offset..<offset + 1))
             } else if let unknownID {
                 symbols.append((unknownID, offset..<offset + 1))
             }
@@ -73,7 +75,7 @@ public final class BPE: Sendable {
                 let key =
                     UInt64(UInt32(bitPattern: symbols[index].id)) << 32
                     | UInt64(UInt32(bitPattern: symbols[index + 1].id))
-                if let merge = merges[key], merge.rank < best?.rank ?? .max {
+                if let merge = merges.find(key), merge.rank < best?.rank ?? .max {
                     best = (merge.rank, merge.id, index)
                 }
             }
@@ -83,22 +85,118 @@ public final class BPE: Sendable {
             symbols.remove(at: merge.at + 1)
         }
         pieces += symbols
-        cache.store(key, symbols)
+        cache.store(word, symbols)
     }
 }
 
-/// Merged words by their characters, up to 10,000 of them (then no more are added, as tokenizers' cache does).
-final class WordCache: Sendable {
-    private let words = Mutex<[[UInt32]: [(id: Int32, range: Range<Int>)]]>([:])
-    static let capacity = 10_000
+/// The merges by (left id, right id) packed in 64 bits: open addressing with a multiplicative hash, so a probe is a
+/// multiply and an array read (Swift's Dictionary hashes with SipHash).
+struct MergeTable: Sendable {
+    private var keys: [UInt64]
+    private var values: [(rank: Int32, id: Int32)]
+    private let shift: UInt64
 
-    func lookup(_ word: [UInt32]) -> [(id: Int32, range: Range<Int>)]? {
-        words.withLock { $0[word] }
+    init(_ merges: [UInt64: (rank: Int32, id: Int32)]) {
+        var bits: UInt64 = 4
+        while (1 << bits) < merges.count * 2 { bits += 1 }
+        shift = 64 - bits
+        keys = [UInt64](repeating: .max, count: 1 << bits)  // no pair of valid ids packs to .max
+        values = [(rank: Int32, id: Int32)](repeating: (0, 0), count: 1 << bits)
+        for (key, value) in merges {
+            var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+            while keys[slot] != .max { slot = (slot + 1) & (keys.count - 1) }
+            keys[slot] = key
+            values[slot] = value
+        }
     }
 
-    func store(_ word: [UInt32], _ pieces: [(id: Int32, range: Range<Int>)]) {
-        words.withLock { words in
-            if words.count < Self.capacity { words[word] = pieces }
+    @inline(__always) func find(_ key: UInt64) -> (rank: Int32, id: Int32)? {
+        var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+        while true {
+            let stored = keys[slot]
+            if stored == key { return values[slot] }
+            if stored == .max { return nil }
+            slot = (slot + 1) & (keys.count - 1)
+        }
+    }
+}
+
+/// Merged words by their characters, up to 10,000 words of up to 256 characters (then no more are added, as
+/// tokenizers' cache does).
+///
+/// Flat arrays behind one lock, probed by a 64-bit hash of the characters: a hit allocates nothing and retains
+/// nothing; it is taken only when the stored characters are equal.
+final class WordCache: Sendable {
+    private struct Table {
+        /// 0 for an empty slot, else the entry index + 1.
+        var slots = [Int32](repeating: 0, count: 16_384)
+        var hashes: [UInt64] = []
+        /// Per entry: where its characters and its pieces start in `characters` / `pieces`, and how many.
+        var spans: [(word: Int32, wordCount: Int32, pieces: Int32, pieceCount: Int32)] = []
+        var characters: [UInt32] = []
+        var pieces: [(id: Int32, lower: Int32, upper: Int32)] = []
+    }
+
+    private let table = Mutex(Table())
+    static let capacity = 10_000
+    /// Longer words are not kept (tokenizers' cache skips them too), which bounds the cache's memory.
+    static let longestWord = 256
+
+    /// FNV-1a over the characters.
+    private static func hash(_ word: ArraySlice<UInt32>) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for scalar in word { hash = (hash ^ UInt64(scalar)) &* 0x100_0000_01b3 }
+        return hash
+    }
+
+    /// The slot holding `word`, or the empty slot where it would go.
+    private static func probe(_ table: borrowing Table, _ word: ArraySlice<UInt32>, _ hash: UInt64) -> (Int, Int?) {
+        let mask = table.slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash ^ hash >> 31) & mask
+        while true {
+            let entry = Int(table.slots[slot]) - 1
+            if entry < 0 { return (slot, nil) }
+            if table.hashes[entry] == hash {
+                let span = table.spans[entry]
+                let start = Int(span.word)
+                if Int(span.wordCount) == word.count,
+                    table.characters[start..<start + word.count].elementsEqual(word)
+                {
+                    return (slot, entry)
+                }
+            }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    /// Appends the cached pieces of `word` and says whether there were any.
+    func lookup(_ word: ArraySlice<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)]) -> Bool {
+        let hash = Self.hash(word)
+        return table.withLock { table in
+            guard let entry = Self.probe(table, word, hash).1 else { return false }
+            let span = table.spans[entry]
+            for index in Int(span.pieces)..<Int(span.pieces + span.pieceCount) {
+                let piece = table.pieces[index]
+                pieces.append((piece.id, Int(piece.lower)..<Int(piece.upper)))
+            }
+            return true
+        }
+    }
+
+    func store(_ word: ArraySlice<UInt32>, _ pieces: [(id: Int32, range: Range<Int>)]) {
+        let hash = Self.hash(word)
+        table.withLock { table in
+            guard table.spans.count < Self.capacity, word.count <= Self.longestWord else { return }
+            let (slot, existing) = Self.probe(table, word, hash)
+            guard existing == nil else { return }
+            table.slots[slot] = Int32(table.spans.count + 1)
+            table.hashes.append(hash)
+            table.spans.append(
+                (Int32(table.characters.count), Int32(word.count), Int32(table.pieces.count), Int32(pieces.count)))
+            table.characters += word
+            for piece in pieces {
+                table.pieces.append((piece.id, Int32(piece.range.lowerBound), Int32(piece.range.upperBound)))
+            }
         }
     }
 }

@@ -193,26 +193,26 @@ extension Tokenizer {
         if let pairs, pairs.count != texts.count {
             throw TokenizerError.invalid("\(texts.count) texts but \(pairs.count) pairs")
         }
-        var results = [Result<Encoding, TokenizerError>](repeating: .success(Encoding()), count: texts.count)
+        var encodings = [Encoding](repeating: Encoding(), count: texts.count)
+        var failures = [TokenizerError?](repeating: nil, count: texts.count)
         let workers = min(texts.count, max(1, activeProcessorCount()))
-        results.withUnsafeMutableBufferPointer { slots in
-            nonisolated(unsafe) let slots = slots  // each index is written by exactly one worker
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                for index in stride(from: worker, to: texts.count, by: workers) {
-                    do throws(TokenizerError) {
-                        slots[index] = .success(
-                            try encode(
+        encodings.withUnsafeMutableBufferPointer { slots in
+            failures.withUnsafeMutableBufferPointer { errors in
+                nonisolated(unsafe) let (slots, errors) = (slots, errors)  // each index is written by one worker
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    for index in stride(from: worker, to: texts.count, by: workers) {
+                        do throws(TokenizerError) {
+                            slots[index] = try encode(
                                 texts[index], pair: pairs?[index], addSpecialTokens: addSpecialTokens,
-                                truncation: truncation))
-                    } catch {
-                        slots[index] = .failure(error)
+                                truncation: truncation)
+                        } catch {
+                            errors[index] = error
+                        }
                     }
                 }
             }
         }
-        var encodings: [Encoding] = []
-        encodings.reserveCapacity(texts.count)
-        for result in results { encodings.append(try result.get()) }
+        if let failure = failures.first(where: { $0 != nil }) ?? nil { throw failure }
         guard let padding else { return encodings }
         var length: Int
         switch padding.length {

@@ -235,7 +235,7 @@ public struct Tokenizer: Sendable {
 
     /// Appends the tokens of `text` (added tokens, then normalizer, pre-tokenizer and model on the rest).
     private func collect(_ text: String, into out: inout Pieces, buffers: inout Buffers) {
-        let scalars = text.unicodeScalars.map(\.value)
+        let scalars = Self.scalarValues(text)
         out.ids.reserveCapacity(out.ids.count + scalars.count / 4 + 4)
         out.offsets.reserveCapacity(out.offsets.count + scalars.count / 4 + 4)
         guard !rawMatcher.isEmpty else {
@@ -250,6 +250,31 @@ public struct Tokenizer: Sendable {
             case .text(let range):
                 collectSegment(scalars[range], into: &out, buffers: &buffers)
             }
+        }
+    }
+
+    /// The text's code points; ASCII bytes are taken straight from the UTF-8 (most text is mostly ASCII).
+    static func scalarValues(_ text: String) -> [UInt32] {
+        var text = text
+        return text.withUTF8 { bytes in
+            var values: [UInt32] = []
+            values.reserveCapacity(bytes.count)
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte < 0x80 {
+                    values.append(UInt32(byte))
+                    index += 1
+                    continue
+                }
+                // Valid UTF-8 (a Swift string): the lead byte gives the length.
+                let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : 2
+                var value = UInt32(byte) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
+                for offset in 1..<length { value = value << 6 | UInt32(bytes[index + offset] & 0x3F) }
+                values.append(value)
+                index += length
+            }
+            return values
         }
     }
 

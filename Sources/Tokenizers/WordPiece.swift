@@ -63,14 +63,22 @@ public final class WordPiece: Sendable {
             return
         }
         scratch.utf8.removeAll(keepingCapacity: true)
+        for scalar in word { appendUTF8(scalar, to: &scratch.utf8) }
+        let longest = vocabulary.maxLength
+        // Most words are tokens whole: one lookup, before the byte offsets of each scalar are worked out.
+        if scratch.utf8.count <= longest,
+            let id = scratch.utf8.withUnsafeBufferPointer({ vocabulary.id($0) })
+        {
+            pieces.append((id, 0..<word.count))
+            return
+        }
         scratch.boundaries.removeAll(keepingCapacity: true)
         scratch.boundaries.append(0)  // byte offset of each scalar, and the end
         for scalar in word {
-            appendUTF8(scalar, to: &scratch.utf8)
-            scratch.boundaries.append(scratch.utf8.count)
+            let width = scalar < 0x80 ? 1 : scalar < 0x800 ? 2 : scalar < 0x10000 ? 3 : 4
+            scratch.boundaries.append(scratch.boundaries[scratch.boundaries.count - 1] + width)
         }
         let first = pieces.count
-        let longest = vocabulary.maxLength
         var start = 0
         while start < word.count {
             scratch.buffer.removeAll(keepingCapacity: true)
@@ -115,13 +123,16 @@ public final class WordPiece: Sendable {
     case 0..<0x80:
         bytes.append(UInt8(scalar))
     case 0x80..<0x800:
-        bytes += [UInt8(0xC0 | scalar >> 6), UInt8(0x80 | scalar & 0x3F)]
+        bytes.append(UInt8(0xC0 | scalar >> 6))
+        bytes.append(UInt8(0x80 | scalar & 0x3F))
     case 0x800..<0x10000:
-        bytes += [UInt8(0xE0 | scalar >> 12), UInt8(0x80 | scalar >> 6 & 0x3F), UInt8(0x80 | scalar & 0x3F)]
+        bytes.append(UInt8(0xE0 | scalar >> 12))
+        bytes.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+        bytes.append(UInt8(0x80 | scalar & 0x3F))
     default:
-        bytes += [
-            UInt8(0xF0 | scalar >> 18), UInt8(0x80 | scalar >> 12 & 0x3F), UInt8(0x80 | scalar >> 6 & 0x3F),
-            UInt8(0x80 | scalar & 0x3F),
-        ]
+        bytes.append(UInt8(0xF0 | scalar >> 18))
+        bytes.append(UInt8(0x80 | scalar >> 12 & 0x3F))
+        bytes.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+        bytes.append(UInt8(0x80 | scalar & 0x3F))
     }
 }
