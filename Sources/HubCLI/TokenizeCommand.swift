@@ -15,7 +15,8 @@ struct TokenizeCommand: ParsableCommand {
             "type_ids", "special_tokens_mask"}.
             --file PATH tokenizes every line of PATH and prints lines, tokens and MB/s (a throughput check).
 
-            Supported today: tokenizer.json with WordPiece (BERT and its relatives) or byte-level BPE (GPT-2, RoBERTa); \
+            Supported today: tokenizer.json with WordPiece (BERT and its relatives), byte-level BPE (GPT-2, RoBERTa) \
+            or WordLevel; \
             without it, BERT's vocab.txt or GPT-2's and RoBERTa's vocab.json + merges.txt (the family from \
             tokenizer_config.json's tokenizer_class or config.json's model_type).
             """

@@ -40,7 +40,11 @@ public final class BPE: Sendable {
         for (token, id) in vocabulary {
             let scalars = Array(token.unicodeScalars)
             guard scalars.count == 1, table.id(token) == id else { continue }
-            if scalars[0].value < 0x10000 { characters[Int(scalars[0].value)] = id } else { others[scalars[0].value] = id }
+            if scalars[0].value < 0x10000 {
+                characters[Int(scalars[0].value)] = id
+            } else {
+                others[scalars[0].value] = id
+            }
         }
         if let unknownToken {
             guard let id = table.id(unknownToken) else {

@@ -9,18 +9,23 @@ public struct Tokenizer: Sendable {
     public enum Model: Sendable {
         case wordPiece(WordPiece)
         case bpe(BPE)
+        case wordLevel(WordLevel)
     }
 
     /// How a text is cut into words before the model sees them.
     public enum PreTokenizer: Sendable, Equatable {
         case bert
         case byteLevel(ByteLevel)
+        /// Words split at whitespace only (tokenizers' WhitespaceSplit).
+        case whitespaceSplit
     }
 
     /// How ids become text again.
     public enum Decoder: Sendable, Equatable {
         case wordPiece(WordPieceDecoder)
         case byteLevel
+        /// Tokens joined with spaces: what tokenizers does without a decoder.
+        case plain
     }
 
     public let normalizer: BertNormalizer?
@@ -311,6 +316,8 @@ public struct Tokenizer: Sendable {
             case .wordPiece(let wordPiece):
                 wordPiece.tokenize(scalars, into: &buffers.pieces, scratch: &buffers.wordPiece)
             case .bpe(let bpe): bpe.tokenize(scalars, into: &buffers.pieces)
+            case .wordLevel(let wordLevel):
+                wordLevel.tokenize(scalars, into: &buffers.pieces, bytes: &buffers.wordPiece.utf8)
             }
             let base = origins.startIndex
             for piece in buffers.pieces {
@@ -323,6 +330,16 @@ public struct Tokenizer: Sendable {
         case .bert:
             buffers.words.removeAll(keepingCapacity: true)
             BertPreTokenizer.split(text.scalars, span, into: &buffers.words)
+            let words = buffers.words
+            for word in words { emit(text.scalars[word], text.origins[word]) }
+        case .whitespaceSplit:
+            buffers.words.removeAll(keepingCapacity: true)
+            var start = span.lowerBound
+            for index in span where ScalarKind.of(text.scalars[index]).contains(.whitespace) {
+                if start < index { buffers.words.append(start..<index) }
+                start = index + 1
+            }
+            if start < span.upperBound { buffers.words.append(start..<span.upperBound) }
             let words = buffers.words
             for word in words { emit(text.scalars[word], text.origins[word]) }
         case .byteLevel(let byteLevel):
@@ -342,6 +359,7 @@ public struct Tokenizer: Sendable {
         switch decoder {
         case .wordPiece(let wordPiece): return wordPiece.decode(tokens)
         case .byteLevel: return ByteLevel.decode(tokens)
+        case .plain: return tokens.joined(separator: " ")
         }
     }
 }

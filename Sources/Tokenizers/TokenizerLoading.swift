@@ -32,7 +32,7 @@ extension Tokenizer {
         let type =
             model["type"]?.string
             ?? (model["vocab"]?.object != nil ? (model["merges"] == nil ? "WordPiece" : "BPE") : "?")
-        guard type == "WordPiece" || type == "BPE" else {
+        guard ["WordPiece", "BPE", "WordLevel"].contains(type) else {
             throw TokenizerError.unsupported(path: path, what: "the \(type) model")
         }
         guard let vocabObject = model["vocab"]?.object else {
@@ -54,6 +54,10 @@ extension Tokenizer {
         do {
             if type == "BPE" {
                 subwords = .bpe(try reader.bpe(model, vocabulary: vocabulary))
+            } else if type == "WordLevel" {
+                subwords = .wordLevel(
+                    try WordLevel(
+                        vocabulary: vocabulary, unknownToken: try reader.string(model, "unk_token", default: "<unk>")))
             } else {
                 let unknown = try reader.string(model, "unk_token", default: "[UNK]")
                 let prefix = try reader.string(model, "continuing_subword_prefix", default: "##")
@@ -224,6 +228,8 @@ private struct JSONReader {
         switch object?["type"]?.string {
         case "BertPreTokenizer":
             return .bert
+        case "WhitespaceSplit":
+            return .whitespaceSplit
         case "ByteLevel":
             guard let object else { return .bert }
             return .byteLevel(
@@ -236,7 +242,7 @@ private struct JSONReader {
     }
 
     func decoder(_ value: JSONValue?) throws(TokenizerError) -> Tokenizer.Decoder {
-        guard let value, value != .null else { return .wordPiece(WordPieceDecoder()) }
+        guard let value, value != .null else { return .plain }
         guard let object = value.object else {
             throw TokenizerError.file(path: path, reason: "decoder is not an object")
         }

@@ -344,6 +344,26 @@ def batches(path, lines):
     return cases
 
 
+def word_level(lines):
+    """A WordLevel tokenizer trained on Debian descriptions (BertNormalizer lowercasing, WhitespaceSplit, a
+    `[CLS] $A [SEP]` template, no decoder), and its encodings of every 4th corpus line and a few pairs
+    (wordlevel/, reference-wordlevel.json)."""
+    from tokenizers import models, trainers
+    folder = os.path.join(OUT, "wordlevel")
+    os.makedirs(folder, exist_ok=True)
+    tokenizer = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    trainer = trainers.WordLevelTrainer(vocab_size=3000, min_frequency=2,
+                                        special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]"])
+    tokenizer.train_from_iterator(debian_descriptions(20000), trainer=trainer)
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", tokenizer.token_to_id("[CLS]")), ("[SEP]", tokenizer.token_to_id("[SEP]"))])
+    tokenizer.save(os.path.join(folder, "tokenizer.json"))
+    return encodings(plain(Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))), lines, step=4)
+
+
 def options(lines):
     """Per tokenizer: pairs encoded without special tokens (type ids then come from the post-processor), and the
     truncation / padding tokenizer.json carries, as the library reads them (reference-options.json)."""
@@ -454,6 +474,8 @@ def main():
         json.dump(reference, f, ensure_ascii=False, separators=(",", ":"))
     with open(os.path.join(OUT, "reference-batch.json"), "w") as f:
         json.dump(batches(os.path.join(minilm, "tokenizer.json"), lines), f, separators=(",", ":"))
+    with open(os.path.join(OUT, "reference-wordlevel.json"), "w") as f:
+        json.dump(word_level(lines), f, ensure_ascii=False, separators=(",", ":"))
     with open(os.path.join(OUT, "reference-options.json"), "w") as f:
         json.dump(options(lines), f, separators=(",", ":"))
     write_tables()

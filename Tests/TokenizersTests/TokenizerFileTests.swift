@@ -31,6 +31,13 @@ import Testing
             "the vocabulary gives to 'hello'"
         ),
         (#""max_input_chars_per_word":100"#, #""max_input_chars_per_word":"many""#, "not a non-negative integer"),
+        (#""strategy":"LongestFirst""#, #""strategy":"Sideways""#, "truncation.strategy Sideways is unknown"),
+        (#""stride":0"#, #""stride":-2"#, "stride is not a non-negative integer"),
+        (#""strategy":{"Fixed":128}"#, #""strategy":{"Fixed":"all"}"#, "padding.strategy.Fixed is not"),
+        (
+            #""model":{"type":"WordPiece","unk_token":"[UNK]""#, #""model":{"type":"WordLevel","unk_token":"<unk>""#,
+            "the unknown token '<unk>' is not in the vocabulary"
+        ),
     ])
     func malformedFilesAreRefused(_ original: String, _ replacement: String, _ message: String) throws {
         let text = try String(contentsOfFile: Self.minilm + "/tokenizer.json", encoding: .utf8)
