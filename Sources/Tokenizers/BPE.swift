@@ -61,7 +61,7 @@ public final class BPE: Sendable {
     }
 
     /// The pieces of one word (its characters): ids and their ranges within the word, appended to `pieces`.
-    func tokenize(_ word: ArraySlice<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)]) {
+    func tokenize(_ word: UnsafeBufferPointer<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)]) {
         if cache.lookup(word, into: &pieces) { return }
         var symbols: [(id: Int32, range: Range<Int>)] = []
         symbols.reserveCapacity(word.count)
@@ -147,14 +147,14 @@ final class WordCache: Sendable {
     static let longestWord = 256
 
     /// FNV-1a over the characters.
-    private static func hash(_ word: ArraySlice<UInt32>) -> UInt64 {
+    private static func hash(_ word: UnsafeBufferPointer<UInt32>) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for scalar in word { hash = (hash ^ UInt64(scalar)) &* 0x100_0000_01b3 }
         return hash
     }
 
     /// The slot holding `word`, or the empty slot where it would go.
-    private static func probe(_ table: borrowing Table, _ word: ArraySlice<UInt32>, _ hash: UInt64) -> (Int, Int?) {
+    private static func probe(_ table: borrowing Table, _ word: UnsafeBufferPointer<UInt32>, _ hash: UInt64) -> (Int, Int?) {
         let mask = table.slots.count - 1
         var slot = Int(truncatingIfNeeded: hash ^ hash >> 31) & mask
         while true {
@@ -174,7 +174,7 @@ final class WordCache: Sendable {
     }
 
     /// Appends the cached pieces of `word` and says whether there were any.
-    func lookup(_ word: ArraySlice<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)]) -> Bool {
+    func lookup(_ word: UnsafeBufferPointer<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)]) -> Bool {
         let hash = Self.hash(word)
         return table.withLock { table in
             guard let entry = Self.probe(table, word, hash).1 else { return false }
@@ -187,7 +187,7 @@ final class WordCache: Sendable {
         }
     }
 
-    func store(_ word: ArraySlice<UInt32>, _ pieces: [(id: Int32, range: Range<Int>)]) {
+    func store(_ word: UnsafeBufferPointer<UInt32>, _ pieces: [(id: Int32, range: Range<Int>)]) {
         let hash = Self.hash(word)
         table.withLock { table in
             guard table.spans.count < Self.capacity, word.count <= Self.longestWord else { return }

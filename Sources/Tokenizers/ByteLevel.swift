@@ -40,7 +40,12 @@ public struct ByteLevel: Sendable, Equatable {
     func words(_ text: NormalizedText) -> [NormalizedText] {
         var scratch = Scratch()
         var words: [NormalizedText] = []
-        forEachWord(text, 0..<text.scalars.count, scratch: &scratch) { words.append($0) }
+        forEachWord(text, 0..<text.scalars.count, scratch: &scratch) { scalars, origins in
+            var word = NormalizedText()
+            word.scalars = Array(scalars)
+            word.origins = Array(origins)
+            words.append(word)
+        }
         return words
     }
 
@@ -55,7 +60,8 @@ public struct ByteLevel: Sendable, Equatable {
 
     /// Calls `body` with each word of `text.scalars[span]` in byte-level characters, each with its origin.
     func forEachWord(
-        _ text: NormalizedText, _ span: Range<Int>, scratch: inout Scratch, _ body: (NormalizedText) -> Void
+        _ text: NormalizedText, _ span: Range<Int>, scratch: inout Scratch,
+        _ body: (UnsafeBufferPointer<UInt32>, UnsafeBufferPointer<Int32>) -> Void
     ) {
         guard !span.isEmpty else { return }
         scratch.scalars.removeAll(keepingCapacity: true)
@@ -73,6 +79,19 @@ public struct ByteLevel: Sendable, Equatable {
             scratch.pieces.append(0..<scratch.scalars.count)
         }
         let table = Self.byteToScalar
+        // ASCII is one byte per character: the whole segment maps at once and the words are slices of it.
+        if !scratch.scalars.contains(where: { $0 >= 0x80 }) {
+            scratch.word.scalars.removeAll(keepingCapacity: true)
+            for scalar in scratch.scalars { scratch.word.scalars.append(table[Int(scalar)]) }
+            scratch.word.scalars.withUnsafeBufferPointer { scalars in
+                scratch.origins.withUnsafeBufferPointer { origins in
+                    for piece in scratch.pieces {
+                        body(UnsafeBufferPointer(rebasing: scalars[piece]), UnsafeBufferPointer(rebasing: origins[piece]))
+                    }
+                }
+            }
+            return
+        }
         for piece in scratch.pieces {
             scratch.word.scalars.removeAll(keepingCapacity: true)
             scratch.word.origins.removeAll(keepingCapacity: true)
@@ -97,7 +116,9 @@ public struct ByteLevel: Sendable, Equatable {
                     add(0x80 | scalar & 0x3F)
                 }
             }
-            body(scratch.word)
+            scratch.word.scalars.withUnsafeBufferPointer { scalars in
+                scratch.word.origins.withUnsafeBufferPointer { origins in body(scalars, origins) }
+            }
         }
     }
 

@@ -310,28 +310,39 @@ public struct Tokenizer: Sendable {
     private func appendWords(
         of text: NormalizedText, in span: Range<Int>, to out: inout Pieces, buffers: inout Buffers
     ) {
-        func emit(_ scalars: ArraySlice<UInt32>, _ origins: ArraySlice<Int32>) {
+        // The model is taken out of its enum once, not per word (each time costs a retain and a release).
+        let tokenize: (UnsafeBufferPointer<UInt32>, inout Buffers) -> Void
+        switch model {
+        case .wordPiece(let wordPiece):
+            tokenize = { wordPiece.tokenize($0, into: &$1.pieces, scratch: &$1.wordPiece) }
+        case .bpe(let bpe):
+            tokenize = { bpe.tokenize($0, into: &$1.pieces) }
+        case .wordLevel(let wordLevel):
+            tokenize = { wordLevel.tokenize($0, into: &$1.pieces, bytes: &$1.wordPiece.utf8) }
+        }
+        func emit(_ scalars: UnsafeBufferPointer<UInt32>, _ origins: UnsafeBufferPointer<Int32>) {
             buffers.pieces.removeAll(keepingCapacity: true)
-            switch model {
-            case .wordPiece(let wordPiece):
-                wordPiece.tokenize(scalars, into: &buffers.pieces, scratch: &buffers.wordPiece)
-            case .bpe(let bpe): bpe.tokenize(scalars, into: &buffers.pieces)
-            case .wordLevel(let wordLevel):
-                wordLevel.tokenize(scalars, into: &buffers.pieces, bytes: &buffers.wordPiece.utf8)
-            }
-            let base = origins.startIndex
+            tokenize(scalars, &buffers)
             for piece in buffers.pieces {
                 out.ids.append(piece.id)
-                out.offsets.append(
-                    Int(origins[base + piece.range.lowerBound])..<Int(origins[base + piece.range.upperBound - 1]) + 1)
+                out.offsets.append(Int(origins[piece.range.lowerBound])..<Int(origins[piece.range.upperBound - 1]) + 1)
+            }
+        }
+        func emitWords() {
+            let words = buffers.words
+            text.scalars.withUnsafeBufferPointer { scalars in
+                text.origins.withUnsafeBufferPointer { origins in
+                    for word in words {
+                        emit(UnsafeBufferPointer(rebasing: scalars[word]), UnsafeBufferPointer(rebasing: origins[word]))
+                    }
+                }
             }
         }
         switch preTokenizer {
         case .bert:
             buffers.words.removeAll(keepingCapacity: true)
             BertPreTokenizer.split(text.scalars, span, into: &buffers.words)
-            let words = buffers.words
-            for word in words { emit(text.scalars[word], text.origins[word]) }
+            emitWords()
         case .whitespaceSplit:
             buffers.words.removeAll(keepingCapacity: true)
             var start = span.lowerBound
@@ -340,12 +351,11 @@ public struct Tokenizer: Sendable {
                 start = index + 1
             }
             if start < span.upperBound { buffers.words.append(start..<span.upperBound) }
-            let words = buffers.words
-            for word in words { emit(text.scalars[word], text.origins[word]) }
+            emitWords()
         case .byteLevel(let byteLevel):
             var scratch = ByteLevel.Scratch()
             swap(&scratch, &buffers.byteLevel)
-            byteLevel.forEachWord(text, span, scratch: &scratch) { word in emit(word.scalars[...], word.origins[...]) }
+            byteLevel.forEachWord(text, span, scratch: &scratch) { scalars, origins in emit(scalars, origins) }
             swap(&scratch, &buffers.byteLevel)
         }
     }

@@ -16,7 +16,7 @@ public final class WordLevel: Sendable {
 
     /// The token of one word (its scalars), appended to `pieces`; `bytes` is scratch space.
     func tokenize(
-        _ word: ArraySlice<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)], bytes: inout [UInt8]
+        _ word: UnsafeBufferPointer<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)], bytes: inout [UInt8]
     ) {
         bytes.removeAll(keepingCapacity: true)
         for scalar in word { appendUTF8(scalar, to: &bytes) }

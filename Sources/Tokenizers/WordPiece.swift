@@ -56,7 +56,7 @@ public final class WordPiece: Sendable {
     ///
     /// Candidates are prefixes of one buffer (`##` + the rest of the word in UTF-8), so no string is built per try.
     func tokenize(
-        _ word: ArraySlice<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)], scratch: inout Scratch
+        _ word: UnsafeBufferPointer<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)], scratch: inout Scratch
     ) {
         guard word.count <= maxInputCharsPerWord else {
             pieces.append((unknownID, 0..<word.count))
