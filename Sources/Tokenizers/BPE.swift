@@ -154,7 +154,9 @@ final class WordCache: Sendable {
     }
 
     /// The slot holding `word`, or the empty slot where it would go.
-    private static func probe(_ table: borrowing Table, _ word: UnsafeBufferPointer<UInt32>, _ hash: UInt64) -> (Int, Int?) {
+    private static func probe(
+        _ table: borrowing Table, _ word: UnsafeBufferPointer<UInt32>, _ hash: UInt64
+    ) -> (Int, Int?) {
         let mask = table.slots.count - 1
         var slot = Int(truncatingIfNeeded: hash ^ hash >> 31) & mask
         while true {

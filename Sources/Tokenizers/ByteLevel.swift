@@ -86,7 +86,9 @@ public struct ByteLevel: Sendable, Equatable {
             scratch.word.scalars.withUnsafeBufferPointer { scalars in
                 scratch.origins.withUnsafeBufferPointer { origins in
                     for piece in scratch.pieces {
-                        body(UnsafeBufferPointer(rebasing: scalars[piece]), UnsafeBufferPointer(rebasing: origins[piece]))
+                        body(
+                            UnsafeBufferPointer(rebasing: scalars[piece]), UnsafeBufferPointer(rebasing: origins[piece])
+                        )
                     }
                 }
             }
