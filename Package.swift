@@ -29,7 +29,7 @@ let modules: [Target] = [
     .target(name: "Models", dependencies: ["NN", "Formats", "Tokenizers", "Hub"]),
     // The umbrella users import: only `@_exported import`s.
     .target(name: "ModelHub", dependencies: ["Tensors", "NN", "Formats", "Tokenizers", "Hub", "Models"]),
-    .target(name: "TestSupport", dependencies: ["Formats"]),
+    .target(name: "TestSupport", dependencies: ["Formats", "Tensors"]),
 ]
 
 // MARK: - The `hub` command
@@ -53,7 +53,7 @@ let benchmarks: [Target] = [
 // MARK: - Tests (one target per module)
 
 let tests: [Target] = [
-    .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+    .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
     .testTarget(name: "HubTests", dependencies: ["Hub", "TestSupport"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),

@@ -1,0 +1,140 @@
+/// Gradient state of a tensor that takes part in differentiation, shared by its copies (a `Tensor` is a value;
+/// its gradient belongs to the tensor, whichever copy asks).
+final class AutogradInfo: @unchecked Sendable {
+    let requiresGrad: Bool
+    /// The accumulated gradient of a leaf (a parameter or an input).
+    var grad: Tensor?
+    /// How this tensor was computed; nil for leaves.
+    var node: Node?
+
+    init(requiresGrad: Bool, node: Node? = nil) {
+        self.requiresGrad = requiresGrad
+        self.node = node
+    }
+}
+
+/// One recorded operation: its inputs that need gradients and how the output's gradient becomes theirs.
+final class Node: @unchecked Sendable {
+    let name: String
+    /// The op's inputs, nil where an input needs no gradient.
+    var inputs: [Tensor?]
+    /// Output gradient → one gradient per input (nil where none is needed); released after `backward`.
+    var backward: ((Tensor) -> [Tensor?])?
+
+    init(name: String, inputs: [Tensor?], backward: @escaping (Tensor) -> [Tensor?]) {
+        self.name = name
+        self.inputs = inputs
+        self.backward = backward
+    }
+}
+
+/// Whether operations record what `backward` needs (off inside `Tensor.withoutGradient`).
+enum GradientMode {
+    @TaskLocal static var isEnabled = true
+}
+
+extension Tensor {
+    /// Whether gradients flow to this tensor.
+    public var requiresGrad: Bool { autograd?.requiresGrad ?? false }
+
+    /// The accumulated gradient (leaves only), after `backward`.
+    public var grad: Tensor? { autograd?.grad }
+
+    /// Whether this tensor was made by a recorded operation (not a leaf).
+    public var hasGradientFunction: Bool { autograd?.node != nil }
+
+    /// The same elements as a leaf that gradients flow to (PyTorch's `requires_grad_()`).
+    public func requiringGrad(_ flag: Bool = true) -> Tensor {
+        Tensor(storage: storage, layout: layout, dtype: dtype, autograd: flag ? AutogradInfo(requiresGrad: true) : nil)
+    }
+
+    /// The same elements, cut off from the graph.
+    public func detached() -> Tensor { Tensor(storage: storage, layout: layout, dtype: dtype) }
+
+    /// Forgets the accumulated gradient.
+    public func zeroGrad() { autograd?.grad = nil }
+
+    /// Sets the accumulated gradient (optimizer tests, gradient clipping).
+    public func setGrad(_ gradient: Tensor?) {
+        precondition(autograd != nil, "setGrad on a tensor that does not require grad")
+        autograd?.grad = gradient
+    }
+
+    /// Runs `body` without recording operations: inference, optimizer updates.
+    public static func withoutGradient<R>(_ body: () throws -> R) rethrows -> R {
+        try GradientMode.$isEnabled.withValue(false) { try body() }
+    }
+
+    /// Whether operations are being recorded here.
+    public static var isGradientEnabled: Bool { GradientMode.isEnabled }
+
+    /// Back-propagates from this tensor: every leaf it depends on that requires grad gets its gradient added to
+    /// `grad`. Without `seed` the tensor must hold one element (a loss) and the seed is 1. The graph is released
+    /// afterwards unless `retainGraph`.
+    public func backward(_ seed: Tensor? = nil, retainGraph: Bool = false) {
+        guard let root = autograd, root.requiresGrad else {
+            preconditionFailure("backward() on a tensor that does not require grad")
+        }
+        let seed =
+            seed
+            ?? {
+                precondition(count == 1, "backward() without a seed needs a one-element tensor, not \(shape)")
+                return Tensor.ones(shape, dtype: dtype)
+            }()
+        precondition(seed.shape == shape, "seed shape \(seed.shape) differs from \(shape)")
+        // Post-order depth-first walk: every node after the nodes it reads.
+        var order: [AutogradInfo] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(AutogradInfo, Bool)] = [(root, false)]
+        while let (info, expanded) = stack.popLast() {
+            if expanded {
+                order.append(info)
+                continue
+            }
+            guard visited.insert(ObjectIdentifier(info)).inserted else { continue }
+            stack.append((info, true))
+            for case let input? in info.node?.inputs ?? [] {
+                if let next = input.autograd, !visited.contains(ObjectIdentifier(next)) { stack.append((next, false)) }
+            }
+        }
+        var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
+        Tensor.withoutGradient {
+            for info in order.reversed() {
+                guard let gradient = pending.removeValue(forKey: ObjectIdentifier(info)) else { continue }
+                guard let node = info.node else {
+                    let update = gradient.contiguous()
+                    info.grad = info.grad.map { $0 + update } ?? update.copied()
+                    continue
+                }
+                guard let backward = node.backward else {
+                    preconditionFailure("backward through \(node.name) a second time: pass retainGraph: true")
+                }
+                let gradients = backward(gradient)
+                precondition(gradients.count == node.inputs.count, "\(node.name) returned the wrong number of grads")
+                for (input, inputGradient) in zip(node.inputs, gradients) {
+                    guard let input, let inputGradient, let next = input.autograd else { continue }
+                    precondition(
+                        inputGradient.shape == input.shape,
+                        "\(node.name) gave a gradient of shape \(inputGradient.shape) for an input of \(input.shape)")
+                    let key = ObjectIdentifier(next)
+                    pending[key] = pending[key].map { $0 + inputGradient } ?? inputGradient
+                }
+                if !retainGraph {
+                    node.backward = nil
+                    node.inputs = []
+                }
+            }
+        }
+    }
+
+    /// `result`, recording `backward` when gradients are on and some input requires one.
+    static func record(
+        _ name: String, _ result: Tensor, inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]
+    ) -> Tensor {
+        guard GradientMode.isEnabled, inputs.contains(where: \.requiresGrad) else { return result }
+        let node = Node(name: name, inputs: inputs.map { $0.requiresGrad ? $0 : nil }, backward: backward)
+        return Tensor(
+            storage: result.storage, layout: result.layout, dtype: result.dtype,
+            autograd: AutogradInfo(requiresGrad: true, node: node))
+    }
+}

@@ -1,0 +1,231 @@
+/// An n-dimensional array on the CPU: storage shared by views, a layout, an element type, and (when it takes part
+/// in differentiation) autograd state shared by its copies.
+///
+/// ```swift
+/// let x = Tensor([1, 2, 3, 4] as [Float], shape: [2, 2], requiresGrad: true)
+/// let y = (x * x).sum()
+/// y.backward()
+/// x.grad?.floats  // [2, 4, 6, 8]
+/// ```
+public struct Tensor: @unchecked Sendable {
+    public let storage: Storage
+    public let layout: Layout
+    public let dtype: DType
+    /// Gradient bookkeeping; nil for tensors that need no gradient.
+    let autograd: AutogradInfo?
+
+    init(storage: Storage, layout: Layout, dtype: DType, autograd: AutogradInfo? = nil) {
+        precondition(
+            layout.count == 0 || (layout.offset + Self.span(layout)) * dtype.size <= storage.byteCount,
+            "layout \(layout.shape) at offset \(layout.offset) overruns \(storage.byteCount) bytes of storage")
+        self.storage = storage
+        self.layout = layout
+        self.dtype = dtype
+        self.autograd = autograd
+    }
+
+    /// One past the farthest element a layout reaches from its offset (strides are never negative here).
+    private static func span(_ layout: Layout) -> Int {
+        var farthest = 0
+        for (size, stride) in zip(layout.shape, layout.strides) where size > 0 { farthest += (size - 1) * stride }
+        return farthest + 1
+    }
+
+    public var shape: [Int] { layout.shape }
+    public var rank: Int { layout.rank }
+    /// The number of elements.
+    public var count: Int { layout.count }
+    public var isContiguous: Bool { layout.isContiguous }
+
+    /// The size of one axis (negative counts from the end).
+    public func size(_ axis: Int) -> Int { layout.shape[layout.axis(axis)] }
+
+    // MARK: - Creation
+
+    /// A tensor of `shape` filled with zeros.
+    public static func zeros(_ shape: [Int], dtype: DType = .float32) -> Tensor {
+        Tensor(
+            storage: Storage(byteCount: Layout(contiguous: shape).count * dtype.size),
+            layout: Layout(contiguous: shape), dtype: dtype)
+    }
+
+    /// A tensor of `shape` with every element `value`.
+    public static func full(_ shape: [Int], _ value: Double, dtype: DType = .float32) -> Tensor {
+        let result = Tensor.empty(shape, dtype: dtype)
+        result.fill(value)
+        return result
+    }
+
+    /// A tensor of `shape` filled with ones.
+    public static func ones(_ shape: [Int], dtype: DType = .float32) -> Tensor { full(shape, 1, dtype: dtype) }
+
+    /// Storage of `shape` whose elements the caller writes before anything reads them.
+    static func empty(_ shape: [Int], dtype: DType) -> Tensor {
+        let layout = Layout(contiguous: shape)
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative size in shape \(shape)")
+        return Tensor(storage: Storage(uninitializedByteCount: layout.count * dtype.size), layout: layout, dtype: dtype)
+    }
+
+    /// `start, start + step, …` below `end`.
+    public static func arange(_ start: Double = 0, _ end: Double, step: Double = 1, dtype: DType = .int64) -> Tensor {
+        precondition(step != 0, "arange with step 0")
+        let count = Swift.max(0, Int(((end - start) / step).rounded(.up)))
+        let result = Tensor.empty([count], dtype: dtype)
+        for index in 0..<count { result.setElement(index, start + Double(index) * step) }
+        return result
+    }
+
+    /// Floating-point values, shaped (row-major).
+    public init<T: BinaryFloatingPoint>(
+        _ values: [T], shape: [Int]? = nil, dtype: DType? = nil, requiresGrad: Bool = false
+    ) {
+        let shape = shape ?? [values.count]
+        let layout = Layout(contiguous: shape)
+        precondition(layout.count == values.count, "\(values.count) values do not fill shape \(shape)")
+        let type = dtype ?? (T.self == Double.self ? .float64 : .float32)
+        let result = Tensor.empty(shape, dtype: type)
+        for (index, value) in values.enumerated() { result.setElement(index, Double(value)) }
+        self.init(
+            storage: result.storage, layout: layout, dtype: type,
+            autograd: requiresGrad ? AutogradInfo(requiresGrad: true) : nil)
+    }
+
+    /// Integer values (token ids, labels, masks), shaped (row-major); int64 unless `dtype` says otherwise.
+    public init<T: BinaryInteger>(_ values: [T], shape: [Int]? = nil, dtype: DType = .int64) {
+        let shape = shape ?? [values.count]
+        let layout = Layout(contiguous: shape)
+        precondition(layout.count == values.count, "\(values.count) values do not fill shape \(shape)")
+        let result = Tensor.empty(shape, dtype: dtype)
+        for (index, value) in values.enumerated() { result.setElement(index, Double(value)) }
+        self = result
+    }
+
+    /// A tensor over borrowed bytes (a memory-mapped weight): no copy; `owner` keeps them alive.
+    public init(borrowing pointer: UnsafeRawPointer, byteCount: Int, shape: [Int], dtype: DType, owner: AnyObject) {
+        let layout = Layout(contiguous: shape)
+        precondition(layout.count * dtype.size <= byteCount, "\(byteCount) bytes cannot hold \(shape) of \(dtype)")
+        self.init(
+            storage: Storage(borrowing: pointer, byteCount: byteCount, owner: owner), layout: layout, dtype: dtype)
+    }
+
+    // MARK: - Elements
+
+    /// Element `index` (in storage elements, not row-major order) as a Double.
+    @inline(__always) func element(atStorageIndex index: Int) -> Double {
+        let pointer = storage.pointer
+        switch dtype {
+        case .float32: return Double(pointer.load(fromByteOffset: index * 4, as: Float.self))
+        case .float64: return pointer.load(fromByteOffset: index * 8, as: Double.self)
+        case .float16: return Double(halfToFloat(pointer.load(fromByteOffset: index * 2, as: UInt16.self)))
+        case .bfloat16:
+            return Double(Float(bitPattern: UInt32(pointer.load(fromByteOffset: index * 2, as: UInt16.self)) << 16))
+        case .int64: return Double(pointer.load(fromByteOffset: index * 8, as: Int64.self))
+        case .int32: return Double(pointer.load(fromByteOffset: index * 4, as: Int32.self))
+        case .int8: return Double(pointer.load(fromByteOffset: index, as: Int8.self))
+        case .uint8, .bool: return Double(pointer.load(fromByteOffset: index, as: UInt8.self))
+        }
+    }
+
+    /// Writes element `index` of a contiguous tensor from offset 0 (the value converted to the dtype).
+    func setElement(_ index: Int, _ value: Double) {
+        precondition(storage.isWritable, "writing to read-only (mapped) storage")
+        let pointer = storage.pointer
+        switch dtype {
+        case .float32: pointer.storeBytes(of: Float(value), toByteOffset: index * 4, as: Float.self)
+        case .float64: pointer.storeBytes(of: value, toByteOffset: index * 8, as: Double.self)
+        case .float16: pointer.storeBytes(of: floatToHalf(Float(value)), toByteOffset: index * 2, as: UInt16.self)
+        case .bfloat16: pointer.storeBytes(of: floatToBFloat(Float(value)), toByteOffset: index * 2, as: UInt16.self)
+        case .int64: pointer.storeBytes(of: Int64(value), toByteOffset: index * 8, as: Int64.self)
+        case .int32: pointer.storeBytes(of: Int32(value), toByteOffset: index * 4, as: Int32.self)
+        case .int8: pointer.storeBytes(of: Int8(value), toByteOffset: index, as: Int8.self)
+        case .uint8: pointer.storeBytes(of: UInt8(value), toByteOffset: index, as: UInt8.self)
+        case .bool: pointer.storeBytes(of: value != 0 ? 1 : 0, toByteOffset: index, as: UInt8.self)
+        }
+    }
+
+    /// Every element set to `value` (a freshly made contiguous tensor).
+    func fill(_ value: Double) {
+        switch dtype {
+        case .float32:
+            storage.pointer.bindMemory(to: Float.self, capacity: count).update(repeating: Float(value), count: count)
+        case .float64:
+            storage.pointer.bindMemory(to: Double.self, capacity: count).update(repeating: value, count: count)
+        default:
+            for index in 0..<count { setElement(index, value) }
+        }
+    }
+
+    /// The elements in row-major order, as Doubles (any dtype).
+    public var doubles: [Double] {
+        var values: [Double] = []
+        values.reserveCapacity(count)
+        layout.forEachIndex { values.append(element(atStorageIndex: $0)) }
+        return values
+    }
+
+    /// The elements in row-major order, as Floats (any dtype).
+    public var floats: [Float] { doubles.map(Float.init) }
+
+    /// The elements in row-major order, as integers (any dtype; floats truncated).
+    public var integers: [Int] { doubles.map { Int($0) } }
+
+    /// The one element of a one-element tensor.
+    public var item: Double {
+        precondition(count == 1, "item of a tensor of \(count) elements")
+        return element(atStorageIndex: layout.offset)
+    }
+
+    /// A typed pointer to element 0 of the layout (the storage at the layout's offset).
+    func pointer<T>(as type: T.Type) -> UnsafeMutablePointer<T> {
+        storage.pointer.bindMemory(to: T.self, capacity: storage.byteCount / MemoryLayout<T>.stride)
+            + layout.offset
+    }
+}
+
+// MARK: - Half precision
+
+/// IEEE half → Float, by bits (Float16 is not available on every platform Swift runs on).
+func halfToFloat(_ bits: UInt16) -> Float {
+    let sign = UInt32(bits & 0x8000) << 16
+    let exponent = Int(bits >> 10 & 0x1F)
+    let mantissa = UInt32(bits & 0x3FF)
+    if exponent == 0 {
+        if mantissa == 0 { return Float(bitPattern: sign) }
+        let value = Float(mantissa) / 1024 / 16384  // subnormal: mantissa × 2^-24
+        return sign != 0 ? -value : value
+    }
+    if exponent == 31 { return Float(bitPattern: sign | 0x7F80_0000 | mantissa << 13) }
+    return Float(bitPattern: sign | UInt32(exponent + 112) << 23 | mantissa << 13)
+}
+
+/// Float → IEEE half, rounding to nearest even.
+func floatToHalf(_ value: Float) -> UInt16 {
+    let bits = value.bitPattern
+    let sign = UInt16(bits >> 16 & 0x8000)
+    let exponent = Int(bits >> 23 & 0xFF) - 127 + 15
+    var mantissa = bits & 0x7F_FFFF
+    if value.isNaN { return sign | 0x7E00 }
+    if exponent >= 31 { return sign | 0x7C00 }
+    if exponent <= 0 {
+        if exponent < -10 { return sign }
+        mantissa |= 0x80_0000
+        let shift = UInt32(14 - exponent)
+        var half = mantissa >> shift
+        let remainder = mantissa & ((1 << shift) - 1)
+        let halfway = UInt32(1) << (shift - 1)
+        if remainder > halfway || (remainder == halfway && half & 1 == 1) { half += 1 }
+        return sign | UInt16(half)
+    }
+    var half = UInt32(exponent) << 10 | mantissa >> 13
+    let remainder = mantissa & 0x1FFF
+    if remainder > 0x1000 || (remainder == 0x1000 && half & 1 == 1) { half += 1 }
+    return sign | UInt16(half)
+}
+
+/// Float → bfloat16, rounding to nearest even.
+func floatToBFloat(_ value: Float) -> UInt16 {
+    if value.isNaN { return 0x7FC0 }
+    let bits = value.bitPattern
+    let rounded = bits &+ 0x7FFF &+ (bits >> 16 & 1)
+    return UInt16(rounded >> 16)
+}

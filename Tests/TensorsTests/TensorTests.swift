@@ -1,0 +1,73 @@
+import TestSupport
+import Testing
+
+@testable import Tensors
+
+/// Creation, layouts and views: values checked element by element against what row-major order gives.
+@Suite struct TensorTests {
+    @Test func creationAndElements() {
+        let x = Tensor([1, 2, 3, 4, 5, 6] as [Float], shape: [2, 3])
+        #expect(x.shape == [2, 3] && x.dtype == .float32 && x.isContiguous)
+        #expect(x.floats == [1, 2, 3, 4, 5, 6])
+        #expect(Tensor.zeros([2, 2]).floats == [0, 0, 0, 0])
+        #expect(Tensor.full([3], 2.5, dtype: .float64).doubles == [2.5, 2.5, 2.5])
+        #expect(Tensor.arange(0, 5).integers == [0, 1, 2, 3, 4] && Tensor.arange(0, 5).dtype == .int64)
+        #expect(Tensor([3, 1, 2]).dtype == .int64)
+        for dtype in Tensor.DType.allCases {
+            #expect(Tensor([1, 0, 2] as [Double], dtype: dtype).integers == (dtype == .bool ? [1, 0, 1] : [1, 0, 2]))
+        }
+        // Half precision rounds to nearest even: 1 + 2⁻¹¹ is halfway between 1 and 1 + 2⁻¹⁰.
+        #expect(
+            Tensor([1.00048828125, 65504, -0.00006103515625] as [Double], dtype: .float16).doubles == [
+                1, 65504, -0.00006103515625,
+            ])
+        #expect(Tensor([1.00390625] as [Double], dtype: .bfloat16).doubles == [1])
+    }
+
+    @Test func viewsShareStorage() {
+        let x = Tensor((0..<24).map(Float.init), shape: [2, 3, 4])
+        let t = x.transposed(0, 2)
+        #expect(t.shape == [4, 3, 2] && !t.isContiguous && t.storage === x.storage)
+        #expect(t.floats.prefix(4) == [0, 12, 4, 16])
+        #expect(x.permuted([1, 2, 0]).floats.prefix(4) == [0, 12, 1, 13])
+        #expect(x.sliced(2, 1..<3).floats == [1, 2, 5, 6, 9, 10, 13, 14, 17, 18, 21, 22])
+        #expect(
+            Tensor([1, 2, 3] as [Float], shape: [3, 1]).expanded(to: [2, 3, 2]).floats == [
+                1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3,
+            ])
+        #expect(x.reshaped([6, -1]).shape == [6, 4])
+        #expect(t.contiguous().isContiguous && t.contiguous().floats == t.floats)
+        #expect(x.transposed().reshaped([-1]).floats.prefix(5) == [0, 4, 8, 1, 5])
+    }
+
+    @Test func arithmeticAndReductions() {
+        let a = Tensor([1, 2, 3, 4, 5, 6] as [Float], shape: [2, 3])
+        let bias = Tensor([10, 20, 30] as [Float])
+        #expect((a + bias).floats == [11, 22, 33, 14, 25, 36])
+        #expect((a * Tensor([2] as [Float])).floats == [2, 4, 6, 8, 10, 12])
+        #expect((Tensor([1, 2] as [Float], shape: [2, 1]) - a).floats == [0, -1, -2, -2, -3, -4])
+        #expect(a.sum().item == 21 && a.sum(axes: [0]).floats == [5, 7, 9] && a.mean(axes: [1]).floats == [2, 5])
+        #expect(a.max(axis: 1).floats == [3, 6] && a.argmax(axis: 0).integers == [1, 1, 1])
+        let product = a.matmul(Tensor([1, 0, 0, 1, 1, 1] as [Float], shape: [3, 2]))
+        #expect(product.floats == [4, 5, 10, 11])
+        #expect(a.matmul(a.transposed()).floats == [14, 32, 32, 77])
+    }
+
+    @Test func autogradAccumulatesAndReleases() {
+        let x = Tensor([1, 2, 3] as [Float], requiresGrad: true)
+        let y = (x * x).sum()
+        y.backward()
+        #expect(x.grad?.floats == [2, 4, 6])
+        (x * 3).sum().backward()
+        #expect(x.grad?.floats == [5, 7, 9])  // accumulated across calls
+        x.zeroGrad()
+        #expect(x.grad == nil)
+        let z = Tensor.withoutGradient { (x * x).sum() }
+        #expect(!z.requiresGrad && !z.hasGradientFunction)
+        #expect(!(x.detached() * 2).requiresGrad)
+        // A seed gradient for a non-scalar output.
+        let w = x * x
+        w.backward(Tensor([1, 0, 2] as [Float]))
+        #expect(x.grad?.floats == [2, 0, 12])
+    }
+}
