@@ -68,8 +68,9 @@ extension Tensor {
     /// Whether operations are being recorded here.
     public static var isGradientEnabled: Bool { GradientMode.isEnabled }
 
-    /// Back-propagates from this tensor: every leaf it depends on that requires grad gets its gradient added to
-    /// `grad`. Without `seed` the tensor must hold one element (a loss) and the seed is 1. The graph is released
+    /// Back-propagates from this tensor into `grad` of every leaf it depends on that requires grad.
+    ///
+    /// Gradients add to what `grad` holds. Without `seed` the tensor must hold one element (a loss) and the seed is 1. The graph is released
     /// afterwards unless `retainGraph`.
     public func backward(_ seed: Tensor? = nil, retainGraph: Bool = false) {
         guard let root = autograd, root.requiresGrad else {

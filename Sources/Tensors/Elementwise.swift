@@ -100,7 +100,9 @@ extension Tensor {
         }
     }
 
-    /// Element-wise product, broadcast. d(ab) = b da + a db.
+    /// Element-wise product, broadcast.
+    ///
+    /// d(ab) = b da + a db.
     public static func * (a: Tensor, b: Tensor) -> Tensor {
         record("mul", broadcastBinary(MultiplyFunction.self, a, b), inputs: [a, b]) { g in
             [
@@ -110,7 +112,9 @@ extension Tensor {
         }
     }
 
-    /// Element-wise quotient, broadcast. d(a/b) = da / b − a db / b².
+    /// Element-wise quotient, broadcast.
+    ///
+    /// d(a/b) = da / b − a db / b².
     public static func / (a: Tensor, b: Tensor) -> Tensor {
         record("div", broadcastBinary(DivideFunction.self, a, b), inputs: [a, b]) { g in
             let (x, y) = (a.detached(), b.detached())

@@ -1,4 +1,6 @@
-/// Where a tensor's elements sit in its storage: shape, strides (in elements) and offset. Views — transpose,
+/// Where a tensor's elements sit in its storage: shape, strides (in elements) and offset.
+///
+/// Views — transpose,
 /// permute, slice, expand — change the layout and share the storage.
 public struct Layout: Sendable, Equatable {
     public var shape: [Int]

@@ -5,6 +5,7 @@ import CBLAS
 
 extension Tensor {
     /// The matrix product over the last two axes, batch axes broadcast (PyTorch's `matmul` for rank ≥ 2).
+    ///
     /// d(AB) = dC Bᵀ for A and Aᵀ dC for B, summed over broadcast batch axes.
     public func matmul(_ other: Tensor) -> Tensor {
         precondition(rank >= 2 && other.rank >= 2, "matmul needs rank ≥ 2, got \(shape) and \(other.shape)")

@@ -95,7 +95,9 @@ extension Tensor {
         return Tensor.record("convert", result, inputs: [self]) { [$0.converted(to: source)] }
     }
 
-    /// The same elements with another shape (one axis may be -1: inferred). A view when the layout allows.
+    /// The same elements with another shape (one axis may be -1: inferred).
+    ///
+    /// A view when the layout allows, else a copy.
     public func reshaped(_ newShape: [Int]) -> Tensor {
         var newShape = newShape
         if let inferred = newShape.firstIndex(of: -1) {
