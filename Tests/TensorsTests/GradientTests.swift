@@ -74,3 +74,82 @@ import Testing
         check("unsqueeze/squeeze", [x]) { $0[0].unsqueezed(1).squeezed(1) * $0[0] }
     }
 }
+
+/// The neural-network ops: softmax family, layer norm, lookups, joins, losses, attention, dropout.
+@Suite struct NetworkGradientTests {
+    func check(
+        _ label: String, _ inputs: [Tensor], sourceLocation: SourceLocation = #_sourceLocation,
+        _ function: ([Tensor]) -> Tensor
+    ) {
+        let result = GradientCheck.worst(inputs, function)
+        #expect(result.score <= 1, "\(label): \(result.where)", sourceLocation: sourceLocation)
+    }
+
+    func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double> = -2...2) -> Tensor {
+        GradientCheck.input(shape, seed: seed, in: range)
+    }
+
+    @Test func softmaxAndLayerNorm() {
+        let x = input([2, 3, 5], 21)
+        check("softmax", [x]) { $0[0].softmax(axis: -1) }
+        check("softmax axis 1", [x]) { $0[0].softmax(axis: 1) }
+        check("log softmax", [x]) { $0[0].logSoftmax(axis: -1) }
+        check("log softmax axis 0 of a transpose", [x]) { $0[0].transposed(1, 2).logSoftmax(axis: 0) }
+        let (weight, bias) = (input([5], 22), input([5], 23))
+        check("layer norm", [x, weight, bias]) { $0[0].layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-5) }
+        check("layer norm without affine", [x]) { $0[0].layerNorm(weight: nil, bias: nil) }
+    }
+
+    @Test func lookupsAndJoins() {
+        let table = input([6, 4], 24)
+        let ids = Tensor([1, 5, 1, 0, 2, 1], shape: [2, 3])
+        check("embedding (repeated ids)", [table]) { $0[0].embedding(ids) }
+        // nn.Embedding(padding_idx=1): row 1 is read but never gets a gradient (not the true derivative, by design).
+        table.zeroGrad()
+        table.embedding(ids, paddingIndex: 1).sum().backward()
+        #expect(table.grad?.doubles == [1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+        let x = input([3, 4], 25)
+        check("gather", [x]) { $0[0].gather(axis: 1, index: Tensor([0, 3, 3, 1, 2, 0], shape: [3, 2])) }
+        let mask = Tensor([1, 0, 0, 1] as [UInt8], shape: [1, 4], dtype: .bool)
+        check("masked fill", [x]) { $0[0].maskedFill(mask, -5) }
+        check("where", [x, input([3, 4], 26)]) { Tensor.where(mask, $0[0], $0[1]) }
+        check("concatenate", [x, input([3, 2], 27)]) { Tensor.concatenate([$0[0], $0[1]], axis: 1).tanh() }
+        check("stack", [x, input([3, 4], 28)]) { Tensor.stack([$0[0], $0[1]], axis: 1).sigmoid() }
+        check("split", [x]) { input in
+            let parts = input[0].split([1, 3], axis: 1)
+            return parts[1] * parts[0]
+        }
+    }
+
+    @Test func losses() {
+        let logits = input([4, 5], 29)
+        let targets = Tensor([2, -100, 4, 0])
+        check("cross entropy with ignore index", [logits]) { $0[0].crossEntropy(targets: targets) }
+        check("cross entropy with label smoothing", [logits]) {
+            $0[0].crossEntropy(targets: targets, labelSmoothing: 0.1)
+        }
+        check("cross entropy of [B, T, C]", [input([2, 2, 5], 30)]) {
+            $0[0].crossEntropy(targets: Tensor([1, 2, 3, 4], shape: [2, 2]))
+        }
+        check("mse", [logits, input([4, 5], 31)]) { $0[0].mseLoss($0[1]) }
+        check("bce with logits", [logits, input([4, 5], 32, in: 0...1)]) {
+            $0[0].binaryCrossEntropyWithLogits($0[1])
+        }
+    }
+
+    @Test func attentionAndDropout() {
+        let (q, k, v) = (input([2, 2, 3, 4], 33), input([2, 2, 5, 4], 34), input([2, 2, 5, 4], 35))
+        let padding = Tensor([1, 1, 1, 0, 0, 1, 1, 1, 1, 1] as [UInt8], shape: [2, 1, 1, 5], dtype: .bool)
+        check("attention with a padding mask", [q, k, v]) {
+            Tensor.scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2], mask: padding)
+        }
+        check("causal attention (cache of 2)", [q, k, v]) {
+            Tensor.scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2], causal: true)
+        }
+        let x = input([4, 6], 36)
+        check("dropout", [x]) {
+            var generator = RandomGenerator(seed: 3)
+            return $0[0].dropout(0.3, training: true, using: &generator)
+        }
+    }
+}
