@@ -87,8 +87,9 @@ extension Tensor {
         return positions
     }
 
-    /// `value` where `mask` (bool or integer, broadcast) is non-zero, this tensor elsewhere. Backward: the
-    /// gradient where the mask is zero.
+    /// `value` where `mask` (bool or integer, broadcast) is non-zero, this tensor elsewhere.
+    ///
+    /// Backward: the gradient where the mask is zero.
     public func maskedFill(_ mask: Tensor, _ value: Double) -> Tensor {
         let keep = Tensor.keepMask(mask, shape: shape, dtype: dtype, invert: true)
         // Written element by element, not as x·keep + (1 − keep)·value: a value of −∞ would make 0·∞ = NaN.
@@ -113,7 +114,9 @@ extension Tensor {
         return Tensor(values.map { ($0 != 0) != invert ? 1.0 : 0.0 }, shape: shape, dtype: dtype)
     }
 
-    /// The tensors joined along `axis` (same shape elsewhere). Backward: each gets its slice of the gradient.
+    /// The tensors joined along `axis` (same shape elsewhere).
+    ///
+    /// Backward: each gets its slice of the gradient.
     public static func concatenate(_ tensors: [Tensor], axis: Int) -> Tensor {
         precondition(!tensors.isEmpty, "concatenate of no tensors")
         let first = tensors[0]

@@ -6,9 +6,10 @@
 // binary cross-entropy on logits.
 
 extension Tensor {
-    /// Cross-entropy of logits [N, C] (or [..., C]) against integer class `targets` [N] (or [...]), averaged over
-    /// the targets that are not `ignoreIndex`; with `labelSmoothing` ε the target distribution is (1 − ε) one-hot
-    /// + ε/C everywhere (PyTorch's `cross_entropy`).
+    /// Cross-entropy of logits [N, C] (or [..., C]) against integer class `targets` [N] (or [...]).
+    ///
+    /// Averaged over the targets that are not `ignoreIndex`; with `labelSmoothing` ε the target distribution is
+    /// (1 − ε) one-hot + ε/C everywhere (PyTorch's `cross_entropy`).
     public func crossEntropy(targets: Tensor, ignoreIndex: Int = -100, labelSmoothing: Double = 0) -> Tensor {
         let classes = shape.last ?? 0
         let rows = classes == 0 ? 0 : count / classes
@@ -32,8 +33,9 @@ extension Tensor {
     /// Mean squared error.
     public func mseLoss(_ target: Tensor) -> Tensor { (self - target).squared().mean() }
 
-    /// Binary cross-entropy of logits against targets in [0, 1], averaged:
-    /// max(x, 0) − x·y + log(1 + e^(−|x|)). Backward: (σ(x) − y) / n for x, −x / n for y.
+    /// Binary cross-entropy of logits against targets in [0, 1], averaged.
+    ///
+    /// Per element max(x, 0) − x·y + log(1 + e^(−|x|)). Backward: (σ(x) − y) / n for x, −x / n for y.
     public func binaryCrossEntropyWithLogits(_ target: Tensor) -> Tensor {
         precondition(shape == target.shape, "logits \(shape) and targets \(target.shape) differ")
         let (x, y) = (doubles, target.doubles)

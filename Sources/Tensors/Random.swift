@@ -66,8 +66,9 @@ extension Tensor {
         return out
     }
 
-    /// Inverted dropout: each element zeroed with probability `p`, the rest scaled by 1/(1 − p); the identity
-    /// when not `training` or `p` is 0. Backward: the same mask and scale.
+    /// Inverted dropout: each element zeroed with probability `p`, the rest scaled by 1/(1 − p).
+    ///
+    /// The identity when not `training` or `p` is 0. Backward: the same mask and scale.
     public func dropout(_ p: Double, training: Bool, using generator: inout RandomGenerator) -> Tensor {
         precondition(p >= 0 && p < 1, "dropout probability \(p) outside [0, 1)")
         guard training, p > 0 else { return self }

@@ -9,7 +9,9 @@ extension Tensor {
         return (moved, { $0.transposed(resolved, -1).contiguous() })
     }
 
-    /// exp(x − max) / Σ exp(x − max) along `axis`. Backward: dx = y ⊙ (g − Σ g ⊙ y).
+    /// exp(x − max) / Σ exp(x − max) along `axis`.
+    ///
+    /// Backward: dx = y ⊙ (g − Σ g ⊙ y).
     public func softmax(axis: Int = -1) -> Tensor {
         let (rows, restore) = rowsAlong(axis)
         let y = rows.rowKernel(log: false)
@@ -19,7 +21,9 @@ extension Tensor {
         }
     }
 
-    /// x − max − log Σ exp(x − max) along `axis`. Backward: dx = g − exp(y) Σ g.
+    /// x − max − log Σ exp(x − max) along `axis`.
+    ///
+    /// Backward: dx = g − exp(y) Σ g.
     public func logSoftmax(axis: Int = -1) -> Tensor {
         let (rows, restore) = rowsAlong(axis)
         let y = rows.rowKernel(log: true)
