@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Reference outputs and gradients of the tensor ops, from PyTorch, for Tests/TensorsTests/TorchParityTests.swift.
+
+Run: /tmp/ref/bin/python Tests/Fixtures/generate_tensors.py  (needs torch and numpy) → Tests/Fixtures/tensors/ops.json
+
+Each case: named float32 inputs (fixed seed), integer/bool arguments, the op's output, and for every float input
+the gradient of sum(output * w) for the case's fixed weight tensor w (same shape as the output).
+"""
+import json
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tensors")
+rng = np.random.default_rng(20261126)
+
+
+def floats(*shape, low=-2.0, high=2.0):
+    return torch.tensor(rng.uniform(low, high, size=shape), dtype=torch.float32, requires_grad=True)
+
+
+def pack(t):
+    t = t.detach()
+    return {"shape": list(t.shape), "values": [float(v) for v in t.reshape(-1).tolist()]}
+
+
+cases = []
+
+
+def case(name, inputs, fn, extra=None):
+    out = fn(**inputs)
+    w = torch.tensor(rng.uniform(-1, 1, size=tuple(out.shape)), dtype=torch.float32)
+    (out * w).sum().backward()
+    cases.append({
+        "name": name,
+        "inputs": {k: pack(v) for k, v in inputs.items()},
+        "extra": extra or {},
+        "weight": pack(w),
+        "output": pack(out),
+        "grads": {k: pack(v.grad) for k, v in inputs.items() if v.grad is not None},
+    })
+
+
+def main():
+    torch.manual_seed(0)
+    case("add_broadcast", {"a": floats(2, 3, 4), "b": floats(4)}, lambda a, b: a + b)
+    case("mul_broadcast", {"a": floats(2, 3, 4), "b": floats(3, 1)}, lambda a, b: a * b)
+    case("div", {"a": floats(3, 4), "b": floats(3, 4, low=0.5, high=2)}, lambda a, b: a / b)
+    case("matmul", {"a": floats(5, 7), "b": floats(7, 3)}, lambda a, b: a @ b)
+    case("matmul_batched_broadcast", {"a": floats(2, 4, 6), "b": floats(6, 5)}, lambda a, b: a @ b)
+    case("matmul_transposed", {"a": floats(2, 3, 5, 4), "b": floats(2, 3, 6, 4)}, lambda a, b: a @ b.transpose(-1, -2))
+    case("sum_axis", {"x": floats(3, 4, 5)}, lambda x: x.sum(dim=1))
+    case("mean_keep", {"x": floats(3, 4, 5)}, lambda x: x.mean(dim=-1, keepdim=True))
+    case("max_axis", {"x": floats(3, 4, 5)}, lambda x: x.max(dim=2).values)
+    case("exp", {"x": floats(4, 5)}, lambda x: torch.exp(x))
+    case("log", {"x": floats(4, 5, low=0.1, high=3)}, lambda x: torch.log(x))
+    case("tanh", {"x": floats(4, 5)}, lambda x: torch.tanh(x))
+    case("sigmoid", {"x": floats(4, 5, low=-6, high=6)}, lambda x: torch.sigmoid(x))
+    case("relu", {"x": floats(4, 5)}, lambda x: F.relu(x))
+    case("gelu", {"x": floats(4, 5, low=-4, high=4)}, lambda x: F.gelu(x))
+    case("gelu_tanh", {"x": floats(4, 5, low=-4, high=4)}, lambda x: F.gelu(x, approximate="tanh"))
+    case("softmax", {"x": floats(3, 7, low=-5, high=5)}, lambda x: F.softmax(x, dim=-1))
+    case("softmax_axis0", {"x": floats(3, 7)}, lambda x: F.softmax(x, dim=0))
+    case("log_softmax", {"x": floats(3, 7, low=-5, high=5)}, lambda x: F.log_softmax(x, dim=-1))
+    case("layer_norm", {"x": floats(2, 3, 8), "w": floats(8), "b": floats(8)},
+         lambda x, w, b: F.layer_norm(x, (8,), w, b, eps=1e-12), {"eps": 1e-12})
+    ids = [[3, 0, 5], [5, 5, 1]]
+    case("embedding", {"table": floats(7, 4)}, lambda table: F.embedding(torch.tensor(ids), table), {"ids": ids})
+    index = [[0, 2], [1, 1], [3, 0]]
+    case("gather", {"x": floats(3, 4)}, lambda x: torch.gather(x, 1, torch.tensor(index)), {"index": index})
+    mask = [[True, False, False, True]]
+    case("masked_fill", {"x": floats(3, 4)}, lambda x: x.masked_fill(torch.tensor(mask), -3.5), {"mask": mask})
+    case("cat", {"a": floats(2, 3), "b": floats(2, 2)}, lambda a, b: torch.cat([a, b], dim=1))
+    case("stack", {"a": floats(2, 3), "b": floats(2, 3)}, lambda a, b: torch.stack([a, b], dim=1))
+    targets = [2, -100, 4, 0, 1]
+    case("cross_entropy", {"logits": floats(5, 6)},
+         lambda logits: F.cross_entropy(logits, torch.tensor(targets)), {"targets": targets})
+    case("cross_entropy_smoothing", {"logits": floats(5, 6)},
+         lambda logits: F.cross_entropy(logits, torch.tensor(targets), label_smoothing=0.1),
+         {"targets": targets, "smoothing": 0.1})
+    case("mse", {"a": floats(3, 4), "b": floats(3, 4)}, lambda a, b: F.mse_loss(a, b))
+    case("bce_with_logits", {"x": floats(3, 4), "y": floats(3, 4, low=0, high=1)},
+         lambda x, y: F.binary_cross_entropy_with_logits(x, y))
+    keep = [[[[True, True, True, False, False]]], [[[True, True, True, True, True]]]]
+    case("attention_padding", {"q": floats(2, 2, 3, 4), "k": floats(2, 2, 5, 4), "v": floats(2, 2, 5, 4)},
+         lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=torch.tensor(keep)), {"mask": keep})
+    case("attention_causal", {"q": floats(1, 2, 4, 8), "k": floats(1, 2, 4, 8), "v": floats(1, 2, 4, 8)},
+         lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True))
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "ops.json"), "w") as f:
+        json.dump({"torch": torch.__version__, "cases": cases}, f, separators=(",", ":"))
+    print(f"{len(cases)} cases, {os.path.getsize(os.path.join(OUT, 'ops.json')) / 1e3:.0f} kB")
+
+
+if __name__ == "__main__":
+    main()
