@@ -54,6 +54,7 @@ let benchmarks: [Target] = [
 
 let tests: [Target] = [
     .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
+    .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
     .testTarget(name: "HubTests", dependencies: ["Hub", "TestSupport"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),

@@ -155,6 +155,12 @@ public struct Tensor: @unchecked Sendable {
         }
     }
 
+    /// Sets every element of this (writable) tensor or view to zero.
+    package func fillZero() {
+        let zero = Tensor.zeros(shape, dtype: dtype)
+        zero.copyElements(into: self)
+    }
+
     /// The elements in row-major order, as Doubles (any dtype).
     public var doubles: [Double] {
         var values: [Double] = []

@@ -141,7 +141,7 @@ extension Tensor {
     }
 
     /// A slice view without autograd (for writing into).
-    func slicedUntracked(_ axis: Int, _ range: Range<Int>) -> Tensor {
+    package func slicedUntracked(_ axis: Int, _ range: Range<Int>) -> Tensor {
         Tensor(storage: storage, layout: layout.sliced(axis, range), dtype: dtype)
     }
 

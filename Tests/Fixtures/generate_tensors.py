@@ -43,6 +43,59 @@ def case(name, inputs, fn, extra=None):
     })
 
 
+def optimizers():
+    """Five steps of each optimizer on loss = mean((x p + b − y)²), from the same start; schedules' factors."""
+    start = {"p": rng.uniform(-1, 1, size=(3, 4)), "b": rng.uniform(-1, 1, size=(4,)),
+             "x": rng.uniform(-1, 1, size=(5, 3)), "y": rng.uniform(-1, 1, size=(5, 4))}
+    results = {}
+    setups = {
+        "sgd_momentum": lambda p, b: torch.optim.SGD([p, b], lr=0.1, momentum=0.9, weight_decay=0.01),
+        "sgd_nesterov": lambda p, b: torch.optim.SGD([p, b], lr=0.05, momentum=0.8, nesterov=True),
+        "adam": lambda p, b: torch.optim.Adam([p, b], lr=0.01, weight_decay=0.01),
+        "adamw_groups_clipped": lambda p, b: torch.optim.AdamW(
+            [{"params": [p], "weight_decay": 0.1}, {"params": [b], "weight_decay": 0.0}], lr=0.02),
+    }
+    for name, make in setups.items():
+        p = torch.tensor(start["p"], dtype=torch.float32, requires_grad=True)
+        b = torch.tensor(start["b"], dtype=torch.float32, requires_grad=True)
+        x = torch.tensor(start["x"], dtype=torch.float32)
+        y = torch.tensor(start["y"], dtype=torch.float32)
+        optimizer = make(p, b)
+        norms = []
+        for _ in range(5):
+            optimizer.zero_grad()
+            loss = ((x @ p + b - y) ** 2).mean()
+            loss.backward()
+            if "clipped" in name:
+                norms.append(float(torch.nn.utils.clip_grad_norm_([p, b], 0.05)))
+            optimizer.step()
+        results[name] = {"p": pack(p), "b": pack(b), "norms": norms}
+    # Schedules: the multiplier at steps 0..11, and ReduceLROnPlateau's rate after each metric.
+    model = torch.nn.Linear(1, 1)
+    factors = {}
+    for name, make in [
+        ("linear", lambda o: __import__("transformers").get_linear_schedule_with_warmup(o, 3, 10)),
+        ("cosine", lambda o: __import__("transformers").get_cosine_schedule_with_warmup(o, 3, 10)),
+    ]:
+        optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+        scheduler = make(optimizer)
+        values = []
+        for _ in range(12):
+            values.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            scheduler.step()
+        factors[name] = values
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2, cooldown=1)
+    metrics = [5, 4, 4, 4, 4, 3.9999, 3.9999, 3.9999, 3.9999, 3, 3, 3, 3, 3, 3]
+    plateau_rates = []
+    for metric in metrics:
+        plateau.step(metric)
+        plateau_rates.append(optimizer.param_groups[0]["lr"])
+    return {"start": {k: pack(torch.tensor(v)) for k, v in start.items()}, "results": results,
+            "schedules": factors, "plateau": {"metrics": metrics, "rates": plateau_rates}}
+
+
 def main():
     torch.manual_seed(0)
     case("add_broadcast", {"a": floats(2, 3, 4), "b": floats(4)}, lambda a, b: a + b)
@@ -89,6 +142,8 @@ def main():
     case("attention_causal", {"q": floats(1, 2, 4, 8), "k": floats(1, 2, 4, 8), "v": floats(1, 2, 4, 8)},
          lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True))
     os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "optim.json"), "w") as f:
+        json.dump(optimizers(), f, separators=(",", ":"))
     with open(os.path.join(OUT, "ops.json"), "w") as f:
         json.dump({"torch": torch.__version__, "cases": cases}, f, separators=(",", ":"))
     print(f"{len(cases)} cases, {os.path.getsize(os.path.join(OUT, 'ops.json')) / 1e3:.0f} kB")

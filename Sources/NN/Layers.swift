@@ -1,0 +1,71 @@
+import Tensors
+
+/// y = x Wᵀ + b with W [out, in] (PyTorch's `nn.Linear`, the layout of BERT's checkpoints).
+public final class Linear: Module, @unchecked Sendable {
+    public let weight: Parameter
+    public let bias: Parameter?
+
+    /// Initialized as PyTorch does: W and b uniform in ±1/√in.
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: inout RandomGenerator) {
+        let bound = 1 / Double(Swift.max(inFeatures, 1)).squareRoot()
+        weight = Parameter(Tensor.randomUniform([outFeatures, inFeatures], in: -bound...bound, using: &generator))
+        self.bias = bias ? Parameter(Tensor.randomUniform([outFeatures], in: -bound...bound, using: &generator)) : nil
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let product = x.matmul(weight.value.transposed())  // the transpose is a BLAS flag, not a copy
+        return bias.map { product + $0.value } ?? product
+    }
+}
+
+/// Rows of a [count, dimension] table looked up by integer ids (PyTorch's `nn.Embedding`).
+public final class Embedding: Module, @unchecked Sendable {
+    public let weight: Parameter
+    /// The row that gets no gradient (and starts at zero).
+    public let paddingIndex: Int?
+
+    /// Initialized N(0, 1), the padding row zero, as PyTorch does.
+    public init(_ count: Int, _ dimension: Int, paddingIndex: Int? = nil, generator: inout RandomGenerator) {
+        let table = Tensor.randomNormal([count, dimension], using: &generator)
+        if let paddingIndex {
+            table.slicedUntracked(0, paddingIndex..<paddingIndex + 1).fillZero()
+        }
+        weight = Parameter(table)
+        self.paddingIndex = paddingIndex
+    }
+
+    public func callAsFunction(_ ids: Tensor) -> Tensor { weight.value.embedding(ids, paddingIndex: paddingIndex) }
+}
+
+/// Layer normalization over the last axis with a learned scale and shift (PyTorch's `nn.LayerNorm`).
+public final class LayerNorm: Module, @unchecked Sendable {
+    public let weight: Parameter
+    public let bias: Parameter
+    public let epsilon: Double
+
+    /// Scale 1, shift 0.
+    public init(_ dimension: Int, epsilon: Double = 1e-5) {
+        weight = Parameter(Tensor.ones([dimension]))
+        bias = Parameter(Tensor.zeros([dimension]))
+        self.epsilon = epsilon
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        x.layerNorm(weight: weight.value, bias: bias.value, epsilon: epsilon)
+    }
+}
+
+/// Inverted dropout while training, the identity in evaluation mode.
+public final class Dropout: Module, @unchecked Sendable {
+    public let probability: Double
+    private var generator: RandomGenerator
+
+    public init(_ probability: Double, seed: UInt64 = 0) {
+        self.probability = probability
+        generator = RandomGenerator(seed: seed)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        x.dropout(probability, training: training, using: &generator)
+    }
+}

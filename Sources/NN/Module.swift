@@ -1,0 +1,170 @@
+import Tensors
+
+/// A trainable tensor held by a module; optimizers replace its value in place of the old one.
+public final class Parameter: @unchecked Sendable {
+    /// The current value, a leaf that requires grad.
+    public private(set) var value: Tensor
+
+    public init(_ tensor: Tensor) {
+        value = tensor.contiguous().detached().requiringGrad()
+    }
+
+    /// The gradient accumulated by the last `backward`.
+    public var grad: Tensor? { value.grad }
+
+    /// Replaces the value (a loaded weight, an optimizer update); the gradient is kept.
+    public func assign(_ tensor: Tensor) {
+        precondition(tensor.shape == value.shape, "assigning \(tensor.shape) to a parameter of \(value.shape)")
+        let gradient = value.grad
+        value = tensor.contiguous().detached().requiringGrad()
+        if let gradient { value.setGrad(gradient) }
+    }
+
+    /// Storage this parameter may write to: a borrowed (memory-mapped) value is copied first.
+    func writableValue() -> Tensor {
+        if !value.storage.isWritable { assign(Tensor.withoutGradient { value.detached() * 1 }) }
+        return value
+    }
+
+    public func zeroGrad() { value.zeroGrad() }
+}
+
+/// A layer or a model: parameters and child modules found by reflection, named as in PyTorch's state dicts
+/// (`encoder.layer.0.attention.self.query.weight`), and a training flag.
+///
+/// A stored property named in camelCase appears in snake_case (`wordEmbeddings` → `word_embeddings`); a subclass
+/// names the exceptions in `keyOverrides` (BERT's `LayerNorm`). Arrays of modules are numbered (`layer.0`).
+open class Module: @unchecked Sendable {
+    /// Whether dropout and the like are active.
+    public private(set) var training = true
+
+    public init() {}
+
+    /// Property name → checkpoint key, where snake_case is not the key.
+    open var keyOverrides: [String: String] { [:] }
+
+    /// The checkpoint key of a property.
+    func key(for property: String) -> String { keyOverrides[property] ?? snakeCase(property) }
+
+    /// The direct children and parameters, by checkpoint key, in declaration order.
+    func members() -> [(String, Any)] {
+        var result: [(String, Any)] = []
+        var mirror: Mirror? = Mirror(reflecting: self)
+        var levels: [[(String, Any)]] = []
+        while let current = mirror {
+            levels.append(current.children.compactMap { child in child.label.map { ($0, child.value) } })
+            mirror = current.superclassMirror
+        }
+        for level in levels.reversed() {
+            for (label, value) in level where label != "training" {
+                result.append((key(for: label), value))
+            }
+        }
+        return result
+    }
+
+    /// Every parameter with its dotted name.
+    public func namedParameters() -> [(name: String, parameter: Parameter)] {
+        var result: [(String, Parameter)] = []
+        func visit(_ value: Any, _ name: String) {
+            switch value {
+            case let parameter as Parameter: result.append((name, parameter))
+            case let module as Module:
+                for (key, member) in module.members() { visit(member, name.isEmpty ? key : name + "." + key) }
+            case let modules as [Module]:
+                for (index, module) in modules.enumerated() { visit(module, name + ".\(index)") }
+            case let optional as Any?:
+                if let unwrapped = optional, !(unwrapped is Void) {
+                    if unwrapped is Parameter || unwrapped is Module || unwrapped is [Module] { visit(unwrapped, name) }
+                }
+            }
+        }
+        visit(self, "")
+        return result
+    }
+
+    /// The parameters, in `namedParameters` order.
+    public func parameters() -> [Parameter] { namedParameters().map(\.parameter) }
+
+    /// Name → value of every parameter (PyTorch's `state_dict()`).
+    public func stateDict() -> [(name: String, tensor: Tensor)] {
+        namedParameters().map { ($0.name, $0.parameter.value.detached()) }
+    }
+
+    /// Loads values by name; reports the parameters the dict lacks and the names it has that no parameter takes.
+    ///
+    /// With `strict`, either list being non-empty is an error (`ModuleError.keys`), as PyTorch's
+    /// `load_state_dict(strict=True)`; a shape mismatch is always an error.
+    @discardableResult
+    public func loadStateDict(
+        _ tensors: [String: Tensor], strict: Bool = true
+    ) throws(ModuleError) -> (
+        missing: [String], unexpected: [String]
+    ) {
+        let named = namedParameters()
+        let names = Set(named.map(\.name))
+        let missing = named.map(\.name).filter { tensors[$0] == nil }
+        let unexpected = tensors.keys.filter { !names.contains($0) }.sorted()
+        if strict, !missing.isEmpty || !unexpected.isEmpty {
+            throw ModuleError.keys(missing: missing, unexpected: unexpected)
+        }
+        for (name, parameter) in named {
+            guard let tensor = tensors[name] else { continue }
+            guard tensor.shape == parameter.value.shape else {
+                throw ModuleError.shape(name: name, expected: parameter.value.shape, found: tensor.shape)
+            }
+            parameter.assign(
+                tensor.dtype == parameter.value.dtype ? tensor : tensor.converted(to: parameter.value.dtype))
+        }
+        return (missing, unexpected)
+    }
+
+    /// Sets training mode here and in every child module.
+    public func train(_ on: Bool = true) {
+        training = on
+        func visit(_ value: Any) {
+            switch value {
+            case let module as Module: module.train(on)
+            case let modules as [Module]: modules.forEach { $0.train(on) }
+            default: break
+            }
+        }
+        for (_, member) in members() { visit(member) }
+    }
+
+    /// Evaluation mode (dropout off).
+    public func eval() { train(false) }
+
+    /// Forgets every parameter's gradient.
+    public func zeroGrad() { parameters().forEach { $0.zeroGrad() } }
+}
+
+/// Errors loading weights into a module, each naming the parameter.
+public enum ModuleError: Error, CustomStringConvertible, Equatable {
+    case keys(missing: [String], unexpected: [String])
+    case shape(name: String, expected: [Int], found: [Int])
+
+    public var description: String {
+        switch self {
+        case .keys(let missing, let unexpected):
+            return "missing keys: \(missing.joined(separator: ", ")); unexpected keys: "
+                + unexpected.joined(separator: ", ")
+        case .shape(let name, let expected, let found):
+            return "\(name): the checkpoint has shape \(found), the model expects \(expected)"
+        }
+    }
+}
+
+/// `wordEmbeddings` → `word_embeddings`.
+func snakeCase(_ name: String) -> String {
+    var out = ""
+    for character in name {
+        if character.isUppercase {
+            if !out.isEmpty { out.append("_") }
+            out.append(contentsOf: character.lowercased())
+        } else {
+            out.append(character)
+        }
+    }
+    return out
+}

@@ -1,0 +1,167 @@
+import Tensors
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Parameters updated together with their own weight decay (and learning-rate factor): AdamW's usual split puts
+/// biases and LayerNorm weights in a group without decay.
+public struct ParameterGroup {
+    public var parameters: [Parameter]
+    public var weightDecay: Double
+
+    public init(_ parameters: [Parameter], weightDecay: Double = 0) {
+        self.parameters = parameters
+        self.weightDecay = weightDecay
+    }
+}
+
+/// An optimizer: `step()` updates the parameters from their gradients.
+public protocol Optimizer: AnyObject {
+    /// The learning rate of the next step (schedules set it).
+    var learningRate: Double { get set }
+    func step()
+    func zeroGrad()
+}
+
+/// Parameters of a float32 tensor as a mutable buffer, and their gradient, for the update loops.
+private func withBuffers(
+    _ parameter: Parameter, _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+) {
+    guard let gradient = parameter.grad?.contiguous().converted(to: .float32) else { return }
+    let value = parameter.writableValue()
+    precondition(value.dtype == .float32, "optimizers update float32 parameters")
+    let g = gradient.storage.pointer.assumingMemoryBound(to: Float.self) + gradient.layout.offset
+    let p = value.storage.pointer.assumingMemoryBound(to: Float.self) + value.layout.offset
+    body(p, g, value.count)
+}
+
+/// Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay (PyTorch's `optim.SGD`).
+public final class SGD: Optimizer {
+    public var learningRate: Double
+    public let momentum: Double
+    public let dampening: Double
+    public let nesterov: Bool
+    public var groups: [ParameterGroup]
+    private var buffers: [ObjectIdentifier: [Float]] = [:]
+
+    public init(
+        _ groups: [ParameterGroup], learningRate: Double, momentum: Double = 0, dampening: Double = 0,
+        nesterov: Bool = false
+    ) {
+        self.groups = groups
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.dampening = dampening
+        self.nesterov = nesterov
+    }
+
+    public func step() {
+        let (lr, momentum, dampening) = (Float(learningRate), Float(self.momentum), Float(self.dampening))
+        for group in groups {
+            let decay = Float(group.weightDecay)
+            for parameter in group.parameters {
+                withBuffers(parameter) { p, g, n in
+                    let key = ObjectIdentifier(parameter)
+                    let first = buffers[key] == nil
+                    var buffer = buffers[key] ?? [Float](repeating: 0, count: n)
+                    for i in 0..<n {
+                        var d = g[i] + decay * p[i]
+                        if momentum != 0 {
+                            buffer[i] = first ? d : momentum * buffer[i] + (1 - dampening) * d
+                            d = nesterov ? d + momentum * buffer[i] : buffer[i]
+                        }
+                        p[i] -= lr * d
+                    }
+                    if momentum != 0 { buffers[key] = buffer }
+                }
+            }
+        }
+    }
+
+    public func zeroGrad() { groups.forEach { $0.parameters.forEach { $0.zeroGrad() } } }
+}
+
+/// Adam (L2 weight decay added to the gradient) or AdamW (decoupled decay: p ← p − lr·λ·p before the update),
+/// as PyTorch's `optim.Adam` / `optim.AdamW` with bias correction.
+public final class Adam: Optimizer {
+    public var learningRate: Double
+    public let betas: (Double, Double)
+    public let epsilon: Double
+    /// AdamW's decoupled weight decay rather than Adam's L2 term.
+    public let decoupled: Bool
+    public var groups: [ParameterGroup]
+    /// Steps taken (for bias correction), and the moment estimates per parameter.
+    public private(set) var steps = 0
+    private var moments: [ObjectIdentifier: (m: [Float], v: [Float])] = [:]
+
+    public init(
+        _ groups: [ParameterGroup], learningRate: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+        epsilon: Double = 1e-8, decoupledWeightDecay: Bool = false
+    ) {
+        self.groups = groups
+        self.learningRate = learningRate
+        self.betas = betas
+        self.epsilon = epsilon
+        decoupled = decoupledWeightDecay
+    }
+
+    /// AdamW with PyTorch's defaults (weight decay 0.01 unless the groups say otherwise).
+    public static func adamW(
+        _ groups: [ParameterGroup], learningRate: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+        epsilon: Double = 1e-8
+    ) -> Adam {
+        Adam(groups, learningRate: learningRate, betas: betas, epsilon: epsilon, decoupledWeightDecay: true)
+    }
+
+    public func step() {
+        steps += 1
+        let (beta1, beta2) = (Float(betas.0), Float(betas.1))
+        let correction1 = 1 - Glibc.pow(betas.0, Double(steps))
+        let correction2 = (1 - Glibc.pow(betas.1, Double(steps))).squareRoot()
+        let stepSize = Float(learningRate / correction1)
+        let (eps, lr) = (Float(epsilon), Float(learningRate))
+        let c2 = Float(correction2)
+        for group in groups {
+            let decay = Float(group.weightDecay)
+            for parameter in group.parameters {
+                withBuffers(parameter) { p, g, n in
+                    let key = ObjectIdentifier(parameter)
+                    var (m, v) = moments[key] ?? ([Float](repeating: 0, count: n), [Float](repeating: 0, count: n))
+                    for i in 0..<n {
+                        var d = g[i]
+                        if decoupled {
+                            p[i] *= 1 - lr * decay
+                        } else {
+                            d += decay * p[i]
+                        }
+                        m[i] = beta1 * m[i] + (1 - beta1) * d
+                        v[i] = beta2 * v[i] + (1 - beta2) * d * d
+                        p[i] -= stepSize * m[i] / (v[i].squareRoot() / c2 + eps)
+                    }
+                    moments[key] = (m, v)
+                }
+            }
+        }
+    }
+
+    public func zeroGrad() { groups.forEach { $0.parameters.forEach { $0.zeroGrad() } } }
+}
+
+/// Scales all gradients down so their global L2 norm is at most `maxNorm` (PyTorch's `clip_grad_norm_`);
+/// returns the norm before clipping.
+@discardableResult
+public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Double) -> Double {
+    var total = 0.0
+    for gradient in parameters.compactMap(\.grad) {
+        for value in gradient.doubles { total += value * value }
+    }
+    let norm = total.squareRoot()
+    let scale = maxNorm / (norm + 1e-6)
+    guard scale < 1 else { return norm }
+    for parameter in parameters {
+        guard let gradient = parameter.grad else { continue }
+        parameter.value.setGrad(Tensor.withoutGradient { gradient * scale })
+    }
+    return norm
+}
