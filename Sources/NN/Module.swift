@@ -119,6 +119,13 @@ open class Module: @unchecked Sendable {
         return (missing, unexpected)
     }
 
+    /// Converts every parameter to `dtype` (float64 for gradient checks, float32 to compute).
+    public func convertParameters(to dtype: Tensor.DType) {
+        for parameter in parameters() where parameter.value.dtype != dtype {
+            parameter.assign(Tensor.withoutGradient { parameter.value.converted(to: dtype) })
+        }
+    }
+
     /// Sets training mode here and in every child module.
     public func train(_ on: Bool = true) {
         training = on

@@ -96,6 +96,19 @@ def optimizers():
             "schedules": factors, "plateau": {"metrics": metrics, "rates": plateau_rates}}
 
 
+def lstm():
+    """nn.LSTM(3, 4, batch_first=True) on [2, 5, 3]: weights, output, h_n, c_n and gradients of Σ output·w."""
+    torch.manual_seed(5)
+    layer = torch.nn.LSTM(3, 4, batch_first=True)
+    x = floats(2, 5, 3)
+    out, (h, c) = layer(x)
+    w = torch.tensor(rng.uniform(-1, 1, size=tuple(out.shape)), dtype=torch.float32)
+    (out * w).sum().backward()
+    return {"weights": {k: pack(v) for k, v in layer.state_dict().items()}, "input": pack(x), "weight": pack(w),
+            "output": pack(out), "hidden": pack(h[0]), "cell": pack(c[0]), "input_grad": pack(x.grad),
+            "grads": {k: pack(v.grad) for k, v in layer.named_parameters()}}
+
+
 def main():
     torch.manual_seed(0)
     case("add_broadcast", {"a": floats(2, 3, 4), "b": floats(4)}, lambda a, b: a + b)
@@ -144,6 +157,8 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "optim.json"), "w") as f:
         json.dump(optimizers(), f, separators=(",", ":"))
+    with open(os.path.join(OUT, "lstm.json"), "w") as f:
+        json.dump(lstm(), f, separators=(",", ":"))
     with open(os.path.join(OUT, "ops.json"), "w") as f:
         json.dump({"torch": torch.__version__, "cases": cases}, f, separators=(",", ":"))
     print(f"{len(cases)} cases, {os.path.getsize(os.path.join(OUT, 'ops.json')) / 1e3:.0f} kB")
