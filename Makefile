@@ -85,12 +85,14 @@ demo: release
 # Conversion throughput and open time on a BERT-base-sized random checkpoint (made by the benchmark itself),
 # beside PyTorch when PEER_PYTHON (default: the reference venv /tmp/ref, else python3) has torch; then a 1 GB
 # `hub pull` from the loopback Hub beside `curl -o` (HUB_BENCH_BYTES to change the size); then tokenization of 6 MB of
-# real text, single-threaded, beside Hugging Face tokenizers.
+# real text, single-threaded, beside Hugging Face tokenizers; then the tensor engine at BERT-base shapes (sgemm, a
+# 12-layer encoder forward and training step) beside PyTorch.
 PEER_PYTHON ?= $(shell test -x /tmp/ref/bin/python && echo /tmp/ref/bin/python || echo python3)
 bench: release
 	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build FormatsBench
 	$(SWIFT) run -c release --skip-build HubBench
 	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build TokenizersBench
+	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build TensorsBench
 
 # libFuzzer + AddressSanitizer on every parser for FUZZ_SECONDS each, seeded from the fixtures (Tests/FuzzTesting/run.sh);
 # findings land in Tests/FuzzTesting/FailCases/ (then, fixed, in Tests/Fixtures/bad, which the tests replay).

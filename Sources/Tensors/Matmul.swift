@@ -48,8 +48,8 @@ extension Tensor {
         guard let batch = broadcastShape(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2))) else {
             preconditionFailure("matmul batch axes of \(a.shape) and \(b.shape) do not broadcast")
         }
-        let out = Tensor.zeros(batch + [m, n], dtype: a.dtype)
-        guard m > 0, n > 0 else { return out }
+        guard m > 0, n > 0, k > 0 else { return Tensor.zeros(batch + [m, n], dtype: a.dtype) }
+        let out = Tensor.empty(batch + [m, n], dtype: a.dtype)  // β = 0: sgemm writes every element
         let aView = Tensor(storage: a.storage, layout: a.layout.expanded(to: batch + [m, k]), dtype: a.dtype)
         let bView = Tensor(storage: b.storage, layout: b.layout.expanded(to: batch + [k, n]), dtype: b.dtype)
         let (left, leftTransposed, lda) = blasOperand(aView)
