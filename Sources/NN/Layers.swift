@@ -12,10 +12,7 @@ public final class Linear: Module, @unchecked Sendable {
         self.bias = bias ? Parameter(Tensor.randomUniform([outFeatures], in: -bound...bound, using: &generator)) : nil
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        let product = x.matmul(weight.value.transposed())  // the transpose is a BLAS flag, not a copy
-        return bias.map { product + $0.value } ?? product
-    }
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight: weight.value, bias: bias?.value) }
 }
 
 /// Rows of a [count, dimension] table looked up by integer ids (PyTorch's `nn.Embedding`).

@@ -12,7 +12,7 @@ extension Tensor {
         query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil, causal: Bool = false, scale: Double? = nil
     ) -> Tensor {
         let depth = query.shape.last ?? 1
-        var scores = query.matmul(key.transposed()) * (scale ?? 1 / Double(depth).squareRoot())
+        var scores = query.matmul(key.transposed(), scale: scale ?? 1 / Double(depth).squareRoot())
         // The most negative finite value, as transformers masks (finfo.min): exp gives 0 without NaNs.
         let masked = query.dtype == .float32 ? -Double(Float.greatestFiniteMagnitude) : -Double.greatestFiniteMagnitude
         if let mask {

@@ -7,16 +7,63 @@ extension Tensor {
     /// The matrix product over the last two axes, batch axes broadcast (PyTorch's `matmul` for rank ≥ 2).
     ///
     /// d(AB) = dC Bᵀ for A and Aᵀ dC for B, summed over broadcast batch axes.
-    public func matmul(_ other: Tensor) -> Tensor {
+    public func matmul(_ other: Tensor) -> Tensor { matmul(other, scale: 1) }
+
+    /// `scale` · (this matmul `other`).
+    ///
+    /// The scale is sgemm's α rather than a pass of its own (attention scores). Backward: scale · dC Bᵀ and
+    /// scale · Aᵀ dC.
+    public func matmul(_ other: Tensor, scale: Double) -> Tensor {
         precondition(rank >= 2 && other.rank >= 2, "matmul needs rank ≥ 2, got \(shape) and \(other.shape)")
         precondition(dtype == other.dtype, "matmul of \(dtype) and \(other.dtype)")
-        let out = Tensor.matmulKernel(self.detached(), other.detached())
+        let out = Tensor.matmulKernel(self.detached(), other.detached(), alpha: scale)
         let (a, b) = (self, other)
         return Tensor.record("matmul", out, inputs: [a, b]) { g in
             [
-                a.requiresGrad ? g.matmul(b.detached().transposed()).summed(toShape: a.shape) : nil,
-                b.requiresGrad ? a.detached().transposed().matmul(g).summed(toShape: b.shape) : nil,
+                a.requiresGrad ? g.matmul(b.detached().transposed(), scale: scale).summed(toShape: a.shape) : nil,
+                b.requiresGrad ? a.detached().transposed().matmul(g, scale: scale).summed(toShape: b.shape) : nil,
             ]
+        }
+    }
+
+    /// x Wᵀ + b for x [..., in], W [out, in] (a `Linear` layer): the bias is written into the output first and
+    /// sgemm adds the product to it (β = 1), so the bias costs no pass of its own.
+    ///
+    /// Backward: dx = g W, dW = gᵀ x, db = Σ g over the rows.
+    public func linear(weight: Tensor, bias: Tensor?) -> Tensor {
+        let (outputs, inputs) = (weight.size(0), weight.size(1))
+        precondition(weight.rank == 2 && shape.last == inputs, "linear of \(shape) with a weight of \(weight.shape)")
+        precondition(bias.map { $0.shape == [outputs] } ?? true, "bias \(bias?.shape ?? []) for \(outputs) outputs")
+        guard dtype == .float32, weight.dtype == .float32, bias?.dtype ?? .float32 == .float32 else {
+            let product = matmul(weight.transposed())
+            return bias.map { product + $0 } ?? product
+        }
+        let x = contiguous().detached()
+        let w = weight.contiguous().detached()
+        let rows = inputs == 0 ? 0 : x.count / inputs
+        let out = Tensor.empty(Array(shape.dropLast()) + [outputs], dtype: dtype)
+        let o = out.pointer(as: Float.self)
+        if let bias {
+            let b = bias.contiguous().detached().pointer(as: Float.self)
+            for row in 0..<rows { (o + row * outputs).update(from: b, count: outputs) }
+        }
+        if rows > 0, outputs > 0 {
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
+                x.pointer(as: Float.self), Int32(Swift.max(inputs, 1)), w.pointer(as: Float.self),
+                Int32(Swift.max(inputs, 1)), bias == nil ? 0 : 1, o, Int32(outputs))
+        } else if bias == nil {
+            o.update(repeating: 0, count: out.count)
+        }
+        let inputsList = [self, weight] + (bias.map { [$0] } ?? [])
+        return Tensor.record("linear", out, inputs: inputsList) { g in
+            let g2 = g.contiguous().reshaped([rows, outputs])
+            var grads: [Tensor?] = [
+                self.requiresGrad ? g2.matmul(w).reshaped(self.shape) : nil,
+                weight.requiresGrad ? g2.transposed().matmul(x.reshaped([rows, inputs])) : nil,
+            ]
+            if bias != nil { grads.append(g2.sum(axes: [0])) }
+            return grads
         }
     }
 
@@ -31,7 +78,7 @@ extension Tensor {
         return (copy, false, Swift.max(columns, 1))
     }
 
-    private static func matmulKernel(_ a: Tensor, _ b: Tensor) -> Tensor {
+    private static func matmulKernel(_ a: Tensor, _ b: Tensor, alpha: Double) -> Tensor {
         let (m, k) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
         let (k2, n) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
         precondition(k == k2, "matmul of \(a.shape) and \(b.shape): inner sizes differ")
@@ -41,7 +88,7 @@ extension Tensor {
             let flat = Tensor(
                 storage: a.storage, layout: Layout(shape: [rows, k], strides: [k, 1], offset: a.layout.offset),
                 dtype: a.dtype)
-            let out = matmulKernel(flat, b)
+            let out = matmulKernel(flat, b, alpha: alpha)
             return Tensor(
                 storage: out.storage, layout: Layout(contiguous: Array(a.shape.dropLast()) + [n]), dtype: a.dtype)
         }
@@ -77,16 +124,16 @@ extension Tensor {
                     right.storage.pointer.assumingMemoryBound(to: Float.self)
                 )
                 cblas_sgemm(
-                    CblasRowMajor, transA, transB, Int32(m), Int32(n), Int32(k), 1, pa + leftOffsets[index], Int32(lda),
-                    pb + rightOffsets[index], Int32(ldb), 0, out.pointer(as: Float.self) + c, Int32(n))
+                    CblasRowMajor, transA, transB, Int32(m), Int32(n), Int32(k), Float(alpha), pa + leftOffsets[index],
+                    Int32(lda), pb + rightOffsets[index], Int32(ldb), 0, out.pointer(as: Float.self) + c, Int32(n))
             case .float64:
                 let (pa, pb) = (
                     left.storage.pointer.assumingMemoryBound(to: Double.self),
                     right.storage.pointer.assumingMemoryBound(to: Double.self)
                 )
                 cblas_dgemm(
-                    CblasRowMajor, transA, transB, Int32(m), Int32(n), Int32(k), 1, pa + leftOffsets[index], Int32(lda),
-                    pb + rightOffsets[index], Int32(ldb), 0, out.pointer(as: Double.self) + c, Int32(n))
+                    CblasRowMajor, transA, transB, Int32(m), Int32(n), Int32(k), alpha, pa + leftOffsets[index],
+                    Int32(lda), pb + rightOffsets[index], Int32(ldb), 0, out.pointer(as: Double.self) + c, Int32(n))
             default:
                 preconditionFailure("matmul of \(a.dtype): convert to float32 first")
             }

@@ -154,6 +154,9 @@ def main():
          lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=torch.tensor(keep)), {"mask": keep})
     case("attention_causal", {"q": floats(1, 2, 4, 8), "k": floats(1, 2, 4, 8), "v": floats(1, 2, 4, 8)},
          lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True))
+    # Rows long enough for the vectorized float32 paths (8 lanes and a tail).
+    case("softmax_long", {"x": floats(3, 37, low=-8, high=8)}, lambda x: F.softmax(x, dim=-1))
+    case("gelu_long", {"x": floats(5, 29, low=-6, high=6)}, lambda x: F.gelu(x))
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "optim.json"), "w") as f:
         json.dump(optimizers(), f, separators=(",", ":"))

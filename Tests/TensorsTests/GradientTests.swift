@@ -153,3 +153,41 @@ import Testing
         }
     }
 }
+
+/// The fused forms: `linear` (bias written first, sgemm adds with β = 1) and `matmul(_:scale:)` (α), against the
+/// unfused ops in float32 and by finite differences in float64.
+@Suite struct FusedOpTests {
+    @Test func linearEqualsMatmulPlusBias() {
+        var generator = RandomGenerator(seed: 41)
+        let x = Tensor.randomNormal([2, 3, 5], using: &generator).requiringGrad()
+        let w = Tensor.randomNormal([4, 5], using: &generator).requiringGrad()
+        let b = Tensor.randomNormal([4], using: &generator).requiringGrad()
+        let fused = x.linear(weight: w, bias: b)
+        let plain = x.matmul(w.transposed()) + b
+        #expect(zip(fused.doubles, plain.doubles).allSatisfy { abs($0 - $1) <= 1e-6 })
+        let seed = Tensor.randomNormal([2, 3, 4], using: &generator)
+        fused.backward(seed)
+        let (gx, gw, gb) = (x.grad?.doubles ?? [], w.grad?.doubles ?? [], b.grad?.doubles ?? [])
+        for t in [x, w, b] { t.zeroGrad() }
+        plain.backward(seed)
+        for (ours, reference) in [
+            (gx, x.grad?.doubles ?? []), (gw, w.grad?.doubles ?? []), (gb, b.grad?.doubles ?? []),
+        ] {
+            #expect(ours.count == reference.count && zip(ours, reference).allSatisfy { abs($0 - $1) <= 1e-5 })
+        }
+        #expect(x.linear(weight: w, bias: nil).doubles.count == 24)
+        let check = GradientCheck.worst(
+            [
+                GradientCheck.input([3, 5], seed: 42), GradientCheck.input([4, 5], seed: 43),
+                GradientCheck.input([4], seed: 44),
+            ]
+        ) { $0[0].linear(weight: $0[1], bias: $0[2]) }
+        #expect(check.score <= 1, "\(check.where)")
+        let scaled = GradientCheck.worst([
+            GradientCheck.input([2, 3, 4], seed: 45), GradientCheck.input([2, 5, 4], seed: 46),
+        ]) {
+            $0[0].matmul($0[1].transposed(), scale: 0.125)
+        }
+        #expect(scaled.score <= 1, "\(scaled.where)")
+    }
+}
