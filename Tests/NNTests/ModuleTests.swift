@@ -107,3 +107,29 @@ import Testing
         #expect(accuracy == 1)
     }
 }
+
+/// Weights borrowed from memory someone else owns (a mapped file) are read in place and copied before an update.
+@Suite struct BorrowedStorageTests {
+    final class Owner {
+        let bytes: UnsafeMutableRawPointer
+        init(_ values: [Float]) {
+            bytes = UnsafeMutableRawPointer.allocate(byteCount: values.count * 4, alignment: 64)
+            values.withUnsafeBytes { bytes.copyMemory(from: $0.baseAddress!, byteCount: values.count * 4) }
+        }
+        deinit { bytes.deallocate() }
+    }
+
+    @Test func borrowedWeightsAreReadInPlaceAndCopiedOnUpdate() {
+        let owner = Owner([1, 2, 3, 4])
+        let borrowed = Tensor(borrowing: owner.bytes, byteCount: 16, shape: [2, 2], dtype: .float32, owner: owner)
+        #expect(!borrowed.storage.isWritable && borrowed.storage.pointer == owner.bytes)
+        #expect(borrowed.matmul(borrowed).floats == [7, 10, 15, 22])
+        let parameter = Parameter(borrowed)
+        #expect(parameter.value.storage.pointer == owner.bytes)  // still zero-copy as a parameter
+        (parameter.value * parameter.value).sum().backward()
+        SGD([ParameterGroup([parameter])], learningRate: 0.5).step()
+        #expect(parameter.value.floats == [0, 0, 0, 0])  // w − 0.5 · 2w
+        #expect(parameter.value.storage.pointer != owner.bytes)
+        #expect(owner.bytes.load(as: Float.self) == 1)  // the owner's bytes never written
+    }
+}
