@@ -31,28 +31,22 @@ extension Tensor {
             destination.copyMemory(from: storage.pointer + layout.offset * size, byteCount: count * size)
             return
         }
-        let source = storage.pointer
-        var index = 0
+        // Typed gathers for the common element sizes: one load and store per element, not a memcpy call.
+        func gather<T>(_ type: T.Type) {
+            let (to, from) = (
+                destination.assumingMemoryBound(to: T.self), storage.pointer.assumingMemoryBound(to: T.self)
+            )
+            var index = 0
+            layout.forEachIndex {
+                to[index] = from[$0]
+                index += 1
+            }
+        }
         switch size {
-        case 4:
-            let to = destination.assumingMemoryBound(to: UInt32.self)
-            let from = source.assumingMemoryBound(to: UInt32.self)
-            layout.forEachIndex {
-                to[index] = from[$0]
-                index += 1
-            }
-        case 8:
-            let to = destination.assumingMemoryBound(to: UInt64.self)
-            let from = source.assumingMemoryBound(to: UInt64.self)
-            layout.forEachIndex {
-                to[index] = from[$0]
-                index += 1
-            }
-        default:
-            layout.forEachIndex {
-                (destination + index * size).copyMemory(from: source + $0 * size, byteCount: size)
-                index += 1
-            }
+        case 4: gather(UInt32.self)
+        case 8: gather(UInt64.self)
+        case 2: gather(UInt16.self)
+        default: gather(UInt8.self)
         }
     }
 

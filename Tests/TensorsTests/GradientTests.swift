@@ -3,21 +3,23 @@ import Testing
 
 @testable import Tensors
 
+/// Expects `function`'s gradients at `inputs` to agree with central differences (GradientCheck.worst ≤ 1).
+private func check(
+    _ label: String, _ inputs: [Tensor], sourceLocation: SourceLocation = #_sourceLocation,
+    _ function: ([Tensor]) -> Tensor
+) {
+    let result = GradientCheck.worst(inputs, function)
+    #expect(result.score <= 1, "\(label): \(result.where)", sourceLocation: sourceLocation)
+}
+
+/// A float64 leaf with seeded uniform values.
+private func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double> = -2...2) -> Tensor {
+    GradientCheck.input(shape, seed: seed, in: range)
+}
+
 /// Every differentiable op against central differences in float64 (GradientCheck: |analytic − numeric| within
 /// 1e-7 + 1e-5·|numeric|), on broadcast and non-contiguous inputs where the op has them.
 @Suite struct GradientTests {
-    func check(
-        _ label: String, _ inputs: [Tensor], sourceLocation: SourceLocation = #_sourceLocation,
-        _ function: ([Tensor]) -> Tensor
-    ) {
-        let result = GradientCheck.worst(inputs, function)
-        #expect(result.score <= 1, "\(label): \(result.where)", sourceLocation: sourceLocation)
-    }
-
-    func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double> = -2...2) -> Tensor {
-        GradientCheck.input(shape, seed: seed, in: range)
-    }
-
     @Test func arithmeticWithBroadcasting() {
         let (a, b, c) = (input([2, 3, 4], 1), input([4], 2), input([3, 1], 3))
         check("add", [a, b]) { $0[0] + $0[1] }
@@ -77,18 +79,6 @@ import Testing
 
 /// The neural-network ops: softmax family, layer norm, lookups, joins, losses, attention, dropout.
 @Suite struct NetworkGradientTests {
-    func check(
-        _ label: String, _ inputs: [Tensor], sourceLocation: SourceLocation = #_sourceLocation,
-        _ function: ([Tensor]) -> Tensor
-    ) {
-        let result = GradientCheck.worst(inputs, function)
-        #expect(result.score <= 1, "\(label): \(result.where)", sourceLocation: sourceLocation)
-    }
-
-    func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double> = -2...2) -> Tensor {
-        GradientCheck.input(shape, seed: seed, in: range)
-    }
-
     @Test func softmaxAndLayerNorm() {
         let x = input([2, 3, 5], 21)
         check("softmax", [x]) { $0[0].softmax(axis: -1) }
