@@ -19,8 +19,7 @@ extension Tensor {
             if mask.dtype.isFloatingPoint {
                 scores = scores + mask
             } else {
-                let blocked = Tensor(mask.doubles.map { $0 == 0 ? 1 : 0 }, shape: mask.shape, dtype: .uint8)
-                scores = scores.maskedFill(blocked, masked)
+                scores = scores.maskedFill(mask.logicalNot(), masked)
             }
         }
         if causal {

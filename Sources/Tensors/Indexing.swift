@@ -94,8 +94,16 @@ extension Tensor {
         let keep = Tensor.keepMask(mask, shape: shape, dtype: dtype, invert: true)
         // Written element by element, not as x·keep + (1 − keep)·value: a value of −∞ would make 0·∞ = NaN.
         let filled = copied()
-        let keepValues = keep.doubles
-        for (index, kept) in keepValues.enumerated() where kept == 0 { filled.setElement(index, value) }
+        switch dtype {
+        case .float32:
+            let (f, k) = (filled.pointer(as: Float.self), keep.pointer(as: Float.self))
+            for i in 0..<count where k[i] == 0 { f[i] = Float(value) }
+        case .float64:
+            let (f, k) = (filled.pointer(as: Double.self), keep.pointer(as: Double.self))
+            for i in 0..<count where k[i] == 0 { f[i] = value }
+        default:
+            preconditionFailure("masked fill of \(dtype): convert to float32 first")
+        }
         return Tensor.record("masked_fill", filled, inputs: [self]) { g in [g * keep] }
     }
 
@@ -110,8 +118,34 @@ extension Tensor {
 
     /// A float tensor of `shape`: 1 where `mask` is non-zero (0 when `invert`), else the opposite.
     private static func keepMask(_ mask: Tensor, shape: [Int], dtype: DType, invert: Bool) -> Tensor {
-        let values = Tensor(storage: mask.storage, layout: mask.layout.expanded(to: shape), dtype: mask.dtype).doubles
-        return Tensor(values.map { ($0 != 0) != invert ? 1.0 : 0.0 }, shape: shape, dtype: dtype)
+        let view = Tensor(storage: mask.storage, layout: mask.layout.expanded(to: shape), dtype: mask.dtype)
+        let out = Tensor.empty(shape, dtype: dtype)
+        func write<T: FloatElement>(_ type: T.Type) {
+            let o = out.pointer(as: T.self)
+            var index = 0
+            view.layout.forEachIndex {
+                o[index] = (view.element(atStorageIndex: $0) != 0) != invert ? 1 : 0
+                index += 1
+            }
+        }
+        switch dtype {
+        case .float32: write(Float.self)
+        case .float64: write(Double.self)
+        default: preconditionFailure("a mask for \(dtype) values: convert them to float32 first")
+        }
+        return out
+    }
+
+    /// A bool tensor, true where this one is zero.
+    public func logicalNot() -> Tensor {
+        let out = Tensor.empty(shape, dtype: .bool)
+        let o = out.pointer(as: UInt8.self)
+        var index = 0
+        layout.forEachIndex {
+            o[index] = element(atStorageIndex: $0) == 0 ? 1 : 0
+            index += 1
+        }
+        return out
     }
 
     /// The tensors joined along `axis` (same shape elsewhere).

@@ -71,3 +71,16 @@ import Testing
         #expect(x.grad?.floats == [2, 0, 12])
     }
 }
+
+/// Masks: bool, integer and broadcast masks select the same elements.
+@Suite struct MaskTests {
+    @Test func masksSelectAndBroadcast() {
+        let x = Tensor([1, 2, 3, 4, 5, 6] as [Float], shape: [2, 3])
+        let rowMask = Tensor([1, 0, 1], dtype: .bool)
+        #expect(x.maskedFill(rowMask, -1).floats == [-1, 2, -1, -1, 5, -1])
+        #expect(x.maskedFill(Tensor([0, 1], shape: [2, 1], dtype: .uint8), 0).floats == [1, 2, 3, 0, 0, 0])
+        #expect(rowMask.logicalNot().integers == [0, 1, 0] && rowMask.logicalNot().dtype == .bool)
+        #expect(Tensor.where(rowMask, x, x * 10).floats == [1, 20, 3, 4, 50, 6])
+        #expect(x.maskedFill(rowMask, -.infinity).floats[0] == -.infinity)  // no 0·∞ NaN
+    }
+}
