@@ -61,22 +61,8 @@ extension Tensor {
         if dtype == self.dtype { return self }
         let result = Tensor.empty(shape, dtype: dtype)
         switch (self.dtype, dtype) {
-        case (.float32, .float64):
-            let to = result.pointer(as: Double.self)
-            let from = storage.pointer.assumingMemoryBound(to: Float.self)
-            var index = 0
-            layout.forEachIndex {
-                to[index] = Double(from[$0])
-                index += 1
-            }
-        case (.float64, .float32):
-            let to = result.pointer(as: Float.self)
-            let from = storage.pointer.assumingMemoryBound(to: Double.self)
-            var index = 0
-            layout.forEachIndex {
-                to[index] = Float(from[$0])
-                index += 1
-            }
+        case (.float32, .float64): convertFloats(Float.self, Double.self, into: result)
+        case (.float64, .float32): convertFloats(Double.self, Float.self, into: result)
         default:
             var index = 0
             layout.forEachIndex {
@@ -87,6 +73,18 @@ extension Tensor {
         guard self.dtype.isFloatingPoint, dtype.isFloatingPoint else { return result }
         let source = self.dtype
         return Tensor.record("convert", result, inputs: [self]) { [$0.converted(to: source)] }
+    }
+
+    /// Float ↔ double, element by element in row-major order, into the contiguous `result`.
+    private func convertFloats<S: FloatElement, D: FloatElement>(
+        _ source: S.Type, _ target: D.Type, into result: Tensor
+    ) {
+        let (to, from) = (result.pointer(as: D.self), storage.pointer.assumingMemoryBound(to: S.self))
+        var index = 0
+        layout.forEachIndex {
+            to[index] = D(from[$0])
+            index += 1
+        }
     }
 
     /// The same elements with another shape (one axis may be -1: inferred).

@@ -1,3 +1,4 @@
+import Formats
 import Tensors
 
 /// Finite-difference gradient checks in float64: the analytic gradient of ⟨f(inputs), w⟩ for a random `w`
@@ -54,5 +55,21 @@ public enum GradientCheck {
         let count = shape.reduce(1, *)
         return Tensor((0..<count).map { _ in Double.random(in: range, using: &generator) }, shape: shape)
             .requiringGrad()
+    }
+}
+
+extension Fixtures {
+    /// A float32 tensor from a fixture's `{"shape": [...], "values": [...]}` (the generators' `pack`).
+    public static func tensor(_ value: JSONValue?) -> Tensor {
+        let object = value?.object
+        let shape = object?["shape"]?.array?.compactMap(\.integer) ?? []
+        let values = object?["values"]?.array?.compactMap(\.double) ?? []
+        return Tensor(values.map(Float.init), shape: shape)
+    }
+
+    /// The largest |ours − reference| / max(|reference|, 1); infinity when the shapes differ.
+    public static func worstError(_ ours: Tensor, _ reference: Tensor) -> Double {
+        guard ours.shape == reference.shape else { return .infinity }
+        return zip(ours.doubles, reference.doubles).map { abs($0 - $1) / Swift.max(abs($1), 1) }.max() ?? 0
     }
 }

@@ -8,20 +8,13 @@ import Testing
 /// Five steps of SGD (momentum, Nesterov), Adam and AdamW (two groups, gradient clipping) against torch.optim on
 /// the same problem (Tests/Fixtures/tensors/optim.json): parameters within 1e-5; schedules' factors within 1e-12.
 @Suite struct OptimizerTests {
-    static func tensor(_ value: JSONValue?) -> Tensor {
-        let object = value?.object
-        let shape = object?["shape"]?.array?.compactMap(\.integer) ?? []
-        let values = object?["values"]?.array?.compactMap(\.double) ?? []
-        return Tensor(values.map(Float.init), shape: shape)
-    }
-
     @Test(arguments: ["sgd_momentum", "sgd_nesterov", "adam", "adamw_groups_clipped"])
     func fiveStepsMatchTorch(_ name: String) throws {
         let root = try #require(try Fixtures.json(Fixtures.path("tensors/optim.json")).object)
         let start = try #require(root["start"]?.object)
         let want = try #require(root["results"]?.object?[name]?.object)
-        let (p, b) = (Parameter(Self.tensor(start["p"])), Parameter(Self.tensor(start["b"])))
-        let (x, y) = (Self.tensor(start["x"]), Self.tensor(start["y"]))
+        let (p, b) = (Parameter(Fixtures.tensor(start["p"])), Parameter(Fixtures.tensor(start["b"])))
+        let (x, y) = (Fixtures.tensor(start["x"]), Fixtures.tensor(start["y"]))
         let optimizer: Optimizer
         switch name {
         case "sgd_momentum":
@@ -43,7 +36,7 @@ import Testing
             optimizer.step()
         }
         for (parameter, key) in [(p, "p"), (b, "b")] {
-            let reference = Self.tensor(want[key]).doubles
+            let reference = Fixtures.tensor(want[key]).doubles
             let ours = parameter.value.doubles
             let worst = zip(ours, reference).map { abs($0 - $1) }.max() ?? .infinity
             #expect(ours.count == reference.count && worst <= 1e-5, "\(name) \(key): worst \(worst)")

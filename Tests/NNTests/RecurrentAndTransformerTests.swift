@@ -9,37 +9,25 @@ import Testing
 /// within 1e-5; the LSTM and a 2-layer transformer classifier learn a synthetic task; the blocks pass gradient
 /// checks in float64.
 @Suite struct RecurrentAndTransformerTests {
-    static func tensor(_ value: JSONValue?) -> Tensor {
-        let object = value?.object
-        let shape = object?["shape"]?.array?.compactMap(\.integer) ?? []
-        let values = object?["values"]?.array?.compactMap(\.double) ?? []
-        return Tensor(values.map(Float.init), shape: shape)
-    }
-
-    static func worst(_ a: Tensor, _ b: Tensor) -> Double {
-        guard a.shape == b.shape else { return .infinity }
-        return zip(a.doubles, b.doubles).map { abs($0 - $1) / Swift.max(abs($1), 1) }.max() ?? 0
-    }
-
     @Test func lstmMatchesPyTorch() throws {
         let root = try #require(try Fixtures.json(Fixtures.path("tensors/lstm.json")).object)
         var generator = RandomGenerator(seed: 0)
         let lstm = LSTM(inputSize: 3, hiddenSize: 4, generator: &generator)
         let weights = Dictionary(
-            uniqueKeysWithValues: (root["weights"]?.object?.entries ?? []).map { ($0.key, Self.tensor($0.value)) })
+            uniqueKeysWithValues: (root["weights"]?.object?.entries ?? []).map { ($0.key, Fixtures.tensor($0.value)) })
         try lstm.loadStateDict(weights)
-        let x = Self.tensor(root["input"]).requiringGrad()
+        let x = Fixtures.tensor(root["input"]).requiringGrad()
         let (output, hidden, cell) = lstm(x)
-        #expect(Self.worst(output, Self.tensor(root["output"])) <= 1e-5)
-        #expect(Self.worst(hidden, Self.tensor(root["hidden"])) <= 1e-5)
-        #expect(Self.worst(cell, Self.tensor(root["cell"])) <= 1e-5)
-        (output * Self.tensor(root["weight"])).sum().backward()
-        #expect(Self.worst(try #require(x.grad), Self.tensor(root["input_grad"])) <= 1e-5)
+        #expect(Fixtures.worstError(output, Fixtures.tensor(root["output"])) <= 1e-5)
+        #expect(Fixtures.worstError(hidden, Fixtures.tensor(root["hidden"])) <= 1e-5)
+        #expect(Fixtures.worstError(cell, Fixtures.tensor(root["cell"])) <= 1e-5)
+        (output * Fixtures.tensor(root["weight"])).sum().backward()
+        #expect(Fixtures.worstError(try #require(x.grad), Fixtures.tensor(root["input_grad"])) <= 1e-5)
         let grads = try #require(root["grads"]?.object)
         #expect(grads.count == 4)
         for (name, parameter) in lstm.namedParameters() {
             let gradient = try #require(parameter.grad, "\(name)")
-            #expect(Self.worst(gradient, Self.tensor(grads[name])) <= 1e-5, "\(name)")
+            #expect(Fixtures.worstError(gradient, Fixtures.tensor(grads[name])) <= 1e-5, "\(name)")
         }
     }
 

@@ -18,23 +18,18 @@ import Testing
         let grads: [String: Tensor]
     }
 
-    static func tensor(_ value: JSONValue?) -> Tensor {
-        let object = value?.object
-        let shape = object?["shape"]?.array?.compactMap(\.integer) ?? []
-        let values = object?["values"]?.array?.compactMap(\.double) ?? []
-        return Tensor(values.map(Float.init), shape: shape)
-    }
-
     static func cases() throws -> [Case] {
         let root = try Fixtures.json(Fixtures.path("tensors/ops.json"))
         return (root.object?["cases"]?.array ?? []).compactMap(\.object).map { item in
             func named(_ key: String) -> [String: Tensor] {
-                Dictionary(uniqueKeysWithValues: (item[key]?.object?.entries ?? []).map { ($0.key, tensor($0.value)) })
+                Dictionary(
+                    uniqueKeysWithValues: (item[key]?.object?.entries ?? []).map { ($0.key, Fixtures.tensor($0.value)) }
+                )
             }
             return Case(
                 name: item["name"]?.string ?? "?", inputs: named("inputs").mapValues { $0.requiringGrad() },
-                extra: item["extra"]?.object ?? JSONObject(), weight: tensor(item["weight"]),
-                output: tensor(item["output"]), grads: named("grads"))
+                extra: item["extra"]?.object ?? JSONObject(), weight: Fixtures.tensor(item["weight"]),
+                output: Fixtures.tensor(item["output"]), grads: named("grads"))
         }
     }
 
@@ -107,11 +102,7 @@ import Testing
     }
 
     static func close(_ ours: Tensor, _ reference: Tensor) -> (Bool, Double) {
-        guard ours.shape == reference.shape else { return (false, .infinity) }
-        var worst = 0.0
-        for (a, b) in zip(ours.doubles, reference.doubles) {
-            worst = Swift.max(worst, abs(a - b) / Swift.max(abs(b), 1))
-        }
+        let worst = Fixtures.worstError(ours, reference)
         return (worst <= tolerance, worst)
     }
 
