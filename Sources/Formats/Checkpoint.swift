@@ -14,12 +14,13 @@ public enum Checkpoint {
         {
             return try TorchCheckpoint(file: file)
         }
+        // safetensors has no magic: an 8-byte length, then a JSON object (leading spaces allowed, as in the reference).
+        // Checked before the pickle signature: a header length whose low byte is 0x80 looks like PROTO.
+        let jsonStart = bytes.count > 8 ? bytes[8...].first { $0 != 0x20 } : nil
+        if path.hasSuffix(".safetensors") || jsonStart == UInt8(ascii: "{") { return try SafeTensorsFile(file: file) }
         if bytes.count >= 1, bytes[0] == 0x80 { return try TorchCheckpoint(file: file) }
         if bytes.count >= 262, bytes[257..<262].elementsEqual("ustar".utf8) { return try TorchCheckpoint(file: file) }
         if path.hasSuffix(".mhub") { return try MHubFile(file: file) }
-        // safetensors has no magic: an 8-byte length, then a JSON object (leading spaces allowed, as in the reference).
-        let jsonStart = bytes.count > 8 ? bytes[8...].first { $0 != 0x20 } : nil
-        if path.hasSuffix(".safetensors") || jsonStart == UInt8(ascii: "{") { return try SafeTensorsFile(file: file) }
         throw FormatError.unsupported(
             path: path, reason: "unrecognized file: not safetensors, a PyTorch checkpoint (zip or pickle) or .mhub")
     }

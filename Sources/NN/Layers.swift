@@ -12,6 +12,12 @@ public final class Linear: Module, @unchecked Sendable {
         self.bias = bias ? Parameter(Tensor.randomUniform([outFeatures], in: -bound...bound, using: &generator)) : nil
     }
 
+    /// A layer over given parameters (loaded weights, or a weight shared with another module).
+    public init(weight: Parameter, bias: Parameter?) {
+        self.weight = weight
+        self.bias = bias
+    }
+
     public func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight: weight.value, bias: bias?.value) }
 }
 
@@ -31,6 +37,12 @@ public final class Embedding: Module, @unchecked Sendable {
         self.paddingIndex = paddingIndex
     }
 
+    /// A table over a given parameter (loaded weights).
+    public init(weight: Parameter, paddingIndex: Int? = nil) {
+        self.weight = weight
+        self.paddingIndex = paddingIndex
+    }
+
     public func callAsFunction(_ ids: Tensor) -> Tensor { weight.value.embedding(ids, paddingIndex: paddingIndex) }
 }
 
@@ -44,6 +56,13 @@ public final class LayerNorm: Module, @unchecked Sendable {
     public init(_ dimension: Int, epsilon: Double = 1e-5) {
         weight = Parameter(Tensor.ones([dimension]))
         bias = Parameter(Tensor.zeros([dimension]))
+        self.epsilon = epsilon
+    }
+
+    /// A layer over given parameters (loaded weights).
+    public init(weight: Parameter, bias: Parameter, epsilon: Double) {
+        self.weight = weight
+        self.bias = bias
         self.epsilon = epsilon
     }
 

@@ -64,11 +64,18 @@ open class Module: @unchecked Sendable {
     }
 
     /// Every parameter with its dotted name.
-    public func namedParameters() -> [(name: String, parameter: Parameter)] {
+    ///
+    /// A parameter shared by two modules (a tied decoder and embedding) appears once, under its first name, unless
+    /// `removingDuplicates` is false — as PyTorch's `named_parameters()`.
+    public func namedParameters(removingDuplicates: Bool = true) -> [(name: String, parameter: Parameter)] {
         var result: [(String, Parameter)] = []
+        var seen = Set<ObjectIdentifier>()
         func visit(_ value: Any, _ name: String) {
             switch value {
-            case let parameter as Parameter: result.append((name, parameter))
+            case let parameter as Parameter:
+                if !removingDuplicates || seen.insert(ObjectIdentifier(parameter)).inserted {
+                    result.append((name, parameter))
+                }
             case let module as Module:
                 for (key, member) in module.members() { visit(member, name.isEmpty ? key : name + "." + key) }
             case let modules as [Module]:
@@ -86,9 +93,9 @@ open class Module: @unchecked Sendable {
     /// The parameters, in `namedParameters` order.
     public func parameters() -> [Parameter] { namedParameters().map(\.parameter) }
 
-    /// Name → value of every parameter (PyTorch's `state_dict()`).
+    /// Name → value of every parameter, tied ones under each of their names (PyTorch's `state_dict()`).
     public func stateDict() -> [(name: String, tensor: Tensor)] {
-        namedParameters().map { ($0.name, $0.parameter.value.detached()) }
+        namedParameters(removingDuplicates: false).map { ($0.name, $0.parameter.value.detached()) }
     }
 
     /// Loads values by name; reports the parameters the dict lacks and the names it has that no parameter takes.
@@ -101,7 +108,7 @@ open class Module: @unchecked Sendable {
     ) throws(ModuleError) -> (
         missing: [String], unexpected: [String]
     ) {
-        let named = namedParameters()
+        let named = namedParameters(removingDuplicates: false)
         let names = Set(named.map(\.name))
         let missing = named.map(\.name).filter { tensors[$0] == nil }
         let unexpected = tensors.keys.filter { !names.contains($0) }.sorted()

@@ -8,8 +8,10 @@ extension Tensor {
     ///     added to the scores (HF's extended attention mask).
     ///   - causal: position t attends to positions ≤ t + (S − T) only (GPT-2's mask, with a key/value cache).
     ///   - scale: 1/√D by default.
+    ///   - probabilities: applied to the attention probabilities before they weight V (dropout while training).
     public static func scaledDotProductAttention(
-        query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil, causal: Bool = false, scale: Double? = nil
+        query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil, causal: Bool = false, scale: Double? = nil,
+        probabilities: (Tensor) -> Tensor = { $0 }
     ) -> Tensor {
         let depth = query.shape.last ?? 1
         var scores = query.matmul(key.transposed(), scale: scale ?? 1 / Double(depth).squareRoot())
@@ -30,6 +32,6 @@ extension Tensor {
             }
             scores = scores.maskedFill(Tensor(future, shape: [t, s], dtype: .uint8), masked)
         }
-        return scores.softmax(axis: -1).matmul(value)
+        return probabilities(scores.softmax(axis: -1)).matmul(value)
     }
 }

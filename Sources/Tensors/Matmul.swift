@@ -30,12 +30,20 @@ extension Tensor {
     /// sgemm adds the product to it (β = 1), so the bias costs no pass of its own.
     ///
     /// Backward: dx = g W, dW = gᵀ x, db = Σ g over the rows.
-    public func linear(weight: Tensor, bias: Tensor?) -> Tensor {
-        let (outputs, inputs) = (weight.size(0), weight.size(1))
-        precondition(weight.rank == 2 && shape.last == inputs, "linear of \(shape) with a weight of \(weight.shape)")
+    public func linear(weight: Tensor, bias: Tensor?) -> Tensor { affineProduct(weight, bias, outputMajor: true) }
+
+    /// x W + b for x [..., in], W [in, out]: GPT-2's `Conv1D` layout, read as stored (no transposed copy).
+    ///
+    /// Backward: dx = g Wᵀ, dW = xᵀ g, db = Σ g over the rows.
+    public func conv1D(weight: Tensor, bias: Tensor?) -> Tensor { affineProduct(weight, bias, outputMajor: false) }
+
+    private func affineProduct(_ weight: Tensor, _ bias: Tensor?, outputMajor: Bool) -> Tensor {
+        precondition(weight.rank == 2, "a weight of rank \(weight.rank)")
+        let (outputs, inputs) = outputMajor ? (weight.size(0), weight.size(1)) : (weight.size(1), weight.size(0))
+        precondition(shape.last == inputs, "product of \(shape) with a weight of \(weight.shape)")
         precondition(bias.map { $0.shape == [outputs] } ?? true, "bias \(bias?.shape ?? []) for \(outputs) outputs")
         guard dtype == .float32, weight.dtype == .float32, bias?.dtype ?? .float32 == .float32 else {
-            let product = matmul(weight.transposed())
+            let product = matmul(outputMajor ? weight.transposed() : weight)
             return bias.map { product + $0 } ?? product
         }
         let x = contiguous().detached()
@@ -49,18 +57,19 @@ extension Tensor {
         }
         if rows > 0, outputs > 0 {
             cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
-                x.pointer(as: Float.self), Int32(Swift.max(inputs, 1)), w.pointer(as: Float.self),
-                Int32(Swift.max(inputs, 1)), bias == nil ? 0 : 1, o, Int32(outputs))
+                CblasRowMajor, CblasNoTrans, outputMajor ? CblasTrans : CblasNoTrans, Int32(rows), Int32(outputs),
+                Int32(inputs), 1, x.pointer(as: Float.self), Int32(Swift.max(inputs, 1)), w.pointer(as: Float.self),
+                Int32(Swift.max(outputMajor ? inputs : outputs, 1)), bias == nil ? 0 : 1, o, Int32(outputs))
         } else if bias == nil {
             o.update(repeating: 0, count: out.count)
         }
         let inputsList = [self, weight] + (bias.map { [$0] } ?? [])
-        return Tensor.record("linear", out, inputs: inputsList) { g in
+        return Tensor.record(outputMajor ? "linear" : "conv1D", out, inputs: inputsList) { g in
             let g2 = g.contiguous().reshaped([rows, outputs])
+            let flat = x.reshaped([rows, inputs])
             var grads: [Tensor?] = [
-                self.requiresGrad ? g2.matmul(w).reshaped(self.shape) : nil,
-                weight.requiresGrad ? g2.transposed().matmul(x.reshaped([rows, inputs])) : nil,
+                self.requiresGrad ? g2.matmul(outputMajor ? w : w.transposed()).reshaped(self.shape) : nil,
+                weight.requiresGrad ? (outputMajor ? g2.transposed().matmul(flat) : flat.transposed().matmul(g2)) : nil,
             ]
             if bias != nil { grads.append(g2.sum(axes: [0])) }
             return grads

@@ -95,6 +95,21 @@ import Testing
         let error = #expect(throws: FormatError.self) { try ShardedCheckpoint(indexPath: index) }
         #expect(error?.description.contains("missing.weight") == true, "\(String(describing: error))")
     }
+
+    /// A safetensors header of 640 bytes starts the file with 0x80 0x02, a pickle's PROTO 2: still safetensors,
+    /// whatever the file is called (transformers wrote such a file for the tiny RoBERTa of the model fixtures).
+    @Test(arguments: ["weights.safetensors", "pytorch_model.bin"])
+    func safetensorsLengthLookingLikeAPickleIsSafetensors(_ name: String) throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        var header = Array(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#.utf8)
+        header += [UInt8](repeating: 0x20, count: 640 - header.count)
+        let bytes = [0x80, 0x02, 0, 0, 0, 0, 0, 0] + header + [0, 0, 0x80, 0x3F]
+        try writeBytes(bytes, to: scratch.path + "/" + name)
+        let archive = try Checkpoint.open(scratch.path + "/" + name)
+        #expect(archive.format == .safetensors)
+        #expect(try archive.bytes(named: "a").array == [0, 0, 0x80, 0x3F])
+    }
 }
 
 /// Checks an archive against a reference table of name → {dtype, shape, sha256}.

@@ -180,4 +180,32 @@ private func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double>
         }
         #expect(scaled.score <= 1, "\(scaled.where)")
     }
+
+    /// GPT-2's Conv1D layout, W [in, out], read as stored.
+    @Test func conv1DEqualsMatmulPlusBias() {
+        var generator = RandomGenerator(seed: 47)
+        let x = Tensor.randomNormal([2, 3, 5], using: &generator).requiringGrad()
+        let w = Tensor.randomNormal([5, 4], using: &generator).requiringGrad()
+        let b = Tensor.randomNormal([4], using: &generator).requiringGrad()
+        let fused = x.conv1D(weight: w, bias: b)
+        let plain = x.matmul(w) + b
+        #expect(zip(fused.doubles, plain.doubles).allSatisfy { abs($0 - $1) <= 1e-6 })
+        let seed = Tensor.randomNormal([2, 3, 4], using: &generator)
+        fused.backward(seed)
+        let (gx, gw, gb) = (x.grad?.doubles ?? [], w.grad?.doubles ?? [], b.grad?.doubles ?? [])
+        for t in [x, w, b] { t.zeroGrad() }
+        plain.backward(seed)
+        for (ours, reference) in [
+            (gx, x.grad?.doubles ?? []), (gw, w.grad?.doubles ?? []), (gb, b.grad?.doubles ?? []),
+        ] {
+            #expect(ours.count == reference.count && zip(ours, reference).allSatisfy { abs($0 - $1) <= 1e-5 })
+        }
+        let check = GradientCheck.worst(
+            [
+                GradientCheck.input([3, 5], seed: 48), GradientCheck.input([5, 4], seed: 49),
+                GradientCheck.input([4], seed: 50),
+            ]
+        ) { $0[0].conv1D(weight: $0[1], bias: $0[2]) }
+        #expect(check.score <= 1, "\(check.where)")
+    }
 }

@@ -1,0 +1,210 @@
+import Tensors
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How `generate` picks tokens: transformers' `GenerationConfig` fields, with its defaults (greedy unless sampling).
+public struct GenerationConfig: Sendable {
+    public var maxNewTokens = 20
+    /// EOS is not allowed before this many new tokens (`min_new_tokens`).
+    public var minNewTokens = 0
+    /// Sample from the processed distribution; greedy (argmax) when false.
+    public var sampling = false
+    public var temperature = 1.0
+    /// Keep the k most likely tokens when sampling (0: all); transformers' default is 50.
+    public var topK = 50
+    /// Keep the smallest set of tokens whose probability reaches p when sampling (1: all).
+    public var topP = 1.0
+    /// > 1 discourages tokens already in the sequence (prompt included), as CTRL's penalty.
+    public var repetitionPenalty = 1.0
+    /// Tokens that end a sequence; the model's `eos_token_id` when empty.
+    public var eosTokenIDs: [Int] = []
+    /// The token after a sequence's end and before a shorter prompt; the config's pad token, else EOS.
+    public var padTokenID: Int?
+    /// The seed of sampling (the same seed gives the same tokens).
+    public var seed: UInt64 = 0
+    /// Keep keys and values of earlier positions (a pass per token reads only the new one).
+    public var useCache = true
+
+    public init(
+        maxNewTokens: Int = 20, sampling: Bool = false, temperature: Double = 1, topK: Int = 50, topP: Double = 1,
+        repetitionPenalty: Double = 1, seed: UInt64 = 0
+    ) {
+        self.maxNewTokens = maxNewTokens
+        self.sampling = sampling
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.repetitionPenalty = repetitionPenalty
+        self.seed = seed
+    }
+
+    /// Checks the values as transformers' `GenerationConfig.validate` does.
+    func validate() throws {
+        guard maxNewTokens >= 0, minNewTokens >= 0 else { throw ModelError.input("token counts must be ≥ 0") }
+        guard temperature > 0, temperature.isFinite else { throw ModelError.input("temperature must be > 0") }
+        guard topK >= 0 else { throw ModelError.input("top-k must be ≥ 0") }
+        guard topP > 0, topP <= 1 else { throw ModelError.input("top-p must be in (0, 1]") }
+        guard repetitionPenalty > 0, repetitionPenalty.isFinite else {
+            throw ModelError.input("the repetition penalty must be > 0")
+        }
+    }
+}
+
+/// transformers' logits processors, on one row of next-token scores (float32, as PyTorch computes them).
+public enum LogitsProcessing {
+    /// Divides scores of tokens in `history` by the penalty when positive, multiplies them when negative.
+    public static func repetitionPenalty(_ scores: inout [Float], history: [Int], penalty: Float) {
+        for token in Set(history) where scores.indices.contains(token) {
+            scores[token] = scores[token] < 0 ? scores[token] * penalty : scores[token] / penalty
+        }
+    }
+
+    public static func temperature(_ scores: inout [Float], _ temperature: Float) {
+        for index in scores.indices { scores[index] /= temperature }
+    }
+
+    /// Keeps scores at least the k-th largest (ties kept), the rest −∞.
+    public static func topK(_ scores: inout [Float], _ k: Int) {
+        guard k > 0, k < scores.count else { return }
+        let threshold = scores.sorted(by: >)[k - 1]
+        for index in scores.indices where scores[index] < threshold { scores[index] = -.infinity }
+    }
+
+    /// Drops the least likely tokens while their cumulative probability stays ≤ 1 − p (at least one kept).
+    public static func topP(_ scores: inout [Float], _ p: Float) {
+        guard p < 1 else { return }
+        // Ascending with ties in index order, as torch.sort (stable on the CPU for these sizes).
+        let order = scores.indices.sorted { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        let probabilities = softmax(order.map { scores[$0] })
+        var cumulative: Float = 0
+        for (rank, index) in order.enumerated() where rank < order.count - 1 {
+            cumulative += probabilities[rank]
+            if cumulative <= 1 - p { scores[index] = -.infinity } else { break }
+        }
+    }
+
+    static func softmax(_ scores: [Float]) -> [Float] {
+        let largest = scores.max() ?? 0
+        guard largest > -.infinity else { return scores.map { _ in 1 / Float(scores.count) } }
+        let exps = scores.map { expf($0 - largest) }
+        let total = exps.reduce(0, +)
+        return exps.map { $0 / total }
+    }
+}
+
+extension CausalLanguageModel {
+    /// Continues each prompt (token ids), greedy or sampled, until every row has produced EOS or `maxNewTokens`.
+    ///
+    /// Prompts of different lengths are left-padded (positions counted from
+    /// each prompt's first token, as transformers does). Returns the new tokens of each row (finished rows padded
+    /// to the longest, as transformers pads them); `onToken` sees each step's tokens as they come.
+    public func generate(
+        _ prompts: [[Int]], config settings: GenerationConfig = GenerationConfig(),
+        onToken: (([Int]) -> Void)? = nil
+    ) throws -> [[Int]] {
+        try settings.validate()
+        guard !prompts.isEmpty, prompts.allSatisfy({ !$0.isEmpty }) else {
+            throw ModelError.input("every prompt needs at least one token")
+        }
+        let eos = settings.eosTokenIDs.isEmpty ? (config.eosTokenID.map { [$0] } ?? []) : settings.eosTokenIDs
+        let pad = settings.padTokenID ?? config.padTokenID ?? eos.first ?? 0
+        let width = prompts.map(\.count).max() ?? 0
+        guard width + settings.maxNewTokens <= config.maxPositions else {
+            throw ModelError.input(
+                "\(width) prompt tokens + \(settings.maxNewTokens) new ones exceed the model's \(config.maxPositions) "
+                    + "positions")
+        }
+        let batch = prompts.count
+        var sequences = prompts.map { [Int](repeating: pad, count: width - $0.count) + $0 }
+        var mask = prompts.map { [Int](repeating: 0, count: width - $0.count) + [Int](repeating: 1, count: $0.count) }
+        var positions = mask.map { row in
+            var count = 0
+            return row.map { keep in
+                count += keep
+                return keep == 1 ? count - 1 : 0
+            }
+        }
+        var generated = [[Int]](repeating: [], count: batch)
+        var finished = [Bool](repeating: false, count: batch)
+        var generator = RandomGenerator(seed: settings.seed)
+        let cache = settings.useCache ? KeyValueCache(layers: config.layerCount) : nil
+        for step in 0..<settings.maxNewTokens {
+            let fed = cache != nil && step > 0 ? 1 : sequences[0].count
+            let start = sequences[0].count - fed
+            let inputs = ModelInputs(
+                inputIDs: Tensor(sequences.flatMap { $0[start...] }, shape: [batch, fed]),
+                attentionMask: Tensor(mask.flatMap { $0 }, shape: [batch, mask[0].count]),
+                positionIDs: Tensor(positions.flatMap { $0[start...] }, shape: [batch, fed]), cache: cache)
+            let logits = try Tensor.withoutGradient { try forward(inputs).requiredLogits() }
+            let last = logits.sliced(1, fed - 1..<fed).contiguous().floats
+            let vocabulary = config.vocabularySize
+            var chosen = [Int](repeating: pad, count: batch)
+            for row in 0..<batch where !finished[row] {
+                var scores = Array(last[row * vocabulary..<(row + 1) * vocabulary])
+                if settings.repetitionPenalty != 1 {
+                    LogitsProcessing.repetitionPenalty(
+                        &scores, history: sequences[row], penalty: Float(settings.repetitionPenalty))
+                }
+                if step < settings.minNewTokens { for token in eos { scores[token] = -.infinity } }
+                chosen[row] = settings.sampling ? sample(&scores, settings, &generator) : argmax(scores)
+            }
+            for row in 0..<batch {
+                sequences[row].append(chosen[row])
+                mask[row].append(1)
+                positions[row].append((positions[row].last ?? -1) + 1)
+                generated[row].append(chosen[row])
+                if eos.contains(chosen[row]) { finished[row] = true }
+            }
+            onToken?(chosen)
+            if finished.allSatisfy({ $0 }) { break }
+        }
+        return generated
+    }
+
+    private func argmax(_ scores: [Float]) -> Int {
+        var best = 0
+        for index in scores.indices where scores[index] > scores[best] { best = index }
+        return best
+    }
+
+    private func sample(
+        _ scores: inout [Float], _ settings: GenerationConfig, _ generator: inout RandomGenerator
+    ) -> Int {
+        if settings.temperature != 1 { LogitsProcessing.temperature(&scores, Float(settings.temperature)) }
+        LogitsProcessing.topK(&scores, settings.topK)
+        LogitsProcessing.topP(&scores, Float(settings.topP))
+        let probabilities = LogitsProcessing.softmax(scores)
+        var draw = Float(generator.nextUnit())
+        for (index, probability) in probabilities.enumerated() where probability > 0 {
+            draw -= probability
+            if draw < 0 { return index }
+        }
+        return probabilities.lastIndex(where: { $0 > 0 }) ?? 0
+    }
+
+    /// Continues `prompt` (text) with the model's tokenizer; `onText` receives the text as it grows, piece by piece.
+    public func generate(
+        _ prompt: String, config settings: GenerationConfig = GenerationConfig(), onText: ((String) -> Void)? = nil
+    ) throws -> (promptIDs: [Int], generatedIDs: [Int], text: String) {
+        guard let tokenizer else { throw ModelError.input("the model has no tokenizer to encode the prompt") }
+        let promptIDs = tokenizer.encode(prompt).ids.map(Int.init)
+        var produced: [Int32] = []
+        var shown = ""
+        let generated = try generate([promptIDs], config: settings) { tokens in
+            guard let onText else { return }
+            produced.append(Int32(tokens[0]))
+            let text = tokenizer.decode(produced)
+            // A byte-level token may end inside a character: wait until the decoded text extends what was shown.
+            if text.hasPrefix(shown), !text.hasSuffix("\u{FFFD}") {
+                onText(String(text.dropFirst(shown.count)))
+                shown = text
+            }
+        }
+        let ids = generated[0]
+        let text = tokenizer.decode(ids.map { Int32($0) })
+        if let onText, text.count > shown.count, text.hasPrefix(shown) { onText(String(text.dropFirst(shown.count))) }
+        return (promptIDs, ids, text)
+    }
+}

