@@ -10,7 +10,8 @@ extension PretrainedModel {
     /// Builds the model for `task` from a model folder or `.mhub` file: config, weights (loaded by name, f32 ones
     /// mapped rather than copied), tokenizer; in evaluation mode, as `from_pretrained` returns it.
     ///
-    /// `labels` gives a classification head other labels than the config's (a new head, freshly initialised).
+    /// `labels` gives a classification head other labels than the config's: a head of another size is initialised
+    /// afresh (transformers' `ignore_mismatched_sizes`), reported in `loadReport.mismatched`.
     public static func load(_ path: String, task: ModelTask, labels: [String]? = nil) throws -> PretrainedModel {
         var config = try ModelConfig.fromPretrained(path)
         if let labels { config = config.withLabels(labels) }
@@ -20,11 +21,21 @@ extension PretrainedModel {
         } else {
             archive = try ModelSource.open(path).weights
         }
+        // Missing weights are initialised, as transformers does; but a config describing far more than the
+        // checkpoint holds is a lie that would allocate from it (RELIABILITY C1).
+        let stored = archive.parameterCount
+        guard config.parameterEstimate <= 2 * stored + (1 << 24) else {
+            throw ModelError.config(
+                path: path,
+                reason: "the config describes \(config.parameterEstimate) parameters, the checkpoint holds \(stored)")
+        }
         let builder = ParameterBuilder(
             config: config, weights: CheckpointWeights(archive),
-            prefix: config.modelType == .gpt2 ? "transformer" : config.modelType.rawValue)
+            prefix: config.modelType == .gpt2 ? "transformer" : config.modelType.rawValue,
+            replacesMismatchedHeads: labels != nil)
         let model = try build(task, builder: builder, path: path)
         model.loadReport = builder.finish()
+        model.source = path
         model.eval()
         model.tokenizer = try? AutoTokenizer.fromPretrained(path)
         return model

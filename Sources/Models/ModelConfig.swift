@@ -41,10 +41,10 @@ public struct ModelConfig: Sendable {
     public let scaleAttentionWeights: Bool
     public let scaleAttentionByLayer: Bool
 
-    /// Largest size any one config value may have, and the most parameters a config may describe (2^36, 256 GB
-    /// in f32): a lying config is refused before it allocates.
+    /// Largest size any one config value may have, and the most parameters a config may describe (2^33, 32 GB in
+    /// f32): a lying config is refused before it allocates.
     static let maxDimension = 1 << 22
-    static let maxParameters = 1 << 36
+    static let maxParameters = 1 << 33
 
     /// Reads `config.json` of a model folder, or the config an `.mhub` carries.
     public static func fromPretrained(_ path: String) throws -> ModelConfig {
@@ -134,6 +134,13 @@ public struct ModelConfig: Sendable {
                 path: path,
                 reason: "the sizes describe more than \(ModelConfig.maxParameters) parameters; refusing to allocate")
         }
+    }
+
+    /// How many parameters the config describes (embeddings and layers, heads aside).
+    public var parameterEstimate: Int {
+        ModelConfig.parameterEstimate(
+            vocabulary: vocabularySize, hidden: hiddenSize, layers: layerCount, intermediate: intermediateSize,
+            positions: maxPositions + typeVocabularySize) ?? Int.max
     }
 
     /// Embeddings plus per-layer weights, with overflow checks (nil on overflow).

@@ -149,6 +149,8 @@ open class PretrainedModel: Module, @unchecked Sendable {
     public internal(set) var tokenizer: Tokenizer?
     /// What loading the checkpoint found (missing and unexpected keys).
     public internal(set) var loadReport = LoadReport()
+    /// The folder or `.mhub` file the model was loaded from.
+    public internal(set) var source: String?
 
     init(config: ModelConfig, task: ModelTask) {
         self.config = config
@@ -174,8 +176,9 @@ open class PretrainedModel: Module, @unchecked Sendable {
         try forward(ModelInputs(try encode(texts)))
     }
 
-    /// The encodings `callAsFunction(texts)` runs the model on.
-    public func encode(_ texts: [String], pairs: [String]? = nil) throws -> [Encoding] {
+    /// The encodings `callAsFunction(texts)` runs the model on, cut at `maxLength` tokens (default: the model's
+    /// maximum).
+    public func encode(_ texts: [String], pairs: [String]? = nil, maxLength: Int? = nil) throws -> [Encoding] {
         guard let tokenizer else {
             throw ModelError.input("the model has no tokenizer (its folder or file carries no tokenizer files)")
         }
@@ -183,7 +186,7 @@ open class PretrainedModel: Module, @unchecked Sendable {
         let padding = Padding(
             length: .longest, left: tokenizer.padding?.left ?? false, padID: padID,
             padToken: tokenizer.token(for: padID) ?? "[PAD]")
-        let limit = maxInputLength
+        let limit = Swift.min(maxLength ?? maxInputLength, maxInputLength)
         return try tokenizer.encodeBatch(
             texts, pairs: pairs, truncation: Truncation(maxLength: limit), padding: padding)
     }

@@ -8,6 +8,8 @@ public struct LoadReport: Sendable, Equatable {
     public var missing: [String] = []
     /// Checkpoint tensors no parameter took (another head, a buffer of an older version).
     public var unexpected: [String] = []
+    /// Head weights of another size than the new labels need, initialised afresh.
+    public var mismatched: [String] = []
 
     /// transformers' two warnings, or nil when everything matched.
     public func warning(modelClass: String, path: String) -> String? {
@@ -22,6 +24,11 @@ public struct LoadReport: Sendable, Equatable {
                 "Some weights of \(modelClass) were not initialized from the model checkpoint at \(path) and are newly "
                     + "initialized: \(missing.joined(separator: ", ")); train the model on a downstream task before "
                     + "using it for predictions.")
+        }
+        if !mismatched.isEmpty {
+            lines.append(
+                "Some weights of \(modelClass) were not initialized from the model checkpoint at \(path) and are newly "
+                    + "initialized because the shapes did not match: \(mismatched.joined(separator: ", "))")
         }
         return lines.isEmpty ? nil : lines.joined(separator: "\n")
     }
@@ -125,11 +132,17 @@ final class ParameterBuilder {
     private(set) var report = LoadReport()
     /// Every name handed out, to check that the modules' reflected names equal the checkpoint names.
     private(set) var names: [String] = []
+    /// Whether a head weight of another shape is replaced by a fresh one (new labels) rather than refused.
+    let replacesMismatchedHeads: Bool
 
-    init(config: ModelConfig, weights: CheckpointWeights?, prefix: String, seed: UInt64 = 0) {
+    init(
+        config: ModelConfig, weights: CheckpointWeights?, prefix: String, seed: UInt64 = 0,
+        replacesMismatchedHeads: Bool = false
+    ) {
         self.config = config
         self.weights = weights
         self.prefix = prefix
+        self.replacesMismatchedHeads = replacesMismatchedHeads
         generator = RandomGenerator(seed: seed)
     }
 
@@ -139,14 +152,19 @@ final class ParameterBuilder {
         names.append(name)
         if let weights, let index = weights.index(for: name, prefix: prefix) {
             let record = weights.archive.tensors[index]
-            guard record.shape == shape else {
+            if record.shape == shape {
+                weights.take(index)
+                return Parameter(try weights.tensor(at: index))
+            }
+            guard replacesMismatchedHeads, !name.hasPrefix(prefix + ".") else {
                 throw ModelError.shape(
                     path: weights.archive.path, name: record.name, expected: shape, found: record.shape)
             }
             weights.take(index)
-            return Parameter(try weights.tensor(at: index))
+            report.mismatched.append(name)
+        } else if weights != nil {
+            report.missing.append(name)
         }
-        if weights != nil { report.missing.append(name) }
         switch fill {
         case .normal:
             return Parameter(Tensor.randomNormal(shape, std: config.initializerRange, using: &generator))
