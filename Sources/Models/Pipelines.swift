@@ -12,8 +12,9 @@ public struct MaskPrediction: Sendable, Equatable {
 }
 
 extension PretrainedModel {
-    /// Sentence embeddings by the sentence-transformers recipe: the mean of the last hidden states over the
-    /// attention mask, L2-normalised. [texts, hidden]; inputs are cut at `sentence_bert_config.json`'s
+    /// Sentence embeddings [texts, hidden] by the sentence-transformers recipe.
+    ///
+    /// The mean of the last hidden states over the attention mask, L2-normalised; inputs are cut at `sentence_bert_config.json`'s
     /// `max_seq_length` when the model carries one (all-MiniLM-L6-v2: 256).
     public func sentenceEmbeddings(_ texts: [String]) throws -> Tensor {
         let encodings = try encode(texts, maxLength: sentenceLength)
