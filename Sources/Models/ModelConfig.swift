@@ -188,10 +188,14 @@ public struct ModelConfig: Sendable {
         return copy
     }
 
-    /// Replaces (or, for nil, removes) a key, keeping the order of the others.
+    /// Replaces a key's value where it stands (else appends it); nil removes the key.
     private mutating func setJSON(_ key: String, _ value: JSONValue?) {
-        var entries = json.entries.filter { $0.key != key }
-        if let value { entries.append((key, value)) }
+        var entries = json.entries
+        if let index = entries.firstIndex(where: { $0.key == key }) {
+            if let value { entries[index].value = value } else { entries.remove(at: index) }
+        } else if let value {
+            entries.append((key, value))
+        }
         json = JSONObject(entries)
     }
 }

@@ -1,0 +1,79 @@
+import Formats
+import Tensors
+
+extension PretrainedModel {
+    /// The tokenizer files `savePretrained` copies from the model's source.
+    static let tokenizerFileNames = [
+        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt",
+        "vocab.json", "merges.txt",
+    ]
+
+    /// Writes a folder `transformers.AutoModel*.from_pretrained` loads: config.json (every key of the original,
+    /// `architectures` set to this class, labels as set), model.safetensors (f32, tied weights stored once, as
+    /// transformers stores them, in the reference writer's byte layout) and the tokenizer files of the source.
+    ///
+    /// Each file is written under a temporary name and renamed, so a failure leaves no half-written file.
+    @discardableResult
+    public func savePretrained(_ folder: String) throws -> [String] {
+        try makeFolder(folder)
+        let config = self.config.withArchitecture(className)
+        try writeFileAtomically(
+            folder + "/config.json", Array((JSONValue.object(config.json).serialized(indent: 2) + "\n").utf8))
+        var seen = Set<ObjectIdentifier>()
+        var entries: [PendingTensor] = []
+        for (name, parameter) in namedParameters(removingDuplicates: false)
+        where seen.insert(ObjectIdentifier(parameter)).inserted {
+            let value = parameter.value.detached().converted(to: .float32).contiguous()
+            let record = TensorRecord(name: name, dtype: .f32, shape: value.shape, byteCount: value.count * 4)
+            entries.append(
+                PendingTensor(record: record) {
+                    TensorBytes(count: record.byteCount) { out in
+                        value.floats.withUnsafeBytes { out.copyMemory(from: $0) }
+                    }
+                })
+        }
+        try SafeTensorsWriter.write(entries, metadata: [("format", "pt")], to: folder + "/model.safetensors")
+        var written = ["config.json", "model.safetensors"]
+        for name in Self.tokenizerFileNames {
+            guard let bytes = try sourceFile(name) else { continue }
+            try writeFileAtomically(folder + "/" + name, bytes)
+            written.append(name)
+        }
+        return written
+    }
+
+    /// A file of the folder or `.mhub` the model came from, or nil.
+    func sourceFile(_ name: String) throws -> [UInt8]? {
+        guard let source else { return nil }
+        if source.hasSuffix(".mhub") { return try MHubFile(path: source).fileBytes(name)?.array }
+        let path = source + "/" + name
+        guard fileExists(path) else { return nil }
+        switch readWholeFile(path, limit: ModelSource.maxCarriedFileSize) {
+        case .success(let bytes): return bytes
+        case .failure(let failure): throw ModelError.input("\(path): \(failure.reason)")
+        }
+    }
+}
+
+/// Creates `path` (and its parents) unless it is a folder already.
+func makeFolder(_ path: String) throws {
+    var isFolder = false
+    if fileExists(path, isDirectory: &isFolder) {
+        guard isFolder else { throw ModelError.input("\(path) exists and is not a folder") }
+        return
+    }
+    let parent = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+    if !parent.isEmpty, !fileExists(parent) { try makeFolder(parent) }
+    guard mkdir(path, 0o755) == 0 || fileExists(path) else {
+        throw ModelError.input("\(path): cannot create the folder")
+    }
+}
+
+/// Writes `bytes` under a temporary name beside `path`, then renames it.
+func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws {
+    try AtomicFile.write(to: path) { writer in try bytes.withUnsafeBytes { try writer.write($0) } }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#endif
