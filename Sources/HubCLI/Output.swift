@@ -67,6 +67,12 @@ enum Output {
         copy.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
     }
 
+    /// Writes text to file descriptor 1 at once (streamed output; `print` buffers when stdout is a pipe).
+    static func writeStandardOutput(_ text: String) {
+        var copy = text
+        copy.withUTF8 { buffer in _ = write(1, buffer.baseAddress, buffer.count) }
+    }
+
     /// Seconds since an arbitrary start, for timing.
     static func now() -> Double {
         var spec = timespec()

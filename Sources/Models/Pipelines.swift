@@ -4,9 +4,12 @@ import Tokenizers
 
 // What `hub run` does with a model, as functions: sentence embeddings, fill-mask, classification.
 
-/// One fill-mask candidate: the token, its id and its probability.
+/// One fill-mask candidate: the token, its text, its id and its probability.
 public struct MaskPrediction: Sendable, Equatable {
+    /// The vocabulary entry (`Ġfree` for byte-level BPE).
     public let token: String
+    /// The token decoded (`free`, as the fill-mask pipeline's `token_str`).
+    public let text: String
     public let id: Int
     public let score: Double
 }
@@ -76,7 +79,11 @@ extension MaskedLanguageModel {
                 .softmax().doubles
             let best = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(Swift.max(topK, 1))
             results.append(
-                best.map { MaskPrediction(token: tokenizer.token(for: Int32($0)) ?? "", id: $0, score: scores[$0]) })
+                best.map {
+                    MaskPrediction(
+                        token: tokenizer.token(for: Int32($0)) ?? "", text: tokenizer.decode([Int32($0)]), id: $0,
+                        score: scores[$0])
+                })
         }
         return results
     }

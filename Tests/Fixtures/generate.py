@@ -161,7 +161,18 @@ def bytelevel_tokenizer(folder, roberta):
     else:
         fast = transformers.GPT2TokenizerFast(
             vocab_file=os.path.join(folder, "vocab.json"), merges_file=os.path.join(folder, "merges.txt"))
-    fast.save_pretrained(folder)
+    fast.save_pretrained(folder)  # tokenizer_config.json
+    # transformers 5 builds these tokenizers without the vocab_file they are given (an empty vocabulary): write
+    # tokenizer.json from the trained files with tokenizers itself, with RoBERTa's post-processor.
+    from tokenizers import processors
+    trained = ByteLevelBPETokenizer(
+        os.path.join(folder, "vocab.json"), os.path.join(folder, "merges.txt"), add_prefix_space=False)
+    trained.add_special_tokens(specials)
+    if roberta:
+        trained.post_processor = processors.RobertaProcessing(
+            ("</s>", trained.token_to_id("</s>")), ("<s>", trained.token_to_id("<s>")), trim_offsets=True,
+            add_prefix_space=False)
+    trained.save(os.path.join(folder, "tokenizer.json"))
     return tok.get_vocab_size()
 
 

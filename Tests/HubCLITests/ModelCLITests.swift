@@ -1,0 +1,115 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Formats
+
+/// `hub run`, `hub generate` and `hub bench` as a user runs them: the JSON shapes of DESIGN.md, values equal to
+/// transformers' (the parity fixtures), streaming, and the error contract.
+@Suite struct ModelCLITests {
+    let hub = Fixtures.hubExecutable
+
+    /// A parity model with the tiny BERT's tokenizer (same vocabulary size).
+    static func bertFolder(_ parity: String, _ scratch: ScratchFolder) throws -> String {
+        let folder = scratch.path + "/" + parity
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for name in ["config.json", "model.safetensors"] {
+            try copyFile(Fixtures.path("parity/\(parity)/" + name), folder + "/" + name)
+        }
+        for name in ["tokenizer.json", "vocab.txt", "tokenizer_config.json"] {
+            try copyFile(Fixtures.path("models/tiny-bert/" + name), folder + "/" + name)
+        }
+        return folder
+    }
+
+    @Test func runTasksPrintDesignJSON() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let base = try Self.bertFolder("bert-base", scratch)
+        let hidden = try runProcess(hub, ["run", base, "--task", "hidden-states", "the licence", "free", "--json"])
+        #expect(hidden.status == 0, "\(hidden.stderr)")
+        let object = try #require(try JSONParser.parse(Array(hidden.stdout.utf8), maxDepth: 16).object)
+        #expect(object.keys == ["task", "input_ids", "attention_mask", "last_hidden_state"])
+        let ids = object["input_ids"]?.array?.map { $0.array?.count ?? 0 }
+        #expect(ids?.count == 2 && ids?[0] == ids?[1], "padded to one length")
+        let states = try #require(object["last_hidden_state"]?.array)
+        #expect(states.count == 2 && states[0].array?.count == ids?[0] && states[0].array?[0].array?.count == 32)
+
+        let embed = try runProcess(hub, ["run", base, "--task", "embed", "the licence", "free", "software", "--json"])
+        let embeddings = try #require(
+            try JSONParser.parse(Array(embed.stdout.utf8), maxDepth: 16).object?["embeddings"]?.array)
+        #expect(embeddings.count == 3)
+        for row in embeddings {
+            let norm = (row.array ?? []).compactMap(\.double).reduce(0) { $0 + $1 * $1 }
+            #expect(abs(norm - 1) < 1e-5, "unit length")
+        }
+        let text = try runProcess(hub, ["run", base, "--task", "embed", "the licence", "free"])
+        #expect(text.status == 0 && text.stdout.contains("cosine similarity"))
+
+        let classifier = try Self.bertFolder("bert-sequence-classification", scratch)
+        let classify = try runProcess(hub, ["run", classifier, "--task", "classify", "the licence", "--json"])
+        let result = try #require(try JSONParser.parse(Array(classify.stdout.utf8), maxDepth: 16).object)
+        #expect(result["labels"] == .array([.string("negative"), .string("neutral"), .string("positive")]))
+        let probabilities = result["probabilities"]?.array?.first?.array?.compactMap(\.double) ?? []
+        #expect(probabilities.count == 3 && abs(probabilities.reduce(0, +) - 1) < 1e-5)
+
+        let masked = try Self.bertFolder("bert-masked-lm", scratch)
+        let fill = try runProcess(hub, ["run", masked, "--task", "fill-mask", "the [MASK] is free", "--json"])
+        #expect(fill.status == 0, "\(fill.stderr)")
+        let predictions = try #require(
+            try JSONParser.parse(Array(fill.stdout.utf8), maxDepth: 16).object?["predictions"]?.array?.first?.array)
+        #expect(predictions.count == 5)
+        let scores = predictions.compactMap { $0.object?["score"]?.double }
+        #expect(scores == scores.sorted(by: >) && scores.count == 5)
+        #expect(predictions.first?.object?.keys == ["token", "token_str", "id", "score"])
+    }
+
+    /// --json has the DESIGN shape; the streamed text is the JSON's text; seeded sampling repeats. (Greedy tokens
+    /// against transformers are checked by ModelsTests' GenerationTests.)
+    @Test func generateStreamsAndPrintsJSON() throws {
+        let folder = Fixtures.path("models/tiny-gpt2")
+        let json = try runProcess(
+            hub, ["generate", folder, "the licence", "--greedy", "--max-new-tokens", "6", "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let object = try #require(try JSONParser.parse(Array(json.stdout.utf8), maxDepth: 8).object)
+        #expect(object.keys == ["prompt_ids", "generated_ids", "text"])
+        #expect(object["prompt_ids"]?.array?.count == 8)
+        #expect(object["generated_ids"]?.array?.count == 6)
+        let streamed = try runProcess(hub, ["generate", folder, "the licence", "--greedy", "--max-new-tokens", "6"])
+        #expect(streamed.stdout == "the licence" + (object["text"]?.string ?? "?") + "\n")
+        let sampled = try runProcess(hub, ["generate", folder, "the licence", "--seed", "3", "--json"])
+        let again = try runProcess(hub, ["generate", folder, "the licence", "--seed", "3", "--json"])
+        #expect(sampled.status == 0 && sampled.stdout == again.stdout, "seeded sampling repeats")
+    }
+
+    @Test func benchPrintsDesignJSON() throws {
+        for (task, extra) in [("forward", [String]()), ("train-step", []), ("generate", ["--new-tokens", "4"])] {
+            let result = try runProcess(
+                hub,
+                [
+                    "bench", Fixtures.path("models/tiny-gpt2"), "--task", task, "--batch", "2", "--seq", "8", "--runs",
+                    "3",
+                    "--json",
+                ] + extra)
+            #expect(result.status == 0, "\(task): \(result.stderr)")
+            let object = try #require(try JSONParser.parse(Array(result.stdout.utf8), maxDepth: 8).object)
+            #expect(object.keys == ["task", "batch", "seq", "runs", "median_s", "min_s", "tokens_per_s"])
+            #expect(object["task"]?.string == task && object["runs"]?.integer == 3)
+            let median = object["median_s"]?.double ?? 0, fastest = object["min_s"]?.double ?? 1
+            #expect(median > 0 && fastest <= median)
+        }
+    }
+
+    @Test func errors() throws {
+        let usage = try runProcess(hub, ["run", Fixtures.path("models/tiny-bert"), "--task", "dance", "x"])
+        #expect(usage.status == 64)
+        let missing = try runProcess(hub, ["run", "/nonexistent/model", "--task", "embed", "x", "--offline"])
+        #expect(missing.status == 1 && missing.stderr.split(separator: "\n").count == 1, "\(missing.stderr)")
+        let wrong = try runProcess(hub, ["generate", Fixtures.path("models/tiny-bert"), "x"])
+        #expect(wrong.status == 1 && wrong.stderr.contains("bert has no causal-lm model"), "\(wrong.stderr)")
+        let noMask = try runProcess(hub, ["run", Fixtures.path("models/tiny-bert"), "--task", "fill-mask", "no mask"])
+        #expect(noMask.status == 1 && noMask.stderr.contains("no mask token"))
+        let badTopP = try runProcess(hub, ["generate", Fixtures.path("models/tiny-gpt2"), "x", "--top-p", "2"])
+        #expect(badTopP.status == 64)
+    }
+}
