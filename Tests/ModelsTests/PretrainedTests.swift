@@ -58,4 +58,36 @@ import Testing
         _ = try await AutoTokenizer.fromPretrained("gpt2", client: client(offline: false))
         #expect(try hub.log().filter { $0.path.contains("/resolve/") }.isEmpty)
     }
+
+    /// `AutoModelForCausalLM.fromPretrained(NAME)`: pulled from the loopback Hub, loaded, equal to the folder
+    /// itself; then `AutoModel` and `AutoConfig` by name offline from the cache.
+    @Test func modelByName() async throws {
+        let scratch = try ScratchFolder("modelhub-models")
+        defer { scratch.remove() }
+        let source = Fixtures.path("models/tiny-gpt2")
+        let hub = try FakeHub(repos: [.init("openai-community/gpt2", folder: source, commit: Self.commit)])
+        func client(offline: Bool) -> HubClient {
+            HubClient(
+                environment: HubEnvironment([
+                    "HF_ENDPOINT": hub.endpoint, "HF_HUB_CACHE": scratch.path + "/hub", "HOME": scratch.path,
+                    "HF_HUB_OFFLINE": offline ? "1" : "0",
+                ]))
+        }
+        let pulled = try await AutoModelForCausalLM.fromPretrained("gpt2", client: client(offline: false))
+        #expect(try hub.downloads(of: "pytorch_model.bin").count == 1)
+        let lm = try #require(pulled as? CausalLanguageModel)
+        let local = try #require(try PretrainedModel.load(source, task: .causalLM) as? CausalLanguageModel)
+        let prompt = [[84, 72, 69, 221, 76]]
+        #expect(try lm.generate(prompt) == local.generate(prompt))
+        #expect(lm.tokenizer?.encode("the licence").ids == local.tokenizer?.encode("the licence").ids)
+        try hub.reset()
+        let base = try await AutoModel.fromPretrained("openai-community/gpt2", client: client(offline: true))
+        #expect(base is GPT2Model && base.className == "GPT2Model")
+        let config = try await AutoConfig.fromPretrained("gpt2", client: client(offline: true))
+        #expect(config.modelType == .gpt2 && config.hiddenSize == 32)
+        #expect(try hub.log().isEmpty)
+        await #expect(throws: ModelError.self) {
+            try await AutoModelForMaskedLM.fromPretrained("gpt2", client: client(offline: true))
+        }
+    }
 }
