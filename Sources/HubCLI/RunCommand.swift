@@ -183,7 +183,7 @@ struct RunCommand: ParsableCommand {
         for i in 0..<texts.count {
             for j in (i + 1)..<texts.count {
                 print(
-                    String(format: "  %.4f  ", PretrainedModel.cosine(rows[i], rows[j])) + "\(texts[i]) ↔ \(texts[j])")
+                    String(format: "  %7.4f  ", PretrainedModel.cosine(rows[i], rows[j])) + "\(texts[i]) ↔ \(texts[j])")
             }
         }
     }
