@@ -96,13 +96,15 @@ demo: release minilm
 # beside PyTorch when PEER_PYTHON (default: the reference venv /tmp/ref, else python3) has torch; then a 1 GB
 # `hub pull` from the loopback Hub beside `curl -o` (HUB_BENCH_BYTES to change the size); then tokenization of 6 MB of
 # real text, single-threaded, beside Hugging Face tokenizers; then the tensor engine at BERT-base shapes (sgemm, a
-# 12-layer encoder forward and training step) beside PyTorch.
+# 12-layer encoder forward and training step) beside PyTorch; then whole models beside transformers (BERT-base forward and
+# training step, GPT-2 small greedy tokens/s, the real MiniLM's load time from .mhub).
 PEER_PYTHON ?= $(shell test -x /tmp/ref/bin/python && echo /tmp/ref/bin/python || echo python3)
-bench: release
+bench: release minilm
 	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build FormatsBench
 	$(SWIFT) run -c release --skip-build HubBench
 	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build TokenizersBench
 	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build TensorsBench
+	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build ModelsBench
 
 # libFuzzer + AddressSanitizer on every parser for FUZZ_SECONDS each, seeded from the fixtures (Tests/FuzzTesting/run.sh);
 # findings land in Tests/FuzzTesting/FailCases/ (then, fixed, in Tests/Fixtures/bad, which the tests replay).

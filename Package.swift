@@ -46,6 +46,8 @@ let cli: [Target] = [
 let benchmarks: [Target] = [
     .executableTarget(name: "FormatsBench", dependencies: ["Formats", "TestSupport"], path: "Benchmarks/FormatsBench"),
     .executableTarget(name: "HubBench", dependencies: ["Hub", "TestSupport"], path: "Benchmarks/HubBench"),
+    .executableTarget(
+        name: "ModelsBench", dependencies: ["Formats", "Models", "NN", "Tensors"], path: "Benchmarks/ModelsBench"),
     .executableTarget(name: "TensorsBench", dependencies: ["Tensors", "NN", "CBLAS"], path: "Benchmarks/TensorsBench"),
     .executableTarget(
         name: "TokenizersBench", dependencies: ["Tokenizers", "TestSupport"], path: "Benchmarks/TokenizersBench"),

@@ -37,7 +37,6 @@ extension PretrainedModel {
         model.loadReport = builder.finish()
         model.source = path
         model.eval()
-        model.tokenizer = try? AutoTokenizer.fromPretrained(path)
         return model
     }
 

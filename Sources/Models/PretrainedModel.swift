@@ -1,4 +1,5 @@
 import NN
+import Synchronization
 import Tensors
 import Tokenizers
 
@@ -145,8 +146,27 @@ public enum ModelTask: String, Sendable, CaseIterable {
 open class PretrainedModel: Module, @unchecked Sendable {
     public let config: ModelConfig
     public let task: ModelTask
-    /// The tokenizer loaded from the same folder or file, when it has one.
-    public internal(set) var tokenizer: Tokenizer?
+    /// The tokenizer of the folder or file the model came from (read on first use), or nil when it has none.
+    public var tokenizer: Tokenizer? {
+        get {
+            tokenizerState.withLock { state in
+                if case .loaded(let tokenizer) = state { return tokenizer }
+                let loaded = source.flatMap { try? AutoTokenizer.fromPretrained($0) }
+                state = .loaded(loaded)
+                return loaded
+            }
+        }
+        set { tokenizerState.withLock { $0 = .loaded(newValue) } }
+    }
+
+    private enum TokenizerState {
+        case unread
+        case loaded(Tokenizer?)
+    }
+
+    /// Read lazily (a tokenizer.json of a large vocabulary takes longer to parse than the weights take to map),
+    /// once, whichever thread asks first.
+    private let tokenizerState = Mutex(TokenizerState.unread)
     /// What loading the checkpoint found (missing and unexpected keys).
     public internal(set) var loadReport = LoadReport()
     /// The folder or `.mhub` file the model was loaded from.

@@ -55,7 +55,17 @@ extension Tensor {
             let b = bias.contiguous().detached().pointer(as: Float.self)
             for row in 0..<rows { (o + row * outputs).update(from: b, count: outputs) }
         }
-        if rows > 0, outputs > 0 {
+        if rows > 0, rows <= 2, outputs > 0, inputs > 0 {
+            // One or two rows (a generation step): matrix-vector products read W once each, where sgemm would
+            // first pack all of W into its blocked layout (most of the time at these shapes).
+            for row in 0..<rows {
+                cblas_sgemv(
+                    CblasRowMajor, outputMajor ? CblasNoTrans : CblasTrans, Int32(outputMajor ? outputs : inputs),
+                    Int32(outputMajor ? inputs : outputs), 1, w.pointer(as: Float.self),
+                    Int32(outputMajor ? inputs : outputs), x.pointer(as: Float.self) + row * inputs, 1,
+                    bias == nil ? 0 : 1, o + row * outputs, 1)
+            }
+        } else if rows > 0, outputs > 0 {
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, outputMajor ? CblasTrans : CblasNoTrans, Int32(rows), Int32(outputs),
                 Int32(inputs), 1, x.pointer(as: Float.self), Int32(Swift.max(inputs, 1)), w.pointer(as: Float.self),

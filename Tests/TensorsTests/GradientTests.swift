@@ -181,6 +181,25 @@ private func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double>
         #expect(scaled.score <= 1, "\(scaled.where)")
     }
 
+    /// One and two rows take matrix-vector products (a generation step); with and without a bias, both layouts.
+    @Test(arguments: [1, 2, 3])
+    func fewRowsEqualMatmul(_ rows: Int) {
+        var generator = RandomGenerator(seed: 51)
+        let x = Tensor.randomNormal([rows, 5], using: &generator)
+        let w = Tensor.randomNormal([4, 5], using: &generator)
+        let b = Tensor.randomNormal([4], using: &generator)
+        let cases: [(Tensor, Tensor)] = [
+            (x.linear(weight: w, bias: b), x.matmul(w.transposed()) + b),
+            (x.linear(weight: w, bias: nil), x.matmul(w.transposed())),
+            (x.conv1D(weight: w.transposed().contiguous(), bias: b), x.matmul(w.transposed()) + b),
+            (x.conv1D(weight: w.transposed().contiguous(), bias: nil), x.matmul(w.transposed())),
+        ]
+        for (fused, plain) in cases {
+            #expect(fused.shape == [rows, 4])
+            #expect(zip(fused.doubles, plain.doubles).allSatisfy { abs($0 - $1) <= 1e-5 })
+        }
+    }
+
     /// GPT-2's Conv1D layout, W [in, out], read as stored.
     @Test func conv1DEqualsMatmulPlusBias() {
         var generator = RandomGenerator(seed: 47)

