@@ -17,14 +17,14 @@ public struct MaskPrediction: Sendable, Equatable {
 extension PretrainedModel {
     /// Sentence embeddings [texts, hidden] by the sentence-transformers recipe.
     ///
-    /// The mean of the last hidden states over the attention mask, L2-normalised; inputs are cut at `sentence_bert_config.json`'s
-    /// `max_seq_length` when the model carries one (all-MiniLM-L6-v2: 256).
+    /// The mean of the last hidden states over the attention mask, L2-normalised; inputs are cut at
+    /// `sentence_bert_config.json`'s `max_seq_length` when the model carries one (all-MiniLM-L6-v2: 256).
     public func sentenceEmbeddings(_ texts: [String]) throws -> Tensor {
         let encodings = try encode(texts, maxLength: sentenceLength)
         let inputs = try ModelInputs(encodings)
         return try Tensor.withoutGradient {
             let hidden = try forward(inputs).hidden()  // [B, T, C]
-            let mask = try (inputs.attentionMask ?? Tensor.ones(inputs.inputIDs.shape)).converted(to: .float32)
+            let mask = (inputs.attentionMask ?? Tensor.ones(inputs.inputIDs.shape)).converted(to: .float32)
                 .unsqueezed(2)
             let summed = (hidden * mask).sum(axes: [1])
             let counts = mask.sum(axes: [1]).doubles.map { Swift.max($0, 1e-9) }

@@ -74,7 +74,8 @@ public final class LayerNorm: Module, @unchecked Sendable {
 /// Inverted dropout while training, the identity in evaluation mode.
 public final class Dropout: Module, @unchecked Sendable {
     public let probability: Double
-    private var generator: RandomGenerator
+    /// The mask source; saved and restored by checkpoints so a resumed run draws the same masks.
+    public var generator: RandomGenerator
 
     public init(_ probability: Double, seed: UInt64 = 0) {
         self.probability = probability

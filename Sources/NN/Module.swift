@@ -146,6 +146,22 @@ open class Module: @unchecked Sendable {
         for (_, member) in members() { visit(member) }
     }
 
+    /// Every dropout layer in declaration order (their generators are part of a training checkpoint).
+    public func dropouts() -> [Dropout] {
+        var result: [Dropout] = []
+        func visit(_ value: Any) {
+            switch value {
+            case let dropout as Dropout: result.append(dropout)
+            case let module as Module: for (_, member) in module.members() { visit(member) }
+            case let modules as [Module]: modules.forEach(visit)
+            case let optional as Any?:
+                if let unwrapped = optional, unwrapped is Module || unwrapped is [Module] { visit(unwrapped) }
+            }
+        }
+        visit(self)
+        return result
+    }
+
     /// Evaluation mode (dropout off).
     public func eval() { train(false) }
 

@@ -127,7 +127,10 @@ public final class Adam: Optimizer {
             for parameter in group.parameters {
                 withBuffers(parameter) { p, g, n in
                     let key = ObjectIdentifier(parameter)
-                    var (m, v) = moments[key] ?? ([Float](repeating: 0, count: n), [Float](repeating: 0, count: n))
+                    // Taken out of the table so the updates below do not copy the arrays.
+                    var (m, v) =
+                        moments.removeValue(forKey: key)
+                        ?? ([Float](repeating: 0, count: n), [Float](repeating: 0, count: n))
                     for i in 0..<n {
                         var d = g[i]
                         if decoupled {
@@ -146,6 +149,16 @@ public final class Adam: Optimizer {
     }
 
     public func zeroGrad() { groups.forEach { $0.parameters.forEach { $0.zeroGrad() } } }
+
+    /// The first and second moment estimates of a parameter (nil before its first step), for checkpoints.
+    public func moments(of parameter: Parameter) -> (m: [Float], v: [Float])? { moments[ObjectIdentifier(parameter)] }
+
+    /// Restores the step count and the moments a checkpoint saved.
+    public func restore(steps: Int, moments saved: [(parameter: Parameter, m: [Float], v: [Float])]) {
+        self.steps = steps
+        moments = [:]
+        for (parameter, m, v) in saved { moments[ObjectIdentifier(parameter)] = (m, v) }
+    }
 }
 
 /// Scales all gradients down so their global L2 norm is at most `maxNorm` (PyTorch's `clip_grad_norm_`);

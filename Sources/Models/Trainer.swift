@@ -1,0 +1,449 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Formats
+import NN
+import Tensors
+
+/// How a `Trainer` trains: transformers' `TrainingArguments` that ModelHub implements, with its defaults.
+public struct TrainingArguments: Sendable {
+    /// The learning-rate schedule after warmup.
+    public enum Schedule: Sendable, Equatable {
+        case linear, cosine, constant
+        /// ReduceLROnPlateau on the validation loss, as the LSTM seed does.
+        case plateau(factor: Double, patience: Int)
+    }
+
+    public var epochs = 3
+    /// Stop after this many optimizer steps (overrides `epochs`).
+    public var maxSteps: Int?
+    public var batchSize = 16
+    public var evaluationBatchSize = 32
+    public var learningRate = 5e-5
+    /// AdamW's decoupled weight decay; biases and LayerNorm weights get none.
+    public var weightDecay = 0.01
+    /// Warmup steps as a share of all optimizer steps.
+    public var warmupRatio = 0.0
+    public var schedule = Schedule.linear
+    /// Clip the global gradient norm to this (nil: no clipping).
+    public var maxGradientNorm: Double? = 1.0
+    /// Batches whose gradients add up before each optimizer step.
+    public var gradientAccumulation = 1
+    /// Evaluate every this many optimizer steps; nil: after each epoch.
+    public var evaluateEvery: Int?
+    /// Stop when the validation loss has not improved for this many evaluations.
+    public var earlyStoppingPatience: Int?
+    public var seed: UInt64 = 42
+    /// Where checkpoints (`checkpoint-STEP/`), the best model (`best/`), the final model and `metrics.jsonl` go.
+    public var outputDirectory: String?
+    /// Write a checkpoint at each evaluation (and keep only the last and the best).
+    public var saveCheckpoints = true
+    /// Batch examples of similar length together.
+    public var bucketByLength = true
+    /// A progress line on stderr (when it is a terminal).
+    public var progress = true
+
+    public init() {}
+}
+
+/// The metrics of one evaluation.
+public struct EvaluationMetrics: Sendable, Equatable {
+    public var loss: Double
+    /// Classification: the share of correct labels (tokens for token classification).
+    public var accuracy: Double?
+    /// Classification: the unweighted mean over labels of F1.
+    public var macroF1: Double?
+    /// Language modelling: exp(loss).
+    public var perplexity: Double?
+}
+
+/// What a finished training run reports.
+public struct TrainingSummary: Sendable {
+    public var steps: Int
+    public var epochs: Double
+    /// The mean training loss of the first and the last logged windows.
+    public var firstLoss: Double
+    public var lastLoss: Double
+    /// Each evaluation, with the step it was made at.
+    public var evaluations: [(step: Int, metrics: EvaluationMetrics)]
+    public var stoppedEarly: Bool
+    public var examplesPerSecond: Double
+}
+
+/// Trains a `PretrainedModel` on `TaskData`: AdamW (no decay on biases and LayerNorm weights), warmup and a
+/// schedule or ReduceLROnPlateau, clipping, accumulation, evaluation, early stopping, and checkpoints holding the
+/// model, optimizer, schedule, random state and step, from which a run resumes exactly.
+public final class Trainer {
+    public let model: PretrainedModel
+    public let arguments: TrainingArguments
+    public let train: TaskData
+    public let validation: TaskData?
+    /// Called after each evaluation (the CLI prints the metrics per epoch).
+    public var onEvaluation: ((_ step: Int, _ epoch: Double, _ metrics: EvaluationMetrics) -> Void)?
+
+    let optimizer: Adam
+    let plateau: ReduceLearningRateOnPlateau?
+    private(set) var step = 0
+    private var epoch = 0
+    private var batchInEpoch = 0
+    private var bestLoss = Double.infinity
+    private var badEvaluations = 0
+    private var log: [JSONValue] = []
+
+    public init(model: PretrainedModel, arguments: TrainingArguments, train: TaskData, validation: TaskData? = nil) {
+        self.model = model
+        self.arguments = arguments
+        self.train = train
+        self.validation = validation
+        var decay: [Parameter] = [], noDecay: [Parameter] = []
+        for (name, parameter) in model.namedParameters() {
+            if Trainer.skipsWeightDecay(name) { noDecay.append(parameter) } else { decay.append(parameter) }
+        }
+        optimizer = Adam.adamW(
+            [ParameterGroup(decay, weightDecay: arguments.weightDecay), ParameterGroup(noDecay, weightDecay: 0)],
+            learningRate: arguments.learningRate)
+        if case .plateau(let factor, let patience) = arguments.schedule {
+            plateau = ReduceLearningRateOnPlateau(factor: factor, patience: patience)
+        } else {
+            plateau = nil
+        }
+    }
+
+    /// transformers' rule: biases and LayerNorm weights are not decayed.
+    static func skipsWeightDecay(_ name: String) -> Bool {
+        name.hasSuffix("bias") || name.contains("LayerNorm.") || name.contains("layer_norm.")
+            || name.contains(".ln_") || name.hasPrefix("ln_") || name.contains("ln_f.")
+    }
+
+    var batchesPerEpoch: Int { (train.count + arguments.batchSize - 1) / arguments.batchSize }
+    var stepsPerEpoch: Int { Swift.max(1, (batchesPerEpoch + arguments.gradientAccumulation - 1) / arguments.gradientAccumulation) }
+    var totalSteps: Int { arguments.maxSteps ?? arguments.epochs * stepsPerEpoch }
+
+    /// The learning rate at optimizer step `step` (0-based).
+    func learningRate(at step: Int) -> Double {
+        let warmup = Int((Double(totalSteps) * arguments.warmupRatio).rounded(.up))
+        let factor: Double
+        switch arguments.schedule {
+        case .linear: factor = LearningRateSchedule.linear(warmup: warmup, total: totalSteps).factor(step)
+        case .cosine: factor = LearningRateSchedule.cosine(warmup: warmup, total: totalSteps).factor(step)
+        case .constant, .plateau: factor = step < warmup ? Double(step) / Double(Swift.max(1, warmup)) : 1
+        }
+        return arguments.learningRate * factor
+    }
+
+    /// Trains until the epochs or steps are done or early stopping; resumes from `checkpoint` (a
+    /// `checkpoint-STEP` folder of an earlier run with the same data and arguments) when given.
+    @discardableResult
+    public func fit(resumingFrom checkpoint: String? = nil) throws -> TrainingSummary {
+        if let checkpoint { try restore(checkpoint) }
+        if let folder = arguments.outputDirectory { try makeFolder(folder) }
+        let started = monotonicSeconds()
+        var examples = 0
+        var windowLoss = 0.0, windowCount = 0
+        var firstLoss: Double?
+        var lastLoss = Double.nan
+        var evaluations: [(Int, EvaluationMetrics)] = []
+        var stoppedEarly = false
+        model.train()
+        training: while step < totalSteps {
+            let batches = train.batches(
+                size: arguments.batchSize, epoch: epoch, seed: arguments.seed, shuffle: true,
+                bucketing: arguments.bucketByLength)
+            while batchInEpoch < batches.count {
+                let groupEnd = Swift.min(batchInEpoch + arguments.gradientAccumulation, batches.count)
+                let group = batches[batchInEpoch..<groupEnd]
+                let weights = group.map { train.weight($0) }
+                let total = Double(Swift.max(weights.reduce(0, +), 1))
+                var stepLoss = 0.0
+                for (batch, weight) in zip(group, weights) {
+                    let inputs = train.inputs(batch, maskSeed: arguments.seed &+ UInt64(step) &* 7919 &+ UInt64(batch.first ?? 0))
+                    guard let loss = try model(inputs).loss else { throw ModelError.input("the model returned no loss") }
+                    // Batches weighted by what their loss averages over, so accumulation equals one large batch.
+                    (loss * (Double(weight) / total)).backward()
+                    stepLoss += loss.item * Double(weight) / total
+                    examples += batch.count
+                }
+                if let norm = arguments.maxGradientNorm { clipGradientNorm(optimizer.groups.flatMap(\.parameters), maxNorm: norm) }
+                // ReduceLROnPlateau owns the rate after the first step; the schedules set it every step.
+                if plateau == nil {
+                    optimizer.learningRate = learningRate(at: step)
+                } else if step == 0 {
+                    optimizer.learningRate = arguments.learningRate
+                }
+                optimizer.step()
+                optimizer.zeroGrad()
+                step += 1
+                batchInEpoch = groupEnd
+                firstLoss = firstLoss ?? stepLoss
+                windowLoss += stepLoss
+                windowCount += 1
+                lastLoss = stepLoss
+                if step % 10 == 0 || step == totalSteps {
+                    let elapsed = monotonicSeconds() - started
+                    append([
+                        ("step", .int(step)), ("epoch", number(currentEpoch)), ("loss", number(windowLoss / Double(windowCount))),
+                        ("learning_rate", number(optimizer.learningRate)), ("examples_per_s", number(Double(examples) / elapsed)),
+                    ])
+                    windowLoss = 0
+                    windowCount = 0
+                }
+                showProgress(loss: stepLoss, examples: examples, started: started)
+                if let every = arguments.evaluateEvery, step % every == 0 {
+                    if let metrics = try evaluateAndCheckpoint() {
+                        evaluations.append((step, metrics))
+                        if shouldStop(metrics) {
+                            stoppedEarly = true
+                            break training
+                        }
+                    }
+                }
+                if step >= totalSteps { break training }
+            }
+            epoch += 1
+            batchInEpoch = 0
+            if arguments.evaluateEvery == nil, let metrics = try evaluateAndCheckpoint() {
+                evaluations.append((step, metrics))
+                if shouldStop(metrics) {
+                    stoppedEarly = true
+                    break
+                }
+            }
+        }
+        clearProgress()
+        model.eval()
+        if let folder = arguments.outputDirectory {
+            try model.savePretrained(folder)
+            try writeLog(folder)
+        }
+        let elapsed = monotonicSeconds() - started
+        return TrainingSummary(
+            steps: step, epochs: currentEpoch, firstLoss: firstLoss ?? .nan, lastLoss: lastLoss,
+            evaluations: evaluations, stoppedEarly: stoppedEarly, examplesPerSecond: Double(examples) / elapsed)
+    }
+
+    private var currentEpoch: Double { Double(epoch) + Double(batchInEpoch) / Double(Swift.max(batchesPerEpoch, 1)) }
+
+    private func shouldStop(_ metrics: EvaluationMetrics) -> Bool {
+        guard let patience = arguments.earlyStoppingPatience else { return false }
+        return badEvaluations >= patience && metrics.loss >= bestLoss
+    }
+
+    /// Evaluates on the validation data (when any), steps ReduceLROnPlateau, keeps the best model, checkpoints.
+    private func evaluateAndCheckpoint() throws -> EvaluationMetrics? {
+        guard let validation else {
+            if arguments.saveCheckpoints { try checkpoint() }
+            return nil
+        }
+        let metrics = try evaluate(validation)
+        plateau?.step(metrics.loss, optimizer: optimizer)
+        var entry: [(String, JSONValue)] = [("step", .int(step)), ("epoch", number(currentEpoch)), ("eval_loss", number(metrics.loss))]
+        if let accuracy = metrics.accuracy { entry.append(("eval_accuracy", number(accuracy))) }
+        if let f1 = metrics.macroF1 { entry.append(("eval_macro_f1", number(f1))) }
+        if let perplexity = metrics.perplexity { entry.append(("eval_perplexity", number(perplexity))) }
+        append(entry)
+        let improved = metrics.loss < bestLoss
+        if improved {
+            bestLoss = metrics.loss
+            badEvaluations = 0
+            if let folder = arguments.outputDirectory { try model.savePretrained(folder + "/best") }
+        } else {
+            badEvaluations += 1
+        }
+        if arguments.saveCheckpoints { try checkpoint() }
+        clearProgress()
+        onEvaluation?(step, currentEpoch, metrics)
+        model.train()
+        return metrics
+    }
+
+    /// Loss and the task's metrics over `data`, in evaluation mode, without gradients.
+    public func evaluate(_ data: TaskData) throws -> EvaluationMetrics {
+        let wasTraining = model.training
+        model.eval()
+        defer { model.train(wasTraining) }
+        var lossSum = 0.0, weightSum = 0
+        var predicted: [Int] = [], actual: [Int] = []
+        let batches = data.batches(size: arguments.evaluationBatchSize, epoch: 0, seed: 0, shuffle: false, bucketing: false)
+        for (index, batch) in batches.enumerated() {
+            let inputs = data.inputs(batch, maskSeed: arguments.seed &+ UInt64(index))
+            let output = try Tensor.withoutGradient { try model(inputs) }
+            guard let loss = output.loss, let logits = output.logits else { throw ModelError.input("no loss or logits") }
+            let weight = data.weight(batch)
+            lossSum += loss.item * Double(weight)
+            weightSum += weight
+            if data.task == .sequenceClassification || data.task == .tokenClassification, let labels = inputs.labels {
+                let best = logits.argmax(axis: -1).integers
+                for (guess, truth) in zip(best, labels.integers) where truth != -100 {
+                    predicted.append(guess)
+                    actual.append(truth)
+                }
+            }
+        }
+        let loss = lossSum / Double(Swift.max(weightSum, 1))
+        var metrics = EvaluationMetrics(loss: loss)
+        if !actual.isEmpty {
+            metrics.accuracy = Double(zip(predicted, actual).filter { $0 == $1 }.count) / Double(actual.count)
+            metrics.macroF1 = Trainer.macroF1(predicted: predicted, actual: actual, labels: model.config.labelCount)
+        }
+        if data.task == .causalLM || data.task == .maskedLM { metrics.perplexity = Glibc.exp(loss) }
+        return metrics
+    }
+
+    /// The unweighted mean of per-label F1 over the labels that occur (scikit-learn's `f1_score(average="macro")`
+    /// over the labels present in either list).
+    static func macroF1(predicted: [Int], actual: [Int], labels: Int) -> Double {
+        let present = Set(predicted).union(actual)
+        let scores = present.map { label -> Double in
+            let truePositives = zip(predicted, actual).filter { $0 == label && $1 == label }.count
+            let predictedCount = predicted.filter { $0 == label }.count
+            let actualCount = actual.filter { $0 == label }.count
+            guard predictedCount + actualCount > 0 else { return 0 }
+            return 2 * Double(truePositives) / Double(predictedCount + actualCount)
+        }
+        return scores.reduce(0, +) / Double(Swift.max(scores.count, 1))
+    }
+
+    // MARK: Checkpoints
+
+    /// Writes `checkpoint-STEP/` (model, optimizer moments, trainer state) and removes the previous one.
+    func checkpoint() throws {
+        guard let folder = arguments.outputDirectory else { return }
+        let path = folder + "/checkpoint-\(step)"
+        try model.savePretrained(path)
+        var tensors: [PendingTensor] = []
+        for (name, parameter) in model.namedParameters() {
+            guard let (m, v) = optimizer.moments(of: parameter) else { continue }
+            for (suffix, values) in [("exp_avg", m), ("exp_avg_sq", v)] {
+                let record = TensorRecord(
+                    name: name + "." + suffix, dtype: .f32, shape: parameter.value.shape, byteCount: values.count * 4)
+                tensors.append(
+                    PendingTensor(record: record) {
+                        TensorBytes(count: record.byteCount) { out in values.withUnsafeBytes { out.copyMemory(from: $0) } }
+                    })
+            }
+        }
+        try SafeTensorsWriter.write(tensors, metadata: [("format", "pt")], to: path + "/optimizer.safetensors")
+        let state = JSONObject([
+            ("step", .int(step)), ("epoch", .int(epoch)), ("batch_in_epoch", .int(batchInEpoch)),
+            ("optimizer_steps", .int(optimizer.steps)), ("learning_rate", number(optimizer.learningRate)),
+            ("best_loss", number(bestLoss)), ("bad_evaluations", .int(badEvaluations)),
+            ("plateau", .array([number(plateau?.best ?? .infinity), .int(plateau?.badEpochs ?? 0), .int(plateau?.cooldownLeft ?? 0)])),
+            ("dropout_rng", .array(model.dropouts().map { .array($0.generator.state.map { .string(String($0)) }) })),
+            ("log", .array(log)),
+        ])
+        try writeFileAtomically(path + "/trainer_state.json", Array(JSONValue.object(state).serialized(indent: 1).utf8))
+        // Only the latest checkpoint is kept (the best model is in best/).
+        for old in (try? listFolder(folder)) ?? [] where old.hasPrefix("checkpoint-") && old != "checkpoint-\(step)" {
+            removeTree(folder + "/" + old)
+        }
+    }
+
+    /// Loads a checkpoint's weights, optimizer moments, schedule, random state and position.
+    func restore(_ path: String) throws {
+        let weights = CheckpointWeights(try Checkpoint.open(path + "/model.safetensors"))
+        var values: [String: Tensor] = [:]
+        for (index, record) in weights.archive.tensors.enumerated() { values[record.name] = try weights.tensor(at: index) }
+        for (name, parameter) in model.namedParameters(removingDuplicates: false) {
+            guard let value = values[name] else { continue }
+            // An owned copy: the optimizer writes to it.
+            parameter.assign(Tensor.withoutGradient { value.converted(to: .float32) * 1 })
+        }
+        let moments = try Checkpoint.open(path + "/optimizer.safetensors")
+        var saved: [(parameter: Parameter, m: [Float], v: [Float])] = []
+        for (name, parameter) in model.namedParameters() {
+            guard let m = moments.tensors.firstIndex(where: { $0.name == name + ".exp_avg" }),
+                let v = moments.tensors.firstIndex(where: { $0.name == name + ".exp_avg_sq" })
+            else { continue }
+            func floats(_ index: Int) throws -> [Float] {
+                try moments.bytes(at: index).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            }
+            saved.append((parameter, try floats(m), try floats(v)))
+        }
+        let bytes: [UInt8]
+        switch readWholeFile(path + "/trainer_state.json", limit: 1 << 26) {
+        case .success(let read): bytes = read
+        case .failure(let failure): throw ModelError.input("\(path)/trainer_state.json: \(failure.reason)")
+        }
+        guard let state = (try? JSONParser.parse(bytes, maxDepth: 16))?.object,
+            let savedStep = state["step"]?.integer, let savedEpoch = state["epoch"]?.integer,
+            let batch = state["batch_in_epoch"]?.integer, let optimizerSteps = state["optimizer_steps"]?.integer
+        else { throw ModelError.input("\(path)/trainer_state.json: not a ModelHub trainer state") }
+        optimizer.restore(steps: optimizerSteps, moments: saved)
+        optimizer.learningRate = state["learning_rate"]?.double ?? arguments.learningRate
+        step = savedStep
+        epoch = savedEpoch
+        batchInEpoch = batch
+        bestLoss = state["best_loss"]?.double ?? .infinity
+        badEvaluations = state["bad_evaluations"]?.integer ?? 0
+        if let plateau, let values = state["plateau"]?.array, values.count == 3 {
+            plateau.best = values[0].double ?? .infinity
+            plateau.badEpochs = values[1].integer ?? 0
+            plateau.cooldownLeft = values[2].integer ?? 0
+        }
+        let generators = state["dropout_rng"]?.array ?? []
+        for (dropout, words) in zip(model.dropouts(), generators) {
+            dropout.generator = RandomGenerator(state: (words.array ?? []).compactMap { $0.string.flatMap { UInt64($0) } })
+        }
+        log = state["log"]?.array ?? []
+    }
+
+    // MARK: Logging
+
+    private func append(_ entry: [(String, JSONValue)]) { log.append(.object(JSONObject(entry))) }
+
+    private func writeLog(_ folder: String) throws {
+        let lines = log.map { $0.serialized() }.joined(separator: "\n") + "\n"
+        try writeFileAtomically(folder + "/metrics.jsonl", Array(lines.utf8))
+    }
+
+    private func showProgress(loss: Double, examples: Int, started: Double) {
+        guard arguments.progress, isatty(2) != 0 else { return }
+        let elapsed = monotonicSeconds() - started
+        let left = Double(totalSteps - step) * elapsed / Double(Swift.max(step, 1))
+        let line = "\rstep \(step)/\(totalSteps)  loss \(format(loss))  lr \(String(optimizer.learningRate))  "
+            + "\(Int(Double(examples) / Swift.max(elapsed, 1e-9))) examples/s  ETA \(Int(left)) s\u{1B}[K"
+        writeStandardError(line)
+    }
+
+    private func clearProgress() {
+        if arguments.progress, isatty(2) != 0 { writeStandardError("\r\u{1B}[K") }
+    }
+}
+
+private func number(_ value: Double) -> JSONValue { value.isFinite ? .number(String(value)) : .null }
+
+private func format(_ value: Double) -> String {
+    let scaled = (value * 10000).rounded() / 10000
+    return String(scaled)
+}
+
+func monotonicSeconds() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+}
+
+func writeStandardError(_ text: String) {
+    var copy = text
+    copy.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
+}
+
+/// The entries of a folder (names only).
+func listFolder(_ path: String) throws -> [String] {
+    guard let directory = opendir(path) else { throw ModelError.input("\(path): cannot list the folder") }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafePointer(to: entry.pointee.d_name) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+        }
+        if name != ".", name != ".." { names.append(name) }
+    }
+    return names
+}
+
+/// Removes a folder of plain files (a checkpoint).
+func removeTree(_ path: String) {
+    for name in (try? listFolder(path)) ?? [] { unlink(path + "/" + name) }
+    rmdir(path)
+}
