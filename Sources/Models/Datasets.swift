@@ -50,7 +50,9 @@ public struct TextDataset: Sendable {
 
     /// Reads `path` (`.csv`, `.tsv` or `.jsonl`/`.json` lines); `labels` fixes the label names and their order
     /// (a validation file must use the training file's), else they are the sorted distinct values.
-    public static func load(_ path: String, columns: Columns = Columns(), labels known: [String]? = nil) throws
+    public static func load(
+        _ path: String, columns: Columns = Columns(), labels known: [String]? = nil
+    ) throws
         -> TextDataset
     {
         let bytes: [UInt8]
@@ -112,7 +114,8 @@ public struct TextDataset: Sendable {
                 guard let words = record[columns.words]?.list, let tags = record[tagKey]?.list,
                     words.count == tags.count
                 else {
-                    throw ModelError.input("\(path):\(number + 1): needs '\(columns.words)' and '\(tagKey)' of one length")
+                    throw ModelError.input(
+                        "\(path):\(number + 1): needs '\(columns.words)' and '\(tagKey)' of one length")
                 }
                 examples.append((words, tags))
             }
@@ -152,7 +155,8 @@ public struct TextDataset: Sendable {
         let values = texts.compactMap(\.2)
         var names = known ?? Array(Set(values)).sorted()
         // Integer labels 0…n-1 keep their numbers.
-        if known == nil, !values.isEmpty, let numbers = Optional(values.compactMap { Int($0) }), numbers.count == values.count,
+        if known == nil, !values.isEmpty, let numbers = Optional(values.compactMap { Int($0) }),
+            numbers.count == values.count,
             let largest = numbers.max(), numbers.min() ?? -1 >= 0, largest < 100_000
         {
             names = (0...largest).map(String.init)
@@ -163,7 +167,8 @@ public struct TextDataset: Sendable {
                 var label: Int?
                 if let value = example.2 {
                     guard let id = ids[value] else {
-                        throw ModelError.input("\(path): example \(number + 1)'s label '\(value)' is not among \(names)")
+                        throw ModelError.input(
+                            "\(path): example \(number + 1)'s label '\(value)' is not among \(names)")
                     }
                     label = id
                 }
@@ -175,7 +180,8 @@ public struct TextDataset: Sendable {
     public func split(validationFraction: Double, seed: UInt64) -> (train: TextDataset, validation: TextDataset) {
         var generator = RandomGenerator(seed: seed)
         let order = shuffled(Array(examples.indices), &generator)
-        let count = Swift.min(examples.count - 1, Swift.max(1, Int((Double(examples.count) * validationFraction).rounded())))
+        let count = Swift.min(
+            examples.count - 1, Swift.max(1, Int((Double(examples.count) * validationFraction).rounded())))
         return (
             TextDataset(examples: order.dropFirst(count).map { examples[$0] }, labels: labels),
             TextDataset(examples: order.prefix(count).map { examples[$0] }, labels: labels)

@@ -20,8 +20,9 @@ public struct TaskData: Sendable {
     /// Number of examples.
     public var count: Int { ids.count }
 
-    /// Encodes `dataset` for `task` (classification, token classification or masked LM) with `tokenizer`, each
-    /// example cut at `maxLength` tokens. Token classification labels the first token of each word with its tag,
+    /// Encodes `dataset` for `task` (classification, token classification or masked LM), cut at `maxLength`.
+    ///
+    /// Token classification labels the first token of each word with its tag,
     /// the other tokens -100 (as transformers' examples align them).
     public init(
         _ dataset: TextDataset, task: ModelTask, tokenizer: Tokenizer, maxLength: Int, padID: Int32,
@@ -33,7 +34,8 @@ public struct TaskData: Sendable {
         maskID = ["[MASK]", "<mask>"].lazy.compactMap { tokenizer.id(for: $0) }.first
         if task == .maskedLM, maskID == nil { throw ModelError.input("the tokenizer has no mask token") }
         let encodings = try tokenizer.encodeBatch(
-            dataset.examples.map(\.text), pairs: dataset.examples.first?.pair == nil ? nil : dataset.examples.map { $0.pair ?? "" },
+            dataset.examples.map(\.text),
+            pairs: dataset.examples.first?.pair == nil ? nil : dataset.examples.map { $0.pair ?? "" },
             truncation: Truncation(maxLength: maxLength))
         ids = encodings.map(\.ids)
         typeIDs = encodings.map(\.typeIDs)
@@ -120,7 +122,9 @@ public struct TaskData: Sendable {
                 order[start..<Swift.min(start + window, order.count)].sorted { ids[$0].count < ids[$1].count }
             }
         }
-        var batches = stride(from: 0, to: order.count, by: size).map { Array(order[$0..<Swift.min($0 + size, order.count)]) }
+        var batches = stride(from: 0, to: order.count, by: size).map {
+            Array(order[$0..<Swift.min($0 + size, order.count)])
+        }
         if shuffle, bucketing { batches = shuffled(batches, &generator) }
         return batches
     }

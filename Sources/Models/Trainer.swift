@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import Formats
 import NN
 import Tensors
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// How a `Trainer` trains: transformers' `TrainingArguments` that ModelHub implements, with its defaults.
 public struct TrainingArguments: Sendable {
@@ -78,8 +79,9 @@ public final class Trainer {
     public let arguments: TrainingArguments
     public let train: TaskData
     public let validation: TaskData?
-    /// Called after each evaluation (the CLI prints the metrics per epoch).
-    public var onEvaluation: ((_ step: Int, _ epoch: Double, _ metrics: EvaluationMetrics) -> Void)?
+    /// Called after each evaluation and its checkpoint (the CLI prints the metrics); an error it throws ends `fit`
+    /// there, the checkpoint kept.
+    public var onEvaluation: ((_ step: Int, _ epoch: Double, _ metrics: EvaluationMetrics) throws -> Void)?
 
     let optimizer: Adam
     let plateau: ReduceLearningRateOnPlateau?
@@ -116,7 +118,9 @@ public final class Trainer {
     }
 
     var batchesPerEpoch: Int { (train.count + arguments.batchSize - 1) / arguments.batchSize }
-    var stepsPerEpoch: Int { Swift.max(1, (batchesPerEpoch + arguments.gradientAccumulation - 1) / arguments.gradientAccumulation) }
+    var stepsPerEpoch: Int {
+        Swift.max(1, (batchesPerEpoch + arguments.gradientAccumulation - 1) / arguments.gradientAccumulation)
+    }
     var totalSteps: Int { arguments.maxSteps ?? arguments.epochs * stepsPerEpoch }
 
     /// The learning rate at optimizer step `step` (0-based).
@@ -156,14 +160,19 @@ public final class Trainer {
                 let total = Double(Swift.max(weights.reduce(0, +), 1))
                 var stepLoss = 0.0
                 for (batch, weight) in zip(group, weights) {
-                    let inputs = train.inputs(batch, maskSeed: arguments.seed &+ UInt64(step) &* 7919 &+ UInt64(batch.first ?? 0))
-                    guard let loss = try model(inputs).loss else { throw ModelError.input("the model returned no loss") }
+                    let inputs = train.inputs(
+                        batch, maskSeed: arguments.seed &+ UInt64(step) &* 7919 &+ UInt64(batch.first ?? 0))
+                    guard let loss = try model(inputs).loss else {
+                        throw ModelError.input("the model returned no loss")
+                    }
                     // Batches weighted by what their loss averages over, so accumulation equals one large batch.
                     (loss * (Double(weight) / total)).backward()
                     stepLoss += loss.item * Double(weight) / total
                     examples += batch.count
                 }
-                if let norm = arguments.maxGradientNorm { clipGradientNorm(optimizer.groups.flatMap(\.parameters), maxNorm: norm) }
+                if let norm = arguments.maxGradientNorm {
+                    clipGradientNorm(optimizer.groups.flatMap(\.parameters), maxNorm: norm)
+                }
                 // ReduceLROnPlateau owns the rate after the first step; the schedules set it every step.
                 if plateau == nil {
                     optimizer.learningRate = learningRate(at: step)
@@ -181,8 +190,10 @@ public final class Trainer {
                 if step % 10 == 0 || step == totalSteps {
                     let elapsed = monotonicSeconds() - started
                     append([
-                        ("step", .int(step)), ("epoch", number(currentEpoch)), ("loss", number(windowLoss / Double(windowCount))),
-                        ("learning_rate", number(optimizer.learningRate)), ("examples_per_s", number(Double(examples) / elapsed)),
+                        ("step", .int(step)), ("epoch", number(currentEpoch)),
+                        ("loss", number(windowLoss / Double(windowCount))),
+                        ("learning_rate", number(optimizer.learningRate)),
+                        ("examples_per_s", number(Double(examples) / elapsed)),
                     ])
                     windowLoss = 0
                     windowCount = 0
@@ -197,7 +208,7 @@ public final class Trainer {
                         }
                     }
                 }
-                if step >= totalSteps { break training }
+                if step >= totalSteps { break }  // the epoch ends here: evaluated below
             }
             epoch += 1
             batchInEpoch = 0
@@ -236,7 +247,9 @@ public final class Trainer {
         }
         let metrics = try evaluate(validation)
         plateau?.step(metrics.loss, optimizer: optimizer)
-        var entry: [(String, JSONValue)] = [("step", .int(step)), ("epoch", number(currentEpoch)), ("eval_loss", number(metrics.loss))]
+        var entry: [(String, JSONValue)] = [
+            ("step", .int(step)), ("epoch", number(currentEpoch)), ("eval_loss", number(metrics.loss)),
+        ]
         if let accuracy = metrics.accuracy { entry.append(("eval_accuracy", number(accuracy))) }
         if let f1 = metrics.macroF1 { entry.append(("eval_macro_f1", number(f1))) }
         if let perplexity = metrics.perplexity { entry.append(("eval_perplexity", number(perplexity))) }
@@ -251,7 +264,7 @@ public final class Trainer {
         }
         if arguments.saveCheckpoints { try checkpoint() }
         clearProgress()
-        onEvaluation?(step, currentEpoch, metrics)
+        try onEvaluation?(step, currentEpoch, metrics)
         model.train()
         return metrics
     }
@@ -263,11 +276,14 @@ public final class Trainer {
         defer { model.train(wasTraining) }
         var lossSum = 0.0, weightSum = 0
         var predicted: [Int] = [], actual: [Int] = []
-        let batches = data.batches(size: arguments.evaluationBatchSize, epoch: 0, seed: 0, shuffle: false, bucketing: false)
+        let batches = data.batches(
+            size: arguments.evaluationBatchSize, epoch: 0, seed: 0, shuffle: false, bucketing: false)
         for (index, batch) in batches.enumerated() {
             let inputs = data.inputs(batch, maskSeed: arguments.seed &+ UInt64(index))
             let output = try Tensor.withoutGradient { try model(inputs) }
-            guard let loss = output.loss, let logits = output.logits else { throw ModelError.input("no loss or logits") }
+            guard let loss = output.loss, let logits = output.logits else {
+                throw ModelError.input("no loss or logits")
+            }
             let weight = data.weight(batch)
             lossSum += loss.item * Double(weight)
             weightSum += weight
@@ -318,7 +334,9 @@ public final class Trainer {
                     name: name + "." + suffix, dtype: .f32, shape: parameter.value.shape, byteCount: values.count * 4)
                 tensors.append(
                     PendingTensor(record: record) {
-                        TensorBytes(count: record.byteCount) { out in values.withUnsafeBytes { out.copyMemory(from: $0) } }
+                        TensorBytes(count: record.byteCount) { out in
+                            values.withUnsafeBytes { out.copyMemory(from: $0) }
+                        }
                     })
             }
         }
@@ -327,7 +345,12 @@ public final class Trainer {
             ("step", .int(step)), ("epoch", .int(epoch)), ("batch_in_epoch", .int(batchInEpoch)),
             ("optimizer_steps", .int(optimizer.steps)), ("learning_rate", number(optimizer.learningRate)),
             ("best_loss", number(bestLoss)), ("bad_evaluations", .int(badEvaluations)),
-            ("plateau", .array([number(plateau?.best ?? .infinity), .int(plateau?.badEpochs ?? 0), .int(plateau?.cooldownLeft ?? 0)])),
+            (
+                "plateau",
+                .array([
+                    number(plateau?.best ?? .infinity), .int(plateau?.badEpochs ?? 0), .int(plateau?.cooldownLeft ?? 0),
+                ])
+            ),
             ("dropout_rng", .array(model.dropouts().map { .array($0.generator.state.map { .string(String($0)) }) })),
             ("log", .array(log)),
         ])
@@ -342,7 +365,9 @@ public final class Trainer {
     func restore(_ path: String) throws {
         let weights = CheckpointWeights(try Checkpoint.open(path + "/model.safetensors"))
         var values: [String: Tensor] = [:]
-        for (index, record) in weights.archive.tensors.enumerated() { values[record.name] = try weights.tensor(at: index) }
+        for (index, record) in weights.archive.tensors.enumerated() {
+            values[record.name] = try weights.tensor(at: index)
+        }
         for (name, parameter) in model.namedParameters(removingDuplicates: false) {
             guard let value = values[name] else { continue }
             // An owned copy: the optimizer writes to it.
@@ -382,7 +407,8 @@ public final class Trainer {
         }
         let generators = state["dropout_rng"]?.array ?? []
         for (dropout, words) in zip(model.dropouts(), generators) {
-            dropout.generator = RandomGenerator(state: (words.array ?? []).compactMap { $0.string.flatMap { UInt64($0) } })
+            dropout.generator = RandomGenerator(
+                state: (words.array ?? []).compactMap { $0.string.flatMap { UInt64($0) } })
         }
         log = state["log"]?.array ?? []
     }
@@ -400,7 +426,8 @@ public final class Trainer {
         guard arguments.progress, isatty(2) != 0 else { return }
         let elapsed = monotonicSeconds() - started
         let left = Double(totalSteps - step) * elapsed / Double(Swift.max(step, 1))
-        let line = "\rstep \(step)/\(totalSteps)  loss \(format(loss))  lr \(String(optimizer.learningRate))  "
+        let line =
+            "\rstep \(step)/\(totalSteps)  loss \(format(loss))  lr \(String(optimizer.learningRate))  "
             + "\(Int(Double(examples) / Swift.max(elapsed, 1e-9))) examples/s  ETA \(Int(left)) s\u{1B}[K"
         writeStandardError(line)
     }

@@ -7,7 +7,8 @@ labelled by their archive Section, from `apt-cache dumpavail` of this machine's 
 Five sections, 80 packages each (every k-th of the section's packages sorted by name, so the pick is spread over
 the alphabet and stable for a given package list), shuffled with a fixed seed. Also writes debian-tags.jsonl, a
 token classification set from the same descriptions: each word tagged by what it looks like (NUM: has a digit,
-CAP: starts upper-case, O: otherwise) — a learnable task with real text."""
+SYM: has another character that is not a letter, O: otherwise; all visible to an uncased tokenizer) — a
+learnable task with real text."""
 import csv
 import os
 import random
@@ -46,7 +47,7 @@ with open(os.path.join(ROOT, "training", "debian.csv"), "w", newline="") as f:
 def tag(word):
     if any(c.isdigit() for c in word):
         return "NUM"
-    return "CAP" if word[:1].isupper() else "O"
+    return "SYM" if any(not c.isalpha() for c in word) else "O"
 
 
 import json
