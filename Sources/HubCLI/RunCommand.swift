@@ -17,8 +17,12 @@ enum ModelLoading {
         return try Pretrained.locate(model, client: access.client(), progress: { printer.show($0) })
     }
 
-    static func load(_ model: String, at path: String, task: ModelTask) throws -> PretrainedModel {
-        let loaded = try PretrainedModel.load(path, task: task)
+    static func load(
+        _ model: String, at path: String, task: ModelTask, labels: [String]? = nil
+    ) throws
+        -> PretrainedModel
+    {
+        let loaded = try PretrainedModel.load(path, task: task, labels: labels)
         if let warning = loaded.loadReport.warning(modelClass: loaded.className, path: model) {
             Output.writeStandardError("warning: " + warning + "\n")
         }

@@ -112,4 +112,43 @@ import Testing
         let badTopP = try runProcess(hub, ["generate", Fixtures.path("models/tiny-gpt2"), "x", "--top-p", "2"])
         #expect(badTopP.status == 64)
     }
+
+    /// `hub finetune`: a classifier trained on the Debian descriptions, written as a folder `hub run` (and
+    /// transformers) loads, with the labels in its config; bad columns fail in one line.
+    @Test func finetuneWritesALoadableFolder() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let output = scratch.path + "/out"
+        let result = try runProcess(
+            hub,
+            [
+                "finetune", Fixtures.path("models/tiny-bert"), "--task", "classify", "--train",
+                Fixtures.path("training/debian.csv"), "--output", output, "--max-steps", "4", "--batch-size", "8",
+                "--lr", "1e-3", "--max-length", "24", "--json",
+            ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let summary = try #require(try JSONParser.parse(Array(result.stdout.utf8), maxDepth: 8).object)
+        #expect(
+            summary.keys == [
+                "output", "steps", "epochs", "train_loss_first", "train_loss_last", "examples_per_s", "evaluations",
+            ])
+        #expect(summary["steps"]?.integer == 4 && summary["evaluations"]?.array?.count == 1)
+        let config = try #require(try Fixtures.json(output + "/config.json").object)
+        #expect(config["architectures"] == .array([.string("BertForSequenceClassification")]))
+        #expect(config["id2label"]?.object?["2"] == .string("games"))
+        let log = try String(contentsOfFile: output + "/metrics.jsonl", encoding: .utf8)
+        #expect(log.contains("eval_macro_f1"))
+        let classify = try runProcess(hub, ["run", output, "--task", "classify", "strategy game", "--json"])
+        #expect(classify.status == 0, "\(classify.stderr)")
+        #expect(classify.stdout.contains("\"games\""))
+
+        let bad = try runProcess(
+            hub,
+            [
+                "finetune", Fixtures.path("models/tiny-bert"), "--task", "classify", "--train",
+                Fixtures.path("training/debian.csv"), "--output", scratch.path + "/bad", "--label-column", "section",
+            ])
+        #expect(bad.status == 1 && bad.stderr.contains("'section'"), "\(bad.stderr)")
+        #expect(bad.stderr.split(separator: "\n").count == 1)
+    }
 }
