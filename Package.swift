@@ -53,11 +53,13 @@ let benchmarks: [Target] = [
         name: "TokenizersBench", dependencies: ["Tokenizers", "TestSupport"], path: "Benchmarks/TokenizersBench"),
 ]
 
-// MARK: - Examples (`swift run -c release SentenceSimilarity`, `swift run -c release TextGeneration`)
+// MARK: - Examples (`swift run -c release SentenceSimilarity`, … `TextGeneration`, `TextClassification`, `LSTMClassifier`)
 
 let examples: [Target] = [
     .executableTarget(name: "SentenceSimilarity", dependencies: ["ModelHub"], path: "Examples/SentenceSimilarity"),
     .executableTarget(name: "TextGeneration", dependencies: ["ModelHub"], path: "Examples/TextGeneration"),
+    .executableTarget(name: "TextClassification", dependencies: ["ModelHub"], path: "Examples/TextClassification"),
+    .executableTarget(name: "LSTMClassifier", dependencies: ["ModelHub"], path: "Examples/LSTMClassifier"),
 ]
 
 // MARK: - Tests (one target per module)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """transformers side of ModelsBench: the same models and shapes, 2 threads, median of runs after a warm-up; prints
 `name<TAB>value` lines. Arguments: the all-MiniLM-L6-v2 folder, then optionally one part (load, forward, train,
-generate)."""
+generate, finetune)."""
 import os
 import statistics
 import sys
@@ -69,3 +69,41 @@ if wanted("generate"):
         seconds = median(3, lambda: model.generate(prompt, max_new_tokens=32, min_new_tokens=32, do_sample=False,
                                                    pad_token_id=0))
     print(f"gpt2 greedy tokens/s\t{32 / seconds:.2f}", flush=True)
+if wanted("finetune") and os.path.isfile(os.path.join(minilm, "model.safetensors")):
+    # The loop transformers' Trainer runs (AdamW without decay on biases and LayerNorm weights, linear schedule,
+    # clipping at 1, evaluation each epoch), written out: Trainer itself needs accelerate.
+    import csv
+    import random
+    rows = list(csv.DictReader(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures",
+                                                 "training", "debian.csv"))))
+    labels = sorted({r["label"] for r in rows})
+    random.Random(1).shuffle(rows)
+    validation, train = rows[:80], rows[80:]
+    tokenizer = transformers.AutoTokenizer.from_pretrained(minilm)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(minilm, num_labels=len(labels))
+    decay = [p for n, p in model.named_parameters() if not (n.endswith("bias") or "LayerNorm" in n)]
+    rest = [p for n, p in model.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": rest, "weight_decay": 0}], lr=1e-4)
+    steps = 2 * ((len(train) + 15) // 16)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, (steps - s) / steps))
+
+    def batch(items):
+        encoded = tokenizer([r["text"] for r in items], padding=True, truncation=True, max_length=64, return_tensors="pt")
+        encoded["labels"] = torch.tensor([labels.index(r["label"]) for r in items])
+        return encoded
+
+    start = time.perf_counter()
+    for epoch in range(2):
+        model.train()
+        random.Random(epoch).shuffle(train)
+        for i in range(0, len(train), 16):
+            optimizer.zero_grad()
+            model(**batch(train[i:i + 16])).loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+        model.eval()
+        with torch.no_grad():
+            for i in range(0, len(validation), 32):
+                model(**batch(validation[i:i + 32]))
+    print(f"minilm finetune examples/s\t{2 * len(train) / (time.perf_counter() - start):.2f}", flush=True)

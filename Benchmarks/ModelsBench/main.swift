@@ -7,8 +7,9 @@ import Tensors
 // `make bench` (release): whole models beside transformers (Benchmarks/peer_models.py, when PEER_PYTHON has torch
 // and transformers) in the same run — BERT-base (random weights) forward at 1 × 128 and 8 × 128 and a masked-LM
 // training step (forward + backward + AdamW) at 8 × 128; GPT-2 small (random weights) greedy generation with the
-// key/value cache; and the time to load the real all-MiniLM-L6-v2 (.cache/minilm, `make minilm`) from an .mhub and
-// from its safetensors folder, beside transformers' from_pretrained. Median of several runs after a warm-up.
+// key/value cache; the time to load the real all-MiniLM-L6-v2 (.cache/minilm, `make minilm`) from an .mhub and
+// from its safetensors folder, beside transformers' from_pretrained; and fine-tuning MiniLM as a classifier of the
+// Debian descriptions (examples/s, evaluation included). Median of several runs after a warm-up.
 
 func now() -> Double {
     var time = timespec()
@@ -29,7 +30,7 @@ func median(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
 
 func config(_ json: String) throws -> ModelConfig { try ModelConfig.parse(Array(json.utf8), path: "bench config") }
 
-// An argument keeps one part: `load`, `forward`, `train` or `generate`; the peer runs the same parts.
+// An argument keeps one part: `load`, `forward`, `train`, `generate` or `finetune`; the peer runs the same parts.
 let only = CommandLine.arguments.dropFirst().first
 func wanted(_ part: String) -> Bool { only == nil || only == part }
 var ours: [String: Double] = [:]
@@ -102,6 +103,39 @@ if wanted("generate") {
     print(String(format: "  ModelHub  GPT-2 small greedy, KV cache, 8 + 32 tokens: %.1f tokens/s", 32 / seconds))
 }
 
+if wanted("finetune") {
+    // Fine-tuning the real MiniLM as a classifier of the Debian descriptions: 2 epochs, batch 16, max length 64,
+    // evaluation after each epoch, no checkpoints; examples/s over the whole run.
+    if FileManager.default.fileExists(atPath: minilm + "/model.safetensors") {
+        let dataset = try TextDataset.load(root + "/Tests/Fixtures/training/debian.csv")
+        let (train, validation) = dataset.split(validationFraction: 0.2, seed: 1)
+        let model = try PretrainedModel.load(minilm, task: .sequenceClassification, labels: dataset.labels)
+        guard let tokenizer = model.tokenizer else { fatalError("MiniLM has a tokenizer") }
+        func data(_ set: TextDataset) throws -> TaskData {
+            try TaskData(
+                set, task: .sequenceClassification, tokenizer: tokenizer, maxLength: 64, padID: 0,
+                vocabularySize: model.config.vocabularySize)
+        }
+        var arguments = TrainingArguments()
+        arguments.epochs = 2
+        arguments.learningRate = 1e-4
+        arguments.progress = false
+        let trainer = Trainer(
+            model: model, arguments: arguments, train: try data(train), validation: try data(validation))
+        let start = now()
+        let summary = try trainer.fit()
+        let rate = Double(train.examples.count * 2) / (now() - start)
+        ours["minilm finetune examples/s"] = rate
+        print(
+            String(
+                format:
+                    "  ModelHub  fine-tune all-MiniLM-L6-v2, batch 16, length 64, 2 epochs with evaluation: %.1f examples/s (validation accuracy %.3f)",
+                rate, summary.evaluations.last?.metrics.accuracy ?? 0))
+    } else {
+        print("  finetune skipped: \(minilm) is missing (make minilm)")
+    }
+}
+
 let peer = ProcessInfo.processInfo.environment["PEER_PYTHON"] ?? "python3"
 let process = Process()
 process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -117,7 +151,7 @@ if (try? process.run()) != nil {
         let fields = line.split(separator: "\t")
         guard fields.count == 2, let value = Double(fields[1]), let mine = ours[String(fields[0])] else { continue }
         printed = true
-        if fields[0].hasSuffix("tokens/s") {
+        if fields[0].hasSuffix("/s") {
             print(
                 String(
                     format: "  PyTorch   %@: %.1f → ModelHub makes %.2f× its rate", String(fields[0]), value,
