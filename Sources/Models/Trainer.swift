@@ -139,6 +139,8 @@ public final class Trainer {
     /// `checkpoint-STEP` folder of an earlier run with the same data and arguments) when given.
     @discardableResult
     public func fit(resumingFrom checkpoint: String? = nil) throws -> TrainingSummary {
+        guard train.count > 0 else { throw ModelError.input("no training examples") }
+        if let validation, validation.count == 0 { throw ModelError.input("no validation examples") }
         if let checkpoint { try restore(checkpoint) }
         if let folder = arguments.outputDirectory { try makeFolder(folder) }
         let started = monotonicSeconds()

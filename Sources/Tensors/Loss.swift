@@ -9,25 +9,84 @@ extension Tensor {
     /// Cross-entropy of logits [N, C] (or [..., C]) against integer class `targets` [N] (or [...]).
     ///
     /// Averaged over the targets that are not `ignoreIndex`; with `labelSmoothing` ε the target distribution is
-    /// (1 − ε) one-hot + ε/C everywhere (PyTorch's `cross_entropy`).
+    /// (1 − ε) one-hot + ε/C everywhere (PyTorch's `cross_entropy`). One pass per row, no [N, C] target matrix: the
+    /// loss of a row is lse − (1 − ε)·x[label] − (ε/C)·Σx with lse = log Σ exp x; its gradient (softmax − target)/n.
     public func crossEntropy(targets: Tensor, ignoreIndex: Int = -100, labelSmoothing: Double = 0) -> Tensor {
         let classes = shape.last ?? 0
         let rows = classes == 0 ? 0 : count / classes
         let labels = targets.integers
         precondition(labels.count == rows, "\(labels.count) targets for \(rows) rows of logits \(shape)")
         precondition(labelSmoothing >= 0 && labelSmoothing <= 1, "label smoothing \(labelSmoothing) outside [0, 1]")
-        var weights = [Double](repeating: 0, count: rows * classes)
-        var counted = 0
-        for (row, label) in labels.enumerated() where label != ignoreIndex {
+        for label in labels where label != ignoreIndex {
             precondition(label >= 0 && label < classes, "target \(label) outside 0..<\(classes)")
-            counted += 1
-            for c in 0..<classes { weights[row * classes + c] = labelSmoothing / Double(classes) }
-            weights[row * classes + label] += 1 - labelSmoothing
         }
-        let logProbabilities = reshaped([rows, classes]).logSoftmax(axis: -1)
-        let target = Tensor(weights, shape: [rows, classes], dtype: dtype)
+        let counted = labels.filter { $0 != ignoreIndex }.count
+        let logits = contiguous().detached()
+        let (total, shifts): (Double, [Double])
+        switch dtype {
+        case .float32: (total, shifts) = logits.crossEntropyRows(Float.self, labels, ignoreIndex, labelSmoothing, classes)
+        case .float64: (total, shifts) = logits.crossEntropyRows(Double.self, labels, ignoreIndex, labelSmoothing, classes)
+        default: preconditionFailure("cross-entropy of \(dtype): convert to float32 first")
+        }
         // PyTorch divides by the number of counted targets (NaN when there is none).
-        return -(logProbabilities * target).sum() / Double(counted)
+        let out = Tensor([total / Double(counted)], shape: [], dtype: dtype)
+        let input = self
+        return Tensor.record("cross_entropy", out, inputs: [self]) { g in
+            let scale = g.item / Double(counted)
+            let gradient = Tensor.empty([rows, classes], dtype: logits.dtype)
+            switch logits.dtype {
+            case .float32:
+                logits.crossEntropyGradient(
+                    Float.self, into: gradient, labels, shifts, ignoreIndex, labelSmoothing, scale, classes)
+            default:
+                logits.crossEntropyGradient(
+                    Double.self, into: gradient, labels, shifts, ignoreIndex, labelSmoothing, scale, classes)
+            }
+            return [gradient.reshaped(input.shape)]
+        }
+    }
+
+    /// The summed loss of the counted rows, and each row's log-sum-exp (for the backward).
+    private func crossEntropyRows<T: FloatElement>(
+        _ type: T.Type, _ labels: [Int], _ ignoreIndex: Int, _ smoothing: Double, _ classes: Int
+    ) -> (Double, [Double]) {
+        let x = pointer(as: T.self)
+        var total = 0.0
+        var shifts = [Double](repeating: 0, count: labels.count)
+        for (row, label) in labels.enumerated() where label != ignoreIndex {
+            let xr = x + row * classes
+            var largest = -T.infinity
+            for j in 0..<classes where xr[j] > largest { largest = xr[j] }
+            var sum: T = 0
+            var plain: T = 0
+            for j in 0..<classes {
+                sum += T.exp(xr[j] - largest)
+                plain += xr[j]
+            }
+            let lse = Double(largest) + Double(T.log(sum))
+            shifts[row] = lse
+            total += lse - (1 - smoothing) * Double(xr[label]) - smoothing / Double(classes) * Double(plain)
+        }
+        return (total, shifts)
+    }
+
+    /// (softmax − target) · scale on counted rows, 0 on ignored ones.
+    private func crossEntropyGradient<T: FloatElement>(
+        _ type: T.Type, into gradient: Tensor, _ labels: [Int], _ shifts: [Double], _ ignoreIndex: Int,
+        _ smoothing: Double, _ scale: Double, _ classes: Int
+    ) {
+        let (x, d) = (pointer(as: T.self), gradient.pointer(as: T.self))
+        let (uniform, peak, factor) = (T(smoothing / Double(classes)), T(1 - smoothing), T(scale))
+        for (row, label) in labels.enumerated() {
+            let (xr, dr) = (x + row * classes, d + row * classes)
+            guard label != ignoreIndex else {
+                dr.update(repeating: 0, count: classes)
+                continue
+            }
+            let shift = T(shifts[row])
+            for j in 0..<classes { dr[j] = (T.exp(xr[j] - shift) - uniform) * factor }
+            dr[label] -= peak * factor
+        }
     }
 
     /// Mean squared error.
