@@ -24,8 +24,10 @@ extension Tensor {
         let logits = contiguous().detached()
         let (total, shifts): (Double, [Double])
         switch dtype {
-        case .float32: (total, shifts) = logits.crossEntropyRows(Float.self, labels, ignoreIndex, labelSmoothing, classes)
-        case .float64: (total, shifts) = logits.crossEntropyRows(Double.self, labels, ignoreIndex, labelSmoothing, classes)
+        case .float32:
+            (total, shifts) = logits.crossEntropyRows(Float.self, labels, ignoreIndex, labelSmoothing, classes)
+        case .float64:
+            (total, shifts) = logits.crossEntropyRows(Double.self, labels, ignoreIndex, labelSmoothing, classes)
         default: preconditionFailure("cross-entropy of \(dtype): convert to float32 first")
         }
         // PyTorch divides by the number of counted targets (NaN when there is none).
