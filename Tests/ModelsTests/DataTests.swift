@@ -121,4 +121,40 @@ import Testing
             Trainer.skipsWeightDecay("transformer.h.0.ln_1.weight")
                 && Trainer.skipsWeightDecay("transformer.ln_f.weight"))
     }
+
+    /// A rate far too high makes the validation loss stop improving: ReduceLROnPlateau halves the rate after each
+    /// evaluation without improvement, and early stopping ends the run after two of them.
+    @Test func plateauAndEarlyStopping() throws {
+        let dataset = try TextDataset.load(Fixtures.path("training/debian.csv"))
+        let small = TextDataset(examples: Array(dataset.examples.prefix(64)), labels: dataset.labels)
+        let (train, validation) = small.split(validationFraction: 0.25, seed: 2)
+        let model = try PretrainedModel.load(
+            Fixtures.path("models/tiny-bert"), task: .sequenceClassification, labels: dataset.labels)
+        var arguments = TrainingArguments()
+        arguments.maxSteps = 40
+        arguments.batchSize = 8
+        arguments.evaluateEvery = 1
+        arguments.learningRate = 2
+        arguments.maxGradientNorm = nil
+        arguments.schedule = .plateau(factor: 0.5, patience: 0)
+        arguments.earlyStoppingPatience = 2
+        arguments.progress = false
+        func data(_ set: TextDataset) throws -> TaskData {
+            try TaskData(
+                set, task: .sequenceClassification, tokenizer: try #require(model.tokenizer), maxLength: 16, padID: 0,
+                vocabularySize: 160)
+        }
+        let trainer = Trainer(
+            model: model, arguments: arguments, train: try data(train), validation: try data(validation))
+        var rates: [Double] = []
+        trainer.onEvaluation = { _, _, _ in rates.append(trainer.optimizer.learningRate) }
+        let summary = try trainer.fit()
+        #expect(summary.stoppedEarly && summary.steps < 40, "\(summary.steps) steps")
+        let losses = summary.evaluations.map(\.metrics.loss)
+        // The last two evaluations did not beat the best before them, and each lowered the rate.
+        let best = losses.dropLast(2).min() ?? .infinity
+        #expect(losses.suffix(2).allSatisfy { $0 >= best })
+        #expect(rates.count == losses.count && (rates.last ?? 2) < 2)
+        #expect(zip(rates, rates.dropFirst()).allSatisfy { $1 <= $0 })
+    }
 }
