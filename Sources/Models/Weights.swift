@@ -132,6 +132,8 @@ final class ParameterBuilder {
     private(set) var report = LoadReport()
     /// Every name handed out, to check that the modules' reflected names equal the checkpoint names.
     private(set) var names: [String] = []
+    /// Names of the parameters initialised here rather than loaded.
+    private(set) var initialized = Set<String>()
     /// Whether a head weight of another shape is replaced by a fresh one (new labels) rather than refused.
     let replacesMismatchedHeads: Bool
 
@@ -165,6 +167,7 @@ final class ParameterBuilder {
         } else if weights != nil {
             report.missing.append(name)
         }
+        initialized.insert(name)
         switch fill {
         case .normal:
             return Parameter(Tensor.randomNormal(shape, std: config.initializerRange, using: &generator))
@@ -214,7 +217,8 @@ struct Scope {
 
     func embedding(_ count: Int, _ dimension: Int, paddingIndex: Int? = nil) throws -> Embedding {
         let weight = try parameter("weight", [count, dimension], .normal)
-        if let paddingIndex, builder.report.missing.last == self["weight"].path, weight.value.storage.isWritable {
+        // A fresh table's padding row starts at zero (nn.Embedding); a loaded one is as stored.
+        if let paddingIndex, builder.initialized.contains(self["weight"].path) {
             weight.value.slicedUntracked(0, paddingIndex..<paddingIndex + 1).fillZero()
         }
         return Embedding(weight: weight, paddingIndex: paddingIndex)

@@ -143,4 +143,21 @@ import Testing
         let byText = try Tensor.withoutGradient { try model(texts).requiredLogits().doubles }
         #expect(try Self.logits(model, try ModelInputs(batch)) == byText)
     }
+
+    /// A model built from a config alone is initialised as transformers' `_init_weights` does: normal weights of
+    /// std `initializer_range`, zero biases, unit LayerNorm scales, zero padding rows.
+    @Test func randomModelsAreInitialisedAsTransformers() throws {
+        let config = try ModelConfig.fromPretrained(Fixtures.path("parity/roberta-base"))
+        let model = try PretrainedModel.random(config: config, task: .base, seed: 3)
+        let named = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.name, $0.parameter.value) })
+        let words = try #require(named["embeddings.word_embeddings.weight"])
+        let pad = try #require(config.padTokenID)
+        #expect(words.sliced(0, pad..<pad + 1).doubles.allSatisfy { $0 == 0 })
+        let values = words.doubles
+        let std = (values.map { $0 * $0 }.reduce(0, +) / Double(values.count)).squareRoot()
+        #expect(abs(std - config.initializerRange) < 0.1 * config.initializerRange, "\(std)")
+        #expect(named["embeddings.LayerNorm.weight"]?.doubles.allSatisfy { $0 == 1 } == true)
+        #expect(named["encoder.layer.0.attention.self.query.bias"]?.doubles.allSatisfy { $0 == 0 } == true)
+        #expect(model.loadReport == LoadReport())
+    }
 }
