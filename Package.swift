@@ -14,12 +14,15 @@ let systemLibraries: [Target] = [
     .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
     // A C target rather than a bare module map: curl_easy_setopt is variadic and Swift cannot call it.
     .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("curl")]),
+    // Vectorized float32 kernels (GELU, softmax) in C: plain loops over polynomial exp/erf, built for AVX-512, AVX2
+    // and baseline x86-64 and picked at run time — Swift SIMD needs a target-CPU flag to vectorize these.
+    .target(name: "CKernels", path: "Sources/CKernels"),
 ]
 
 // MARK: - Library modules
 
 let modules: [Target] = [
-    .target(name: "Tensors", dependencies: ["CBLAS"]),
+    .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"]),
     .target(name: "NN", dependencies: ["Tensors"]),
     .target(name: "Formats", dependencies: ["CZstd", "CCrypto"]),
     // Formats for its strict JSON parser (tokenizer.json).

@@ -1,3 +1,5 @@
+import CKernels
+
 // Softmax, log-softmax and layer normalization: row kernels over the last axis (another axis is moved last first).
 
 extension Tensor {
@@ -44,6 +46,11 @@ extension Tensor {
     private func rowKernel<T: FloatElement>(_ type: T.Type, log: Bool) -> Tensor {
         let n = shape.last ?? 1
         let out = Tensor.empty(shape, dtype: dtype)
+        if T.self == Float.self {  // vectorized exp (CKernels)
+            mh_softmax_rows(
+                pointer(as: Float.self), out.pointer(as: Float.self), n == 0 ? 0 : count / n, n, log ? 1 : 0)
+            return out
+        }
         let (x, y) = (pointer(as: T.self), out.pointer(as: T.self))
         for row in 0..<(n == 0 ? 0 : count / n) {
             let (xr, yr) = (x + row * n, y + row * n)

@@ -181,6 +181,34 @@ private func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double>
         #expect(scaled.score <= 1, "\(scaled.where)")
     }
 
+    /// The vectorized float32 kernels (CKernels: polynomial erf and exp) against float64 libm over [−12, 12]:
+    /// both GELUs and their derivatives within 2e-6 of max(|value|, 1); softmax within 5e-7, exactly 0 at −∞.
+    @Test func vectorizedKernelsMatchLibm() {
+        let points = (0...48000).map { -12 + Double($0) / 2000 }
+        let x32 = Tensor(points.map(Float.init), shape: [points.count]).requiringGrad()
+        let x64 = Tensor(points.map { Double(Float($0)) }, shape: [points.count], dtype: .float64).requiringGrad()
+        for (name, f) in [("gelu", { (x: Tensor) in x.gelu() }), ("gelu_tanh", { (x: Tensor) in x.geluTanh() })] {
+            let (y32, y64) = (f(x32), f(x64))
+            let worst = zip(y32.doubles, y64.doubles).map { abs($0 - $1) / Swift.max(abs($1), 1) }.max() ?? 1
+            #expect(worst < 2e-6, "\(name): \(worst)")
+            y32.sum().backward()
+            y64.sum().backward()
+            let (g32, g64) = (x32.grad?.doubles ?? [], x64.grad?.doubles ?? [])
+            let worstGradient = zip(g32, g64).map { abs($0 - $1) / Swift.max(abs($1), 1) }.max() ?? 1
+            #expect(g32.count == points.count && worstGradient < 2e-6, "\(name)′: \(worstGradient)")
+            x32.zeroGrad()
+            x64.zeroGrad()
+        }
+        var generator = RandomGenerator(seed: 61)
+        let scores = Tensor.randomNormal([6, 300], std: 20, using: &generator)
+        let (p32, p64) = (scores.softmax().doubles, scores.converted(to: .float64).softmax().doubles)
+        #expect(zip(p32, p64).map { abs($0 - $1) }.max() ?? 1 < 5e-7)  // a few float ulps of 1
+        let masked = Tensor([0, -Float.infinity, 2, -Float.infinity], shape: [1, 4]).softmax().doubles
+        #expect(masked[1] == 0 && masked[3] == 0 && abs(masked[0] + masked[2] - 1) < 1e-7)
+        let allMasked = Tensor([-Float.infinity, -Float.infinity], shape: [1, 2]).softmax().doubles
+        #expect(allMasked.allSatisfy { $0.isNaN })
+    }
+
     /// One and two rows take matrix-vector products (a generation step); with and without a bias, both layouts.
     @Test(arguments: [1, 2, 3])
     func fewRowsEqualMatmul(_ rows: Int) {

@@ -1,0 +1,20 @@
+// Element-wise float32 kernels the Swift side calls on contiguous buffers: GELU (exact, and its tanh form) with
+// their derivatives, and softmax rows. Plain loops over polynomial approximations (no libm calls), so the compiler
+// vectorizes them; each is built for AVX-512, AVX2 and baseline x86-64 and picked at run time (target_clones).
+#ifndef MODELHUB_CKERNELS_H
+#define MODELHUB_CKERNELS_H
+
+#include <stddef.h>
+
+/// y = x·Φ(x) = ½x(1 + erf(x/√2)).
+void mh_gelu(const float *x, float *y, size_t n);
+/// dx = dy · (Φ(x) + x·φ(x)).
+void mh_gelu_backward(const float *x, const float *dy, float *dx, size_t n);
+/// y = ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (GPT-2's gelu_new).
+void mh_gelu_tanh(const float *x, float *y, size_t n);
+/// dx = dy · d/dx of mh_gelu_tanh.
+void mh_gelu_tanh_backward(const float *x, const float *dy, float *dx, size_t n);
+/// Softmax (or log-softmax when `log` is non-zero) of `rows` contiguous rows of `n` values.
+void mh_softmax_rows(const float *x, float *y, size_t rows, size_t n, int log);
+
+#endif

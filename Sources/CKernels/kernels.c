@@ -1,0 +1,114 @@
+#include "CKernels.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
+#define MH_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MH_CLONES
+#endif
+
+// exp(x) for float: 2^n · e^r with n = round(x·log2 e) and r = x − n·ln 2 (ln 2 in two parts), e^r by the Cephes
+// polynomial (sse_mathfun's constants); relative error a few 1e-8. Inputs are clamped to the float range; NaN stays
+// NaN.
+static inline float mh_exp(float input) {
+    float x = input > 88.3762626647949f ? 88.3762626647949f : input;
+    x = x < -87.3365447504019f ? -87.3365447504019f : x;
+    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float y = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    // Below the float range e^x is 0 (e^−∞ = 0 exactly, as libm gives it: masked attention scores).
+    return input < -87.3365447504019f ? 0.0f : y * scale;
+}
+
+// erf(x) for float: the rational approximation of Eigen and XLA (odd numerator of degree 13 over an even
+// denominator of degree 8, on x clamped to [−4, 4], where erf is ±1 in float); absolute error about 1e-7.
+static inline float mh_erf(float x) {
+    x = x > 4.0f ? 4.0f : x;
+    x = x < -4.0f ? -4.0f : x;
+    float x2 = x * x;
+    float p = -2.72614225801306e-10f;
+    p = p * x2 + 2.77068142495902e-08f;
+    p = p * x2 + -2.10102402082508e-06f;
+    p = p * x2 + -5.69250639462346e-05f;
+    p = p * x2 + -7.34990630326855e-04f;
+    p = p * x2 + -2.95459980854025e-03f;
+    p = p * x2 + -1.60960333262415e-02f;
+    p = p * x;
+    float q = -1.45660718464996e-05f;
+    q = q * x2 + -2.13374055278905e-04f;
+    q = q * x2 + -1.68282697438203e-03f;
+    q = q * x2 + -7.37332916720468e-03f;
+    q = q * x2 + -1.42647390514189e-02f;
+    return p / q;
+}
+
+// tanh(u) = 1 − 2/(e^{2u} + 1), exact in the limits.
+static inline float mh_tanh(float u) {
+    float e = mh_exp(2.0f * u);
+    return 1.0f - 2.0f / (e + 1.0f);
+}
+
+MH_CLONES void mh_gelu(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + mh_erf(x[i] * 0.70710678118654752f));
+}
+
+MH_CLONES void mh_gelu_backward(const float *x, const float *dy, float *dx, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        float cdf = 0.5f * (1.0f + mh_erf(v * 0.70710678118654752f));
+        float pdf = mh_exp(-0.5f * v * v) * 0.39894228040143268f;
+        dx[i] = dy[i] * (cdf + v * pdf);
+    }
+}
+
+MH_CLONES void mh_gelu_tanh(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        y[i] = 0.5f * v * (1.0f + mh_tanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+    }
+}
+
+MH_CLONES void mh_gelu_tanh_backward(const float *x, const float *dy, float *dx, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        float t = mh_tanh(0.79788456080286536f * (v + 0.044715f * v * v * v));
+        float d = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * 0.79788456080286536f * (1.0f + 3.0f * 0.044715f * v * v);
+        dx[i] = dy[i] * d;
+    }
+}
+
+MH_CLONES void mh_softmax_rows(const float *x, float *y, size_t rows, size_t n, int log) {
+    for (size_t row = 0; row < rows; row++) {
+        const float *xr = x + row * n;
+        float *yr = y + row * n;
+        float largest = -INFINITY;
+        for (size_t j = 0; j < n; j++) largest = xr[j] > largest ? xr[j] : largest;
+        // A row of −∞ only: every e^x is 0 and the result NaN, as PyTorch gives it.
+        if (largest == -INFINITY) largest = 0;
+        float total = 0;
+        for (size_t j = 0; j < n; j++) {
+            float e = mh_exp(xr[j] - largest);
+            yr[j] = e;
+            total += e;
+        }
+        if (log) {
+            float shift = largest + logf(total);
+            for (size_t j = 0; j < n; j++) yr[j] = xr[j] - shift;
+        } else {
+            float scale = 1.0f / total;
+            for (size_t j = 0; j < n; j++) yr[j] *= scale;
+        }
+    }
+}
