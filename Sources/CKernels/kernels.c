@@ -90,15 +90,31 @@ MH_CLONES void mh_gelu_tanh_backward(const float *x, const float *dy, float *dx,
 }
 
 MH_CLONES void mh_softmax_rows(const float *x, float *y, size_t rows, size_t n, int log) {
+    // Maxima and sums kept in 16 lanes: a single float accumulator would not vectorize (it would reorder the sum).
+    enum { LANES = 16 };
     for (size_t row = 0; row < rows; row++) {
         const float *xr = x + row * n;
         float *yr = y + row * n;
+        size_t body = n - n % LANES;
+        float top[LANES];
+        for (int k = 0; k < LANES; k++) top[k] = -INFINITY;
+        for (size_t j = 0; j < body; j += LANES)
+            for (int k = 0; k < LANES; k++) top[k] = xr[j + k] > top[k] ? xr[j + k] : top[k];
         float largest = -INFINITY;
-        for (size_t j = 0; j < n; j++) largest = xr[j] > largest ? xr[j] : largest;
+        for (int k = 0; k < LANES; k++) largest = top[k] > largest ? top[k] : largest;
+        for (size_t j = body; j < n; j++) largest = xr[j] > largest ? xr[j] : largest;
         // A row of −∞ only: every e^x is 0 and the result NaN, as PyTorch gives it.
         if (largest == -INFINITY) largest = 0;
+        float sums[LANES] = {0};
+        for (size_t j = 0; j < body; j += LANES)
+            for (int k = 0; k < LANES; k++) {
+                float e = mh_exp(xr[j + k] - largest);
+                yr[j + k] = e;
+                sums[k] += e;
+            }
         float total = 0;
-        for (size_t j = 0; j < n; j++) {
+        for (int k = 0; k < LANES; k++) total += sums[k];
+        for (size_t j = body; j < n; j++) {
             float e = mh_exp(xr[j] - largest);
             yr[j] = e;
             total += e;
