@@ -128,3 +128,54 @@ MH_CLONES void mh_softmax_rows(const float *x, float *y, size_t rows, size_t n, 
         }
     }
 }
+
+// Sums of a row in 16 lanes (vectorizes; the lanes are added at the end).
+static inline float mh_sum(const float *x, size_t n) {
+    enum { LANES = 16 };
+    float lanes[LANES] = {0};
+    size_t body = n - n % LANES;
+    for (size_t j = 0; j < body; j += LANES)
+        for (int k = 0; k < LANES; k++) lanes[k] += x[j + k];
+    float total = 0;
+    for (int k = 0; k < LANES; k++) total += lanes[k];
+    for (size_t j = body; j < n; j++) total += x[j];
+    return total;
+}
+
+MH_CLONES void mh_layer_norm(const float *x, const float *w, const float *b, float *y, float *xhat, float *rstd,
+                             size_t rows, size_t n, float eps) {
+    for (size_t row = 0; row < rows; row++) {
+        const float *xr = x + row * n;
+        float *yr = y + row * n, *hr = xhat + row * n;
+        float mean = mh_sum(xr, n) / (float)n;
+        // Two passes (the centred squares), as accurate as the mean.
+        for (size_t j = 0; j < n; j++) hr[j] = (xr[j] - mean) * (xr[j] - mean);
+        float s = 1.0f / sqrtf(mh_sum(hr, n) / (float)n + eps);
+        rstd[row] = s;
+        for (size_t j = 0; j < n; j++) hr[j] = (xr[j] - mean) * s;
+        if (w && b) {
+            for (size_t j = 0; j < n; j++) yr[j] = hr[j] * w[j] + b[j];
+        } else {
+            for (size_t j = 0; j < n; j++) yr[j] = hr[j] * (w ? w[j] : 1.0f) + (b ? b[j] : 0.0f);
+        }
+    }
+}
+
+MH_CLONES void mh_layer_norm_backward(const float *g, const float *xhat, const float *rstd, const float *w, float *dx,
+                                      float *dw, float *db, size_t rows, size_t n) {
+    for (size_t row = 0; row < rows; row++) {
+        const float *gr = g + row * n, *hr = xhat + row * n;
+        float *dr = dx + row * n;
+        // dr holds ĝ, then ĝ·xhat for the second mean, then the result.
+        for (size_t j = 0; j < n; j++) dr[j] = gr[j] * (w ? w[j] : 1.0f);
+        float a = mh_sum(dr, n) / (float)n;
+        for (size_t j = 0; j < n; j++) dr[j] *= hr[j];
+        float c = mh_sum(dr, n) / (float)n;
+        float s = rstd[row];
+        for (size_t j = 0; j < n; j++) dr[j] = (gr[j] * (w ? w[j] : 1.0f) - a - hr[j] * c) * s;
+        if (dw)
+            for (size_t j = 0; j < n; j++) dw[j] += gr[j] * hr[j];
+        if (db)
+            for (size_t j = 0; j < n; j++) db[j] += gr[j];
+    }
+}

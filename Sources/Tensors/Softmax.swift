@@ -117,6 +117,17 @@ extension Tensor {
         let inputs = [self] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
         return Tensor.record("layer_norm", y, inputs: inputs) { g in
             let g = g.contiguous()
+            if g.dtype == .float32 {  // one fused pass per row (CKernels)
+                let n = xHat.shape.last ?? 1
+                let dx = Tensor.empty(xHat.shape, dtype: .float32)
+                let dw = weight == nil ? nil : Tensor.zeros([n])
+                let db = bias == nil ? nil : Tensor.zeros([n])
+                mh_layer_norm_backward(
+                    g.pointer(as: Float.self), xHat.pointer(as: Float.self), rstd.pointer(as: Float.self),
+                    w?.pointer(as: Float.self), dx.pointer(as: Float.self), dw?.pointer(as: Float.self),
+                    db?.pointer(as: Float.self), n == 0 ? 0 : xHat.count / n, n)
+                return [dx] + (dw.map { [$0] } ?? []) + (db.map { [$0] } ?? [])
+            }
             let gHat = w.map { g * $0 } ?? g
             let dx =
                 (gHat - gHat.mean(axes: [-1], keepingDimensions: true)
@@ -140,6 +151,13 @@ extension Tensor {
         let (x, y, h, r) = (
             pointer(as: T.self), out.pointer(as: T.self), normalized.pointer(as: T.self), rstds.pointer(as: T.self)
         )
+        if T.self == Float.self {  // vectorized sums (CKernels)
+            mh_layer_norm(
+                pointer(as: Float.self), weight?.pointer(as: Float.self), bias?.pointer(as: Float.self),
+                out.pointer(as: Float.self), normalized.pointer(as: Float.self), rstds.pointer(as: Float.self), rows, n,
+                Float(epsilon))
+            return (out, normalized, rstds)
+        }
         let w = weight?.pointer(as: T.self)
         let b = bias?.pointer(as: T.self)
         for row in 0..<rows {

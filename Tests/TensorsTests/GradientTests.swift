@@ -209,6 +209,34 @@ private func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double>
         #expect(allMasked.allSatisfy { $0.isNaN })
     }
 
+    /// The fused float32 layer norm (forward and backward in one pass per row) against the composed float64 ops,
+    /// with rows not a multiple of the 16 lanes and with or without the affine parameters.
+    @Test(arguments: [37, 64, 5])
+    func fusedLayerNormMatchesComposed(_ width: Int) {
+        var generator = RandomGenerator(seed: 71)
+        let x = Tensor.randomNormal([3, 4, width], std: 3, using: &generator)
+        let w = Tensor.randomNormal([width], using: &generator)
+        let b = Tensor.randomNormal([width], using: &generator)
+        let seed = Tensor.randomNormal([3, 4, width], using: &generator)
+        for affine in [true, false] {
+            let inputs32 = [x, w, b].map { $0.requiringGrad() }
+            let inputs64 = [x, w, b].map { $0.converted(to: .float64).requiringGrad() }
+            let y32 = inputs32[0].layerNorm(weight: affine ? inputs32[1] : nil, bias: affine ? inputs32[2] : nil)
+            let y64 = inputs64[0].layerNorm(weight: affine ? inputs64[1] : nil, bias: affine ? inputs64[2] : nil)
+            y32.backward(seed)
+            y64.backward(seed.converted(to: .float64))
+            func close(_ a: Tensor?, _ b: Tensor?) -> Bool {
+                let (a, b) = (a?.doubles ?? [], b?.doubles ?? [])
+                return a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * Swift.max(abs($1), 1) }
+            }
+            #expect(close(y32, y64))
+            #expect(close(inputs32[0].grad, inputs64[0].grad))
+            if affine {
+                #expect(close(inputs32[1].grad, inputs64[1].grad) && close(inputs32[2].grad, inputs64[2].grad))
+            }
+        }
+    }
+
     /// One and two rows take matrix-vector products (a generation step); with and without a bias, both layouts.
     @Test(arguments: [1, 2, 3])
     func fewRowsEqualMatmul(_ rows: Int) {

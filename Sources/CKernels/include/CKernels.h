@@ -17,4 +17,13 @@ void mh_gelu_tanh_backward(const float *x, const float *dy, float *dx, size_t n)
 /// Softmax (or log-softmax when `log` is non-zero) of `rows` contiguous rows of `n` values.
 void mh_softmax_rows(const float *x, float *y, size_t rows, size_t n, int log);
 
+/// Layer norm of `rows` rows of `n`: xhat = (x − mean)·rstd, y = xhat·w + b (w, b may be NULL: 1 and 0); writes
+/// xhat and each row's rstd = 1/√(var + eps) for the backward.
+void mh_layer_norm(const float *x, const float *w, const float *b, float *y, float *xhat, float *rstd, size_t rows,
+                   size_t n, float eps);
+/// The layer norm's backward: dx = (ĝ − mean ĝ − xhat·mean(ĝ·xhat))·rstd with ĝ = g·w; dw += Σ g·xhat and
+/// db += Σ g over the rows (dw, db may be NULL; they are added to, so start them at zero).
+void mh_layer_norm_backward(const float *g, const float *xhat, const float *rstd, const float *w, float *dx,
+                            float *dw, float *db, size_t rows, size_t n);
+
 #endif
