@@ -48,6 +48,20 @@ package func removeTree(_ path: String) {
     rmdir(path)
 }
 
+/// Entry names of a folder (without `.` and `..`), unsorted; empty when it cannot be read.
+package func directoryEntries(_ path: String) -> [String] {
+    guard let directory = opendir(path) else { return [] }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            raw.bindMemory(to: CChar.self).baseAddress.map { String(cString: $0) } ?? ""
+        }
+        if !name.isEmpty, name != ".", name != ".." { names.append(name) }
+    }
+    return names
+}
+
 /// Whether the folder at `path` has no entries.
 package func isEmptyDirectory(_ path: String) -> Bool {
     guard let dir = opendir(path) else { return false }

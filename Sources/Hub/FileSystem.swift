@@ -9,20 +9,6 @@ func readSmallFile(_ path: String, limit: Int) -> [UInt8]? {
     try? readWholeFile(path, limit: limit).get()
 }
 
-/// Entry names of a folder (without `.` and `..`), unsorted; empty when it cannot be read.
-func directoryEntries(_ path: String) -> [String] {
-    guard let directory = opendir(path) else { return [] }
-    defer { closedir(directory) }
-    var names: [String] = []
-    while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            raw.bindMemory(to: CChar.self).baseAddress.map { String(cString: $0) } ?? ""
-        }
-        if !name.isEmpty, name != ".", name != ".." { names.append(name) }
-    }
-    return names
-}
-
 /// `lstat` of a path: nil when it does not exist.
 func linkStatus(_ path: String) -> stat? {
     var info = stat()

@@ -2,10 +2,6 @@ import Formats
 import Hub
 import Tokenizers
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 extension PretrainedModel {
     /// Builds the model for `task` from a model folder or `.mhub` file: config, weights (loaded by name, f32 ones
     /// mapped rather than copied), tokenizer; in evaluation mode, as `from_pretrained` returns it.
@@ -74,8 +70,7 @@ extension PretrainedModel {
         let path = try Pretrained.locate(model, revision: revision, client: client)
         let loaded = try load(path, task: task, labels: labels)
         if let warning = loaded.loadReport.warning(modelClass: loaded.className, path: model) {
-            let line = Array((warning + "\n").utf8)
-            _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            writeStandardError(warning + "\n")
         }
         return loaded
     }

@@ -91,15 +91,6 @@ public final class KeyValueCache: @unchecked Sendable {
 
     /// How many positions are cached.
     public var length: Int { keys.first??.size(2) ?? 0 }
-
-    /// Keeps only the batch rows `rows` (generation drops finished sequences this way).
-    public func select(rows: [Int]) {
-        func pick(_ tensor: Tensor?) -> Tensor? {
-            tensor.map { tensor in Tensor.concatenate(rows.map { tensor.sliced(0, $0..<$0 + 1) }, axis: 0) }
-        }
-        keys = keys.map(pick)
-        values = values.map(pick)
-    }
 }
 
 /// The tasks a pretrained model is built for, each with its head.

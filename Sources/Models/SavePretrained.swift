@@ -15,7 +15,11 @@ extension PretrainedModel {
     /// Each file is written under a temporary name and renamed, so a failure leaves no half-written file.
     @discardableResult
     public func savePretrained(_ folder: String) throws -> [String] {
-        try makeFolder(folder)
+        var isFolder = false
+        if fileExists(folder, isDirectory: &isFolder), !isFolder {
+            throw ModelError.input("\(folder) exists and is not a folder")
+        }
+        try makeDirectories(folder)
         let config = self.config.withArchitecture(className)
         try writeFileAtomically(
             folder + "/config.json", Array((JSONValue.object(config.json).serialized(indent: 2) + "\n").utf8))
@@ -55,25 +59,7 @@ extension PretrainedModel {
     }
 }
 
-/// Creates `path` (and its parents) unless it is a folder already.
-func makeFolder(_ path: String) throws {
-    var isFolder = false
-    if fileExists(path, isDirectory: &isFolder) {
-        guard isFolder else { throw ModelError.input("\(path) exists and is not a folder") }
-        return
-    }
-    let parent = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-    if !parent.isEmpty, !fileExists(parent) { try makeFolder(parent) }
-    guard mkdir(path, 0o755) == 0 || fileExists(path) else {
-        throw ModelError.input("\(path): cannot create the folder")
-    }
-}
-
 /// Writes `bytes` under a temporary name beside `path`, then renames it.
 func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws {
     try AtomicFile.write(to: path) { writer in try bytes.withUnsafeBytes { try writer.write($0) } }
 }
-
-#if canImport(Glibc)
-    import Glibc
-#endif

@@ -142,7 +142,7 @@ public final class Trainer {
         guard train.count > 0 else { throw ModelError.input("no training examples") }
         if let validation, validation.count == 0 { throw ModelError.input("no validation examples") }
         if let checkpoint { try restore(checkpoint) }
-        if let folder = arguments.outputDirectory { try makeFolder(folder) }
+        if let folder = arguments.outputDirectory { try makeDirectories(folder) }
         let started = monotonicSeconds()
         var examples = 0
         var windowLoss = 0.0, windowCount = 0
@@ -358,7 +358,7 @@ public final class Trainer {
         ])
         try writeFileAtomically(path + "/trainer_state.json", Array(JSONValue.object(state).serialized(indent: 1).utf8))
         // Only the latest checkpoint is kept (the best model is in best/).
-        for old in (try? listFolder(folder)) ?? [] where old.hasPrefix("checkpoint-") && old != "checkpoint-\(step)" {
+        for old in directoryEntries(folder) where old.hasPrefix("checkpoint-") && old != "checkpoint-\(step)" {
             removeTree(folder + "/" + old)
         }
     }
@@ -455,24 +455,4 @@ func monotonicSeconds() -> Double {
 func writeStandardError(_ text: String) {
     var copy = text
     copy.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
-}
-
-/// The entries of a folder (names only).
-func listFolder(_ path: String) throws -> [String] {
-    guard let directory = opendir(path) else { throw ModelError.input("\(path): cannot list the folder") }
-    defer { closedir(directory) }
-    var names: [String] = []
-    while let entry = readdir(directory) {
-        let name = withUnsafePointer(to: entry.pointee.d_name) {
-            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-        }
-        if name != ".", name != ".." { names.append(name) }
-    }
-    return names
-}
-
-/// Removes a folder of plain files (a checkpoint).
-func removeTree(_ path: String) {
-    for name in (try? listFolder(path)) ?? [] { unlink(path + "/" + name) }
-    rmdir(path)
 }
