@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
 shift || true
-harnesses=${*:-FuzzSafeTensors FuzzTorch FuzzMHub FuzzJSON}
+harnesses=${*:-FuzzSafeTensors FuzzTorch FuzzMHub FuzzJSON FuzzConfig}
 fixtures=../Fixtures
 swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 | grep -Ev "ld.gold: warning" || true
 bin=$(swift build -c debug --show-bin-path)
@@ -21,6 +21,7 @@ for harness in $harnesses; do
         FuzzTorch) seeds="$fixtures/checkpoints/*.pt $fixtures/checkpoints/*.bin $fixtures/checkpoints/*.pth $fixtures/bad/[pz]*" ;;
         FuzzMHub) seeds="../../formats/vectors/*.mhub" ;;
         FuzzJSON) seeds="$fixtures/reference.json $fixtures/bad/manifest.json $fixtures/models/tiny-bert/*.json" ;;
+        FuzzConfig) seeds="$fixtures/models/*/config.json $fixtures/parity/*/config.json" ;;
     esac
     for seed in $seeds; do
         # Inputs above libFuzzer's max_len are cut; keep the small ones.
