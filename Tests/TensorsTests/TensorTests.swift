@@ -24,6 +24,23 @@ import Testing
         #expect(Tensor([1.00390625] as [Double], dtype: .bfloat16).doubles == [1])
     }
 
+    /// Buffers of 1 MB and more are reused after their tensor is gone (no fresh pages for the next one of the same
+    /// size), and a reused buffer asked for as zeros is zeros.
+    @Test func largeBuffersAreReused() {
+        let count = 600_000  // 2.4 MB of float32
+        var address: UnsafeMutableRawPointer?
+        do {
+            let first = Tensor.full([count], 7)
+            address = first.storage.pointer
+            #expect(first.doubles.allSatisfy { $0 == 7 })
+        }
+        let second = Tensor.zeros([count])
+        #expect(second.storage.pointer == address, "the freed buffer is taken again")
+        #expect(second.doubles.allSatisfy { $0 == 0 })
+        let small = Tensor.zeros([10])
+        #expect(small.doubles == [Double](repeating: 0, count: 10))
+    }
+
     @Test func viewsShareStorage() {
         let x = Tensor((0..<24).map(Float.init), shape: [2, 3, 4])
         let t = x.transposed(0, 2)
