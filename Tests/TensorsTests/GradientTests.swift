@@ -147,13 +147,18 @@ private func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double>
 /// The fused forms: `linear` (bias written first, sgemm adds with β = 1) and `matmul(_:scale:)` (α), against the
 /// unfused ops in float32 and by finite differences in float64.
 @Suite struct FusedOpTests {
-    @Test func linearEqualsMatmulPlusBias() {
-        var generator = RandomGenerator(seed: 41)
+    /// `linear` (W [out, in]) and GPT-2's `conv1D` (W [in, out], read as stored) against matmul + bias.
+    @Test(arguments: [true, false])
+    func affineProductsEqualMatmulPlusBias(_ linear: Bool) {
+        var generator = RandomGenerator(seed: linear ? 41 : 47)
+        func product(_ x: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
+            linear ? x.linear(weight: w, bias: b) : x.conv1D(weight: w, bias: b)
+        }
         let x = Tensor.randomNormal([2, 3, 5], using: &generator).requiringGrad()
-        let w = Tensor.randomNormal([4, 5], using: &generator).requiringGrad()
+        let w = Tensor.randomNormal(linear ? [4, 5] : [5, 4], using: &generator).requiringGrad()
         let b = Tensor.randomNormal([4], using: &generator).requiringGrad()
-        let fused = x.linear(weight: w, bias: b)
-        let plain = x.matmul(w.transposed()) + b
+        let fused = product(x, w, b)
+        let plain = x.matmul(linear ? w.transposed() : w) + b
         #expect(zip(fused.doubles, plain.doubles).allSatisfy { abs($0 - $1) <= 1e-6 })
         let seed = Tensor.randomNormal([2, 3, 4], using: &generator)
         fused.backward(seed)
@@ -165,14 +170,17 @@ private func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double>
         ] {
             #expect(ours.count == reference.count && zip(ours, reference).allSatisfy { abs($0 - $1) <= 1e-5 })
         }
-        #expect(x.linear(weight: w, bias: nil).doubles.count == 24)
+        #expect(product(x, w, nil).doubles.count == 24)
         let check = GradientCheck.worst(
             [
-                GradientCheck.input([3, 5], seed: 42), GradientCheck.input([4, 5], seed: 43),
+                GradientCheck.input([3, 5], seed: 42), GradientCheck.input(linear ? [4, 5] : [5, 4], seed: 43),
                 GradientCheck.input([4], seed: 44),
             ]
-        ) { $0[0].linear(weight: $0[1], bias: $0[2]) }
+        ) { product($0[0], $0[1], $0[2]) }
         #expect(check.score <= 1, "\(check.where)")
+    }
+
+    @Test func scaledMatmulGradient() {
         let scaled = GradientCheck.worst([
             GradientCheck.input([2, 3, 4], seed: 45), GradientCheck.input([2, 5, 4], seed: 46),
         ]) {
@@ -254,33 +262,5 @@ private func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double>
             #expect(fused.shape == [rows, 4])
             #expect(zip(fused.doubles, plain.doubles).allSatisfy { abs($0 - $1) <= 1e-5 })
         }
-    }
-
-    /// GPT-2's Conv1D layout, W [in, out], read as stored.
-    @Test func conv1DEqualsMatmulPlusBias() {
-        var generator = RandomGenerator(seed: 47)
-        let x = Tensor.randomNormal([2, 3, 5], using: &generator).requiringGrad()
-        let w = Tensor.randomNormal([5, 4], using: &generator).requiringGrad()
-        let b = Tensor.randomNormal([4], using: &generator).requiringGrad()
-        let fused = x.conv1D(weight: w, bias: b)
-        let plain = x.matmul(w) + b
-        #expect(zip(fused.doubles, plain.doubles).allSatisfy { abs($0 - $1) <= 1e-6 })
-        let seed = Tensor.randomNormal([2, 3, 4], using: &generator)
-        fused.backward(seed)
-        let (gx, gw, gb) = (x.grad?.doubles ?? [], w.grad?.doubles ?? [], b.grad?.doubles ?? [])
-        for t in [x, w, b] { t.zeroGrad() }
-        plain.backward(seed)
-        for (ours, reference) in [
-            (gx, x.grad?.doubles ?? []), (gw, w.grad?.doubles ?? []), (gb, b.grad?.doubles ?? []),
-        ] {
-            #expect(ours.count == reference.count && zip(ours, reference).allSatisfy { abs($0 - $1) <= 1e-5 })
-        }
-        let check = GradientCheck.worst(
-            [
-                GradientCheck.input([3, 5], seed: 48), GradientCheck.input([5, 4], seed: 49),
-                GradientCheck.input([4], seed: 50),
-            ]
-        ) { $0[0].conv1D(weight: $0[1], bias: $0[2]) }
-        #expect(check.score <= 1, "\(check.where)")
     }
 }
