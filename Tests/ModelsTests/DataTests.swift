@@ -82,9 +82,7 @@ import Testing
             arguments.bucketByLength = false
             arguments.learningRate = 1e-3
             arguments.progress = false
-            let data = try TaskData(
-                small, task: .sequenceClassification, tokenizer: try #require(model.tokenizer), maxLength: 32,
-                padID: 0, vocabularySize: 160)
+            let data = try TrainingTests.taskData(small, .sequenceClassification, model)
             let trainer = Trainer(model: model, arguments: arguments, train: data)
             try trainer.fit()
             return model.parameters().flatMap(\.value.floats)
@@ -105,9 +103,7 @@ import Testing
         arguments.maxSteps = 10
         arguments.warmupRatio = 0.2
         arguments.learningRate = 1
-        let data = try TaskData(
-            dataset, task: .sequenceClassification, tokenizer: try #require(model.tokenizer), maxLength: 16, padID: 0,
-            vocabularySize: 160)
+        let data = try TrainingTests.taskData(dataset, .sequenceClassification, model, maxLength: 16)
         let trainer = Trainer(model: model, arguments: arguments, train: data)
         #expect(
             (0..<11).map { trainer.learningRate(at: $0) } == [
@@ -140,9 +136,7 @@ import Testing
         arguments.earlyStoppingPatience = 2
         arguments.progress = false
         func data(_ set: TextDataset) throws -> TaskData {
-            try TaskData(
-                set, task: .sequenceClassification, tokenizer: try #require(model.tokenizer), maxLength: 16, padID: 0,
-                vocabularySize: 160)
+            try TrainingTests.taskData(set, .sequenceClassification, model, maxLength: 16)
         }
         let trainer = Trainer(
             model: model, arguments: arguments, train: try data(train), validation: try data(validation))
