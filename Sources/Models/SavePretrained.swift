@@ -31,8 +31,14 @@ extension PretrainedModel {
             let record = TensorRecord(name: name, dtype: .f32, shape: value.shape, byteCount: value.count * 4)
             entries.append(
                 PendingTensor(record: record) {
+                    // Straight from the storage (`floats` would go through a Double array of the whole tensor).
                     TensorBytes(count: record.byteCount) { out in
-                        value.floats.withUnsafeBytes { out.copyMemory(from: $0) }
+                        guard record.byteCount > 0 else { return }
+                        withExtendedLifetime(value) {
+                            out.copyMemory(
+                                from: UnsafeRawBufferPointer(
+                                    start: value.storage.pointer + value.layout.offset * 4, count: record.byteCount))
+                        }
                     }
                 })
         }
