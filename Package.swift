@@ -23,7 +23,7 @@ let systemLibraries: [Target] = [
 
 let modules: [Target] = [
     .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"]),
-    .target(name: "NN", dependencies: ["Tensors"]),
+    .target(name: "NN", dependencies: ["Tensors", "CKernels"]),
     .target(name: "Formats", dependencies: ["CZstd", "CCrypto"]),
     // Formats for its strict JSON parser (tokenizer.json).
     .target(name: "Tokenizers", dependencies: ["Formats"]),

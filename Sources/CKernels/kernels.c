@@ -179,3 +179,32 @@ MH_CLONES void mh_layer_norm_backward(const float *g, const float *xhat, const f
             for (size_t j = 0; j < n; j++) db[j] += gr[j];
     }
 }
+
+MH_CLONES void mh_column_sums(const float *x, size_t rows, size_t n, float *out) {
+    // Column blocks of 512 doubles stay in L1 while every row adds to them.
+    enum { BLOCK = 512 };
+    double sums[BLOCK];
+    for (size_t start = 0; start < n; start += BLOCK) {
+        size_t width = n - start < BLOCK ? n - start : BLOCK;
+        for (size_t j = 0; j < width; j++) sums[j] = 0;
+        for (size_t row = 0; row < rows; row++) {
+            const float *xr = x + row * n + start;
+            for (size_t j = 0; j < width; j++) sums[j] += (double)xr[j];
+        }
+        for (size_t j = 0; j < width; j++) out[start + j] = (float)sums[j];
+    }
+}
+
+// restrict: the four buffers never overlap, and without it the loop is not vectorized. The square root is clang's
+// element-wise builtin: sqrtf may set errno, which keeps the loop scalar (a libm call per element).
+MH_CLONES void mh_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n,
+                       float beta1, float beta2, float l2, float shrink, float step, float c2, float eps) {
+    for (size_t i = 0; i < n; i++) {
+        float d = g[i] + l2 * p[i];
+        float mi = beta1 * m[i] + (1.0f - beta1) * d;
+        float vi = beta2 * v[i] + (1.0f - beta2) * d * d;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i] * shrink - step * mi / (__builtin_elementwise_sqrt(vi) / c2 + eps);
+    }
+}

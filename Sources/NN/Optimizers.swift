@@ -1,3 +1,4 @@
+import CKernels
 import Tensors
 
 #if canImport(Glibc)
@@ -134,17 +135,8 @@ public final class Adam: Optimizer {
                     m.withUnsafeMutableBufferPointer { mBuffer in
                         v.withUnsafeMutableBufferPointer { vBuffer in
                             guard let m = mBuffer.baseAddress, let v = vBuffer.baseAddress else { return }
-                            // Through raw pointers, branch-free inside: the loop vectorizes.
                             let shrink: Float = decoupled ? 1 - lr * decay : 1
-                            let l2: Float = decoupled ? 0 : decay
-                            for i in 0..<n {
-                                let d = g[i] + l2 * p[i]
-                                let mi = beta1 * m[i] + (1 - beta1) * d
-                                let vi = beta2 * v[i] + (1 - beta2) * d * d
-                                m[i] = mi
-                                v[i] = vi
-                                p[i] = p[i] * shrink - stepSize * mi / (vi.squareRoot() / c2 + eps)
-                            }
+                            mh_adam(p, g, m, v, n, beta1, beta2, decoupled ? 0 : decay, shrink, stepSize, c2, eps)
                         }
                     }
                     moments[key] = (m, v)

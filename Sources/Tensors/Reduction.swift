@@ -1,3 +1,5 @@
+import CKernels
+
 // Sums, means and maxima over axes. Reduced axes are moved last and made contiguous, so every output element
 // reduces one contiguous run (sums accumulate in Double).
 
@@ -7,14 +9,20 @@ extension Tensor {
         let reduced = Set((axes ?? Array(0..<rank)).map(layout.axis))
         guard !reduced.isEmpty else { return self }
         let kept = (0..<rank).filter { !reduced.contains($0) }
-        let (runs, runLength, moved) = movedLast(kept: kept, reduced: reduced.sorted())
         let keptShape = kept.map { shape[$0] }
         let keepShape = shape.enumerated().map { reduced.contains($0.offset) ? 1 : $0.element }
         let out = Tensor.empty(keepingDimensions ? keepShape : keptShape, dtype: dtype)
-        switch dtype {
-        case .float32: sumKernel(Float.self, moved, out, runs, runLength)
-        case .float64: sumKernel(Double.self, moved, out, runs, runLength)
-        default: preconditionFailure("sum of \(dtype): convert to float32 first")
+        let rows = reduced.reduce(1) { $0 * shape[$1] }
+        if dtype == .float32, isContiguous, reduced == Set(0..<reduced.count), rows > 0 {
+            // Leading axes (a bias gradient): column sums over the rows as they lie, no transposed copy.
+            mh_column_sums(pointer(as: Float.self), rows, count / rows, out.pointer(as: Float.self))
+        } else {
+            let (runs, runLength, moved) = movedLast(kept: kept, reduced: reduced.sorted())
+            switch dtype {
+            case .float32: sumKernel(Float.self, moved, out, runs, runLength)
+            case .float64: sumKernel(Double.self, moved, out, runs, runLength)
+            default: preconditionFailure("sum of \(dtype): convert to float32 first")
+            }
         }
         let original = shape
         return Tensor.record("sum", out, inputs: [self]) { g in [g.reshaped(keepShape).expanded(to: original)] }

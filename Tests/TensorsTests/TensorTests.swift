@@ -70,6 +70,22 @@ import Testing
         #expect(a.matmul(a.transposed()).floats == [14, 32, 32, 77])
     }
 
+    /// Sums over leading axes of a contiguous float32 tensor take a column-sum kernel (blocks of 512 columns):
+    /// checked against sums in Double over a width that leaves a partial block, and against the general path.
+    @Test func leadingAxisSumsMatchDoubleSums() {
+        var generator = RandomGenerator(seed: 3)
+        let x = Tensor.randomNormal([3, 5, 1030], using: &generator)
+        let values = x.floats
+        let expected = (0..<1030).map { column in
+            Float((0..<15).reduce(0.0) { $0 + Double(values[$1 * 1030 + column]) })
+        }
+        #expect(x.sum(axes: [0, 1]).floats == expected)
+        #expect(x.sum(axes: [1, 0], keepingDimensions: true).shape == [1, 1, 1030])
+        // The same sums through the transposed-copy path (a non-contiguous input).
+        let general = x.permuted([2, 0, 1]).sum(axes: [1, 2]).floats
+        #expect(zip(general, expected).allSatisfy { abs($0 - $1) <= 1e-5 * Swift.max(abs($1), 1) })
+    }
+
     @Test func autogradAccumulatesAndReleases() {
         let x = Tensor([1, 2, 3] as [Float], requiresGrad: true)
         let y = (x * x).sum()

@@ -26,4 +26,13 @@ void mh_layer_norm(const float *x, const float *w, const float *b, float *y, flo
 void mh_layer_norm_backward(const float *g, const float *xhat, const float *rstd, const float *w, float *dx,
                             float *dw, float *db, size_t rows, size_t n);
 
+/// Sums of the `n` columns of `rows` contiguous rows into `out`, accumulated in double (a bias gradient: the sum of
+/// [rows, n] over its rows).
+void mh_column_sums(const float *x, size_t rows, size_t n, float *out);
+
+/// One Adam step over `n` parameters: d = g + l2·p; m ← β₁m + (1−β₁)d; v ← β₂v + (1−β₂)d²;
+/// p ← p·shrink − step·m / (√v / c2 + eps) (AdamW: l2 = 0, shrink = 1 − lr·λ; Adam: shrink = 1).
+void mh_adam(float *p, const float *g, float *m, float *v, size_t n, float beta1, float beta2, float l2, float shrink,
+             float step, float c2, float eps);
+
 #endif
