@@ -103,8 +103,14 @@ extension Tensor {
             for info in order.reversed() {
                 guard let gradient = pending.removeValue(forKey: ObjectIdentifier(info)) else { continue }
                 guard let node = info.node else {
-                    let update = gradient.contiguous()
-                    info.grad = info.grad.map { $0 + update } ?? update.copied()
+                    let update = gradient.contiguous().detached()
+                    // A gradient that fills a buffer of its own (what an op's backward made) is kept as it is; one
+                    // that shares bytes (the caller's seed, a view into a larger buffer) is copied. Nothing writes
+                    // to a gradient in place, so two leaves may share one.
+                    let whole =
+                        update.storage !== seed.storage && update.storage.isWritable && update.layout.offset == 0
+                        && update.count * update.dtype.size == update.storage.byteCount
+                    info.grad = info.grad.map { $0 + update } ?? (whole ? update : update.copied())
                     continue
                 }
                 guard let backward = node.backward else {

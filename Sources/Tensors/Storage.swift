@@ -1,5 +1,9 @@
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The bytes a tensor's elements live in, shared by the tensor and all its views.
 ///
 /// Owned storage is allocated here (64-byte aligned, so SIMD loads and BLAS see aligned rows); borrowed storage
@@ -51,15 +55,20 @@ public final class Storage: @unchecked Sendable {
     }
 }
 
-/// Freed buffers of 1 MB and more, kept (up to 512 MB in all) for the next storage of the same size.
+/// Freed buffers of 1 MB and more, kept for the next storage of the same size, up to a quarter of the machine's
+/// memory (at most 4 GB) in all.
 ///
 /// A training step frees and allocates the same activation sizes over and over; a fresh multi-megabyte buffer
-/// comes from the kernel as untouched pages, and their faults and zeroing cost 4% of the step. Sizes match
-/// exactly, so a pooled buffer is always large enough.
+/// comes from the kernel as untouched pages, and their faults and zeroing cost 4% of the step. The cap must hold one
+/// step's activations (BERT-base at 8 × 128: over 1 GB): with 512 MB a training step still faulted in 1 GB of pages.
+/// Sizes match exactly, so a pooled buffer is always large enough. `Tensor.releaseCachedBuffers()` empties it.
 final class BufferPool: Sendable {
-    static let shared = BufferPool()
+    static let shared = BufferPool(capacity: BufferPool.defaultCapacity)
     static let minimum = 1 << 20
-    static let capacity = 512 << 20
+    static var defaultCapacity: Int {
+        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+        return Swift.min(Swift.max(physical / 4, 0), 4 << 30)
+    }
 
     /// Free buffers by size, as addresses (a pointer is not Sendable; the pool owns these buffers alone).
     private struct State: ~Copyable {
@@ -67,6 +76,9 @@ final class BufferPool: Sendable {
         var held = 0
     }
     private let state = Mutex(State())
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
 
     func take(_ byteCount: Int) -> UnsafeMutableRawPointer? {
         guard byteCount >= Self.minimum else { return nil }
@@ -83,10 +95,34 @@ final class BufferPool: Sendable {
         guard byteCount >= Self.minimum else { return false }
         let address = UInt(bitPattern: pointer)
         return state.withLock { state in
-            guard state.held + byteCount <= Self.capacity else { return false }
+            guard state.held + byteCount <= capacity else { return false }
             state.free[byteCount, default: []].append(address)
             state.held += byteCount
             return true
         }
     }
+
+    /// Bytes held for reuse.
+    var held: Int { state.withLock { $0.held } }
+
+    /// Frees every held buffer.
+    func drain() {
+        let addresses = state.withLock { state in
+            defer {
+                state.free = [:]
+                state.held = 0
+            }
+            return state.free.values.flatMap { $0 }
+        }
+        for address in addresses { UnsafeMutableRawPointer(bitPattern: address)?.deallocate() }
+    }
+}
+
+extension Tensor {
+    /// Returns the freed tensor buffers kept for reuse to the system (as `torch.cuda.empty_cache()` does for
+    /// PyTorch's caching allocator): after training, before a long idle period.
+    public static func releaseCachedBuffers() { BufferPool.shared.drain() }
+
+    /// Bytes of freed tensor buffers kept for reuse.
+    public static var cachedBufferBytes: Int { BufferPool.shared.held }
 }

@@ -86,6 +86,34 @@ import Testing
         #expect(zip(general, expected).allSatisfy { abs($0 - $1) <= 1e-5 * Swift.max(abs($1), 1) })
     }
 
+    /// Freed buffers of 1 MB and more come back for the next tensor of the same size, zero-filled where the tensor
+    /// promises zeros; other sizes get their own; a pool holds no more than its capacity and drains to nothing.
+    @Test func freedBuffersAreReused() {
+        // An element count no other test uses, so tests running beside this one do not take the buffer.
+        let elements = 300_007
+        var first: Tensor? = Tensor.full([elements], 7)
+        let address = first?.storage.pointer
+        first = nil
+        let second = Tensor.zeros([elements])
+        #expect(second.storage.pointer == address)
+        #expect(second.floats.allSatisfy { $0 == 0 })
+        #expect(Tensor.zeros([elements + 1]).storage.pointer != address)
+
+        let pool = BufferPool(capacity: 3 << 20)
+        let buffers = (0..<4).map { _ in UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64) }
+        #expect(pool.give(buffers[0], byteCount: 1 << 20) && pool.give(buffers[1], byteCount: 1 << 20))
+        #expect(pool.give(buffers[2], byteCount: 1 << 20) && !pool.give(buffers[3], byteCount: 1 << 20))
+        buffers[3].deallocate()
+        #expect(pool.held == 3 << 20 && pool.take(2 << 20) == nil)
+        #expect(pool.take(1 << 20) == buffers[2])
+        buffers[2].deallocate()
+        let small = UnsafeMutableRawPointer.allocate(byteCount: 1000, alignment: 64)
+        #expect(!pool.give(small, byteCount: 1000))  // under 1 MB: malloc keeps those well enough
+        small.deallocate()
+        pool.drain()
+        #expect(pool.held == 0 && pool.take(1 << 20) == nil)
+    }
+
     @Test func autogradAccumulatesAndReleases() {
         let x = Tensor([1, 2, 3] as [Float], requiresGrad: true)
         let y = (x * x).sum()
@@ -102,6 +130,14 @@ import Testing
         let w = x * x
         w.backward(Tensor([1, 0, 2] as [Float]))
         #expect(x.grad?.floats == [2, 0, 12])
+        // A leaf's gradient keeps the buffer its op made, but never the caller's seed.
+        let leaf = Tensor([1, 2] as [Float], requiresGrad: true)
+        let seed = Tensor([3, 4] as [Float])
+        leaf.backward(seed)
+        #expect(leaf.grad?.floats == [3, 4] && leaf.grad?.storage !== seed.storage)
+        let (a, b) = (Tensor([1] as [Float], requiresGrad: true), Tensor([2] as [Float], requiresGrad: true))
+        (a * b).backward()
+        #expect(a.grad?.floats == [2] && b.grad?.floats == [1])
     }
 }
 
