@@ -25,7 +25,8 @@ func median(_ runs: Int, _ body: () -> Void) -> Double {
     return times.sorted()[times.count / 2]
 }
 
-// An argument keeps one part: `sgemm`, `forward` or `train` (for profiling); the peer runs only with all parts.
+// An argument keeps one part: `sgemm`, `forward`, `train` or `adam` (the optimizer step alone, only on request) for
+// profiling; the peer runs only with all parts.
 let only = CommandLine.arguments.dropFirst().first
 func wanted(_ part: String) -> Bool { only == nil || only == part }
 
@@ -64,6 +65,13 @@ for batch in [1, 8] where wanted("forward") {
     let seconds = median(batch == 1 ? 5 : 3) { _ = Tensor.withoutGradient { encode(x) } }
     ours["forward \(batch)x128"] = seconds
     print(String(format: "  ModelHub  forward %d × 128: %.3f s", batch, seconds))
+}
+if only == "adam" {
+    let parameters = layers.flatMap { $0.parameters() }
+    let optimizer = Adam.adamW([ParameterGroup(parameters, weightDecay: 0.01)], learningRate: 1e-4)
+    let x = Tensor.randomNormal([8, 128, 768], using: &generator)
+    encode(x).squared().mean().backward()
+    print(String(format: "adam step %.1f ms", median(9) { optimizer.step() } * 1e3))
 }
 if wanted("train") {
     let parameters = layers.flatMap { $0.parameters() }
