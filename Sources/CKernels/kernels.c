@@ -142,6 +142,26 @@ static inline float mh_sum(const float *x, size_t n) {
     return total;
 }
 
+MH_CLONES void mh_softmax_backward_rows(const float *y, const float *g, float *dx, size_t rows, size_t n, int log) {
+    enum { LANES = 16 };
+    for (size_t row = 0; row < rows; row++) {
+        const float *yr = y + row * n, *gr = g + row * n;
+        float *dr = dx + row * n;
+        float lanes[LANES] = {0};
+        size_t body = n - n % LANES;
+        for (size_t j = 0; j < body; j += LANES)
+            for (int k = 0; k < LANES; k++) lanes[k] += log ? gr[j + k] : gr[j + k] * yr[j + k];
+        float total = 0;
+        for (int k = 0; k < LANES; k++) total += lanes[k];
+        for (size_t j = body; j < n; j++) total += log ? gr[j] : gr[j] * yr[j];
+        if (log) {
+            for (size_t j = 0; j < n; j++) dr[j] = gr[j] - mh_exp(yr[j]) * total;
+        } else {
+            for (size_t j = 0; j < n; j++) dr[j] = yr[j] * (gr[j] - total);
+        }
+    }
+}
+
 MH_CLONES void mh_layer_norm(const float *x, const float *w, const float *b, float *y, float *xhat, float *rstd,
                              size_t rows, size_t n, float eps) {
     for (size_t row = 0; row < rows; row++) {

@@ -45,8 +45,10 @@ private func binaryKernel<F: BinaryFunction, T: FloatElement>(
     let aFull = a.shape == shape && a.isContiguous
     let bFull = b.shape == shape && b.isContiguous
     if aFull && bFull {
-        let (x, y) = (a.pointer(as: T.self), b.pointer(as: T.self))
-        for i in 0..<n { o[i] = F.apply(x[i], y[i]) }
+        let (x, y, z) = (SharedBuffer(a.pointer(as: T.self)), SharedBuffer(b.pointer(as: T.self)), SharedBuffer(o))
+        splitInHalves(n) { start, count in
+            for i in start..<start + count { z.base[i] = F.apply(x.base[i], y.base[i]) }
+        }
         return out
     }
     if aFull, b.count == 1 {
@@ -163,16 +165,16 @@ protocol UnaryFunction {
     static func value<T: FloatElement>(_ x: T) -> T
     static func derivative<T: FloatElement>(_ x: T, _ y: T) -> T
     /// A vectorized float32 kernel (CKernels) for the value and for dx = dy · f′(x), where one exists.
-    static var floatKernel: ((UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? { get }
+    static var floatKernel: (@Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? { get }
     static var floatBackwardKernel:
-        ((UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)?
+        (@Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)?
     { get }
 }
 
 extension UnaryFunction {
-    static var floatKernel: ((UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? { nil }
+    static var floatKernel: (@Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? { nil }
     static var floatBackwardKernel:
-        ((UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)?
+        (@Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)?
     { nil }
 }
 
@@ -226,11 +228,11 @@ enum GELUFunction: UnaryFunction {
         return cdf + x * T.exp(-0.5 * x * x) * 0.398_942_280_401_432_677_9
     }
     // libm's erff, one element at a time, was 13% of a BERT forward pass.
-    static var floatKernel: ((UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? {
+    static var floatKernel: (@Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? {
         { mh_gelu($0, $1, $2) }
     }
     static var floatBackwardKernel:
-        ((UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)?
+        (@Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)?
     { { mh_gelu_backward($0, $1, $2, $3) } }
 }
 
@@ -245,11 +247,11 @@ enum GELUTanhFunction: UnaryFunction {
         let t = T.tanh(0.797_884_560_802_865_355_9 * (x + 0.044715 * x * x * x))
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * 0.797_884_560_802_865_355_9 * (1 + 3 * 0.044715 * x * x)
     }
-    static var floatKernel: ((UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? {
+    static var floatKernel: (@Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? {
         { mh_gelu_tanh($0, $1, $2) }
     }
     static var floatBackwardKernel:
-        ((UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)?
+        (@Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)?
     { { mh_gelu_tanh_backward($0, $1, $2, $3) } }
 }
 
@@ -281,7 +283,8 @@ extension Tensor {
     private func unaryKernel<F: UnaryFunction, T: FloatElement>(_ function: F.Type, _ type: T.Type) -> Tensor {
         let out = Tensor.empty(shape, dtype: dtype)
         if T.self == Float.self, let kernel = F.floatKernel {
-            kernel(pointer(as: Float.self), out.pointer(as: Float.self), count)
+            let (x, y) = (SharedBuffer(pointer(as: Float.self)), SharedBuffer(out.pointer(as: Float.self)))
+            splitInHalves(count) { start, n in kernel(x.base + start, y.base + start, n) }
             return out
         }
         let (x, y) = (pointer(as: T.self), out.pointer(as: T.self))
@@ -295,7 +298,9 @@ extension Tensor {
         let g = gradient.contiguous()
         let out = Tensor.empty(shape, dtype: dtype)
         if T.self == Float.self, let kernel = F.floatBackwardKernel {
-            kernel(pointer(as: Float.self), g.pointer(as: Float.self), out.pointer(as: Float.self), count)
+            let (x, dy) = (SharedBuffer(pointer(as: Float.self)), SharedBuffer(g.pointer(as: Float.self)))
+            let dx = SharedBuffer(out.pointer(as: Float.self))
+            splitInHalves(count) { start, n in kernel(x.base + start, dy.base + start, dx.base + start, n) }
             return out
         }
         let (x, y, dy, dx) = (

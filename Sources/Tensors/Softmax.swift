@@ -2,6 +2,9 @@ import CKernels
 
 // Softmax, log-softmax and layer normalization: row kernels over the last axis (another axis is moved last first).
 
+/// The fewest rows of `width` that are worth two threads (about 256k elements).
+private func rowsWorthSplitting(_ width: Int) -> Int { Swift.max((1 << 18) / Swift.max(width, 1), 2) }
+
 extension Tensor {
     /// The tensor with `axis` moved last (contiguous), and how to move a result back.
     private func rowsAlong(_ axis: Int) -> (rows: Tensor, restore: (Tensor) -> Tensor) {
@@ -46,9 +49,11 @@ extension Tensor {
     private func rowKernel<T: FloatElement>(_ type: T.Type, log: Bool) -> Tensor {
         let n = shape.last ?? 1
         let out = Tensor.empty(shape, dtype: dtype)
-        if T.self == Float.self {  // vectorized exp (CKernels)
-            mh_softmax_rows(
-                pointer(as: Float.self), out.pointer(as: Float.self), n == 0 ? 0 : count / n, n, log ? 1 : 0)
+        if T.self == Float.self {  // vectorized exp (CKernels), rows in two halves
+            let (x, y) = (SharedBuffer(pointer(as: Float.self)), SharedBuffer(out.pointer(as: Float.self)))
+            splitInHalves(n == 0 ? 0 : count / n, minimum: rowsWorthSplitting(n)) { start, rows in
+                mh_softmax_rows(x.base + start * n, y.base + start * n, rows, n, log ? 1 : 0)
+            }
             return out
         }
         let (x, y) = (pointer(as: T.self), out.pointer(as: T.self))
@@ -83,6 +88,15 @@ extension Tensor {
     private func softmaxBackward<T: FloatElement>(_ type: T.Type, _ g: Tensor, log: Bool) -> Tensor {
         let n = shape.last ?? 1
         let out = Tensor.empty(shape, dtype: dtype)
+        if T.self == Float.self {  // vectorized sums (CKernels), rows in two halves
+            let (y, dy) = (SharedBuffer(pointer(as: Float.self)), SharedBuffer(g.pointer(as: Float.self)))
+            let dx = SharedBuffer(out.pointer(as: Float.self))
+            splitInHalves(n == 0 ? 0 : count / n, minimum: rowsWorthSplitting(n)) { start, rows in
+                mh_softmax_backward_rows(
+                    y.base + start * n, dy.base + start * n, dx.base + start * n, rows, n, log ? 1 : 0)
+            }
+            return out
+        }
         let (y, dy, dx) = (pointer(as: T.self), g.pointer(as: T.self), out.pointer(as: T.self))
         for row in 0..<(n == 0 ? 0 : count / n) {
             let (yr, gr, xr) = (y + row * n, dy + row * n, dx + row * n)
@@ -117,16 +131,29 @@ extension Tensor {
         let inputs = [self] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
         return Tensor.record("layer_norm", y, inputs: inputs) { g in
             let g = g.contiguous()
-            if g.dtype == .float32 {  // one fused pass per row (CKernels)
+            if g.dtype == .float32 {  // one fused pass per row (CKernels), rows in two halves
                 let n = xHat.shape.last ?? 1
                 let dx = Tensor.empty(xHat.shape, dtype: .float32)
-                let dw = weight == nil ? nil : Tensor.zeros([n])
-                let db = bias == nil ? nil : Tensor.zeros([n])
-                mh_layer_norm_backward(
-                    g.pointer(as: Float.self), xHat.pointer(as: Float.self), rstd.pointer(as: Float.self),
-                    w?.pointer(as: Float.self), dx.pointer(as: Float.self), dw?.pointer(as: Float.self),
-                    db?.pointer(as: Float.self), n == 0 ? 0 : xHat.count / n, n)
-                return [dx] + (dw.map { [$0] } ?? []) + (db.map { [$0] } ?? [])
+                // Each half sums its rows' dw and db into its own row of these; the two rows are added after.
+                let dw = weight == nil ? nil : Tensor.zeros([2, n])
+                let db = bias == nil ? nil : Tensor.zeros([2, n])
+                let (gs, hs, rs) = (
+                    SharedBuffer(g.pointer(as: Float.self)), SharedBuffer(xHat.pointer(as: Float.self)),
+                    SharedBuffer(rstd.pointer(as: Float.self))
+                )
+                let ws = w.map { SharedBuffer($0.pointer(as: Float.self)) }
+                let (dxs, dws, dbs) = (
+                    SharedBuffer(dx.pointer(as: Float.self)), dw.map { SharedBuffer($0.pointer(as: Float.self)) },
+                    db.map { SharedBuffer($0.pointer(as: Float.self)) }
+                )
+                let rows = n == 0 ? 0 : xHat.count / n
+                splitInHalves(rows, minimum: rowsWorthSplitting(n)) { start, count in
+                    let half = start == 0 ? 0 : n
+                    mh_layer_norm_backward(
+                        gs.base + start * n, hs.base + start * n, rs.base + start, ws?.base, dxs.base + start * n,
+                        dws.map { $0.base + half }, dbs.map { $0.base + half }, count, n)
+                }
+                return [dx] + (dw.map { [$0.sum(axes: [0])] } ?? []) + (db.map { [$0.sum(axes: [0])] } ?? [])
             }
             let gHat = w.map { g * $0 } ?? g
             let dx =
@@ -151,11 +178,18 @@ extension Tensor {
         let (x, y, h, r) = (
             pointer(as: T.self), out.pointer(as: T.self), normalized.pointer(as: T.self), rstds.pointer(as: T.self)
         )
-        if T.self == Float.self {  // vectorized sums (CKernels)
-            mh_layer_norm(
-                pointer(as: Float.self), weight?.pointer(as: Float.self), bias?.pointer(as: Float.self),
-                out.pointer(as: Float.self), normalized.pointer(as: Float.self), rstds.pointer(as: Float.self), rows, n,
-                Float(epsilon))
+        if T.self == Float.self {  // vectorized sums (CKernels), rows in two halves
+            let (x, y) = (SharedBuffer(pointer(as: Float.self)), SharedBuffer(out.pointer(as: Float.self)))
+            let (h, r) = (SharedBuffer(normalized.pointer(as: Float.self)), SharedBuffer(rstds.pointer(as: Float.self)))
+            let (w, b) = (
+                weight.map { SharedBuffer($0.pointer(as: Float.self)) },
+                bias.map { SharedBuffer($0.pointer(as: Float.self)) }
+            )
+            splitInHalves(rows, minimum: rowsWorthSplitting(n)) { start, count in
+                mh_layer_norm(
+                    x.base + start * n, w?.base, b?.base, y.base + start * n, h.base + start * n, r.base + start, count,
+                    n, Float(epsilon))
+            }
             return (out, normalized, rstds)
         }
         let w = weight?.pointer(as: T.self)

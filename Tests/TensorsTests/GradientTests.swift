@@ -190,7 +190,8 @@ private func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double>
     }
 
     /// The vectorized float32 kernels (CKernels: polynomial erf and exp) against float64 libm over [−12, 12]:
-    /// both GELUs and their derivatives within 2e-6 of max(|value|, 1); softmax within 5e-7, exactly 0 at −∞.
+    /// both GELUs and their derivatives within 2e-6 of max(|value|, 1); softmax within 5e-7, exactly 0 at −∞; the
+    /// softmax and log-softmax gradients within 1e-5.
     @Test func vectorizedKernelsMatchLibm() {
         let points = (0...48000).map { -12 + Double($0) / 2000 }
         let x32 = Tensor(points.map(Float.init), shape: [points.count]).requiringGrad()
@@ -215,6 +216,16 @@ private func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double>
         #expect(masked[1] == 0 && masked[3] == 0 && abs(masked[0] + masked[2] - 1) < 1e-7)
         let allMasked = Tensor([-Float.infinity, -Float.infinity], shape: [1, 2]).softmax().doubles
         #expect(allMasked.allSatisfy { $0.isNaN })
+        // Their backward (one vectorized pass per row), rows of 300: not a multiple of the 16 lanes.
+        let seed = Tensor.randomNormal([6, 300], using: &generator)
+        for log in [false, true] {
+            let (s32, s64) = (scores.requiringGrad(), scores.converted(to: .float64).requiringGrad())
+            (log ? s32.logSoftmax() : s32.softmax()).backward(seed)
+            (log ? s64.logSoftmax() : s64.softmax()).backward(seed.converted(to: .float64))
+            let (g32, g64) = (s32.grad?.doubles ?? [], s64.grad?.doubles ?? [])
+            let worst = zip(g32, g64).map { abs($0 - $1) / Swift.max(abs($1), 1) }.max() ?? 1
+            #expect(g32.count == 1800 && worst < 1e-5, "\(log ? "log-softmax" : "softmax")′: \(worst)")
+        }
     }
 
     /// The fused float32 layer norm (forward and backward in one pass per row) against the composed float64 ops,

@@ -17,6 +17,10 @@ void mh_gelu_tanh_backward(const float *x, const float *dy, float *dx, size_t n)
 /// Softmax (or log-softmax when `log` is non-zero) of `rows` contiguous rows of `n` values.
 void mh_softmax_rows(const float *x, float *y, size_t rows, size_t n, int log);
 
+/// Softmax's backward over `rows` rows of `n`, from the output y and its gradient g: dx = y·(g − Σ g·y), or for
+/// log-softmax dx = g − e^y·Σ g.
+void mh_softmax_backward_rows(const float *y, const float *g, float *dx, size_t rows, size_t n, int log);
+
 /// Layer norm of `rows` rows of `n`: xhat = (x − mean)·rstd, y = xhat·w + b (w, b may be NULL: 1 and 0); writes
 /// xhat and each row's rstd = 1/√(var + eps) for the backward.
 void mh_layer_norm(const float *x, const float *w, const float *b, float *y, float *xhat, float *rstd, size_t rows,
