@@ -31,6 +31,18 @@ extension Tensor {
             destination.copyMemory(from: storage.pointer + layout.offset * size, byteCount: count * size)
             return
         }
+        // Rows contiguous in the source (a head split or merge, [B, T, H, D] ↔ [B, H, T, D]): one copy per row.
+        let inner = shape.last ?? 1
+        if rank > 1, layout.strides[rank - 1] == 1, inner >= 16 {
+            let rows = Layout(
+                shape: Array(shape.dropLast()), strides: Array(layout.strides.dropLast()), offset: layout.offset)
+            var index = 0
+            rows.forEachIndex {
+                (destination + index * size).copyMemory(from: storage.pointer + $0 * size, byteCount: inner * size)
+                index += inner
+            }
+            return
+        }
         // Typed gathers for the common element sizes: one load and store per element, not a memcpy call.
         func gather<T>(_ type: T.Type) {
             let (to, from) = (

@@ -70,6 +70,29 @@ import Testing
         #expect(a.matmul(a.transposed()).floats == [14, 32, 32, 77])
     }
 
+    /// A head split's copy ([B, T, H, D] → [B, H, T, D], rows of D contiguous in the source) copies row by row;
+    /// every element lands where the index arithmetic says.
+    @Test func permutedCopiesMoveRows() {
+        let (b, t, h, d) = (2, 3, 4, 20)
+        let x = Tensor.arange(0, Double(b * t * h * d), dtype: .float32).reshaped([b, t, h, d])
+        let y = x.transposed(1, 2).contiguous().floats
+        var expected: [Float] = []
+        for i in 0..<b {
+            for j in 0..<h {
+                for k in 0..<t {
+                    for l in 0..<d {
+                        expected.append(Float(((i * t + k) * h + j) * d + l))
+                    }
+                }
+            }
+        }
+        #expect(y == expected)
+        #expect(x.transposed(1, 2).contiguous().transposed(1, 2).contiguous().floats == x.floats)
+        // A slice of each row (an offset, and a row stride larger than the row).
+        let middle = x.sliced(3, 2..<18).contiguous().floats
+        #expect(middle == x.floats.enumerated().filter { (2..<18).contains($0.offset % d) }.map(\.element))
+    }
+
     /// Sums over leading axes of a contiguous float32 tensor take a column-sum kernel (blocks of 512 columns):
     /// checked against sums in Double over a width that leaves a partial block, and against the general path.
     @Test func leadingAxisSumsMatchDoubleSums() {
