@@ -162,6 +162,59 @@ MH_CLONES void mh_softmax_backward_rows(const float *y, const float *g, float *d
     }
 }
 
+MH_CLONES void mh_cross_entropy_rows(const float *x, size_t rows, size_t classes, const ptrdiff_t *labels,
+                                     ptrdiff_t ignore, float smoothing, double *lse, double *loss) {
+    enum { LANES = 16 };
+    size_t body = classes - classes % LANES;
+    for (size_t row = 0; row < rows; row++) {
+        loss[row] = 0;
+        lse[row] = 0;
+        if (labels[row] == ignore) continue;
+        const float *xr = x + row * classes;
+        float top[LANES], sums[LANES] = {0}, plains[LANES] = {0};
+        for (int k = 0; k < LANES; k++) top[k] = -INFINITY;
+        for (size_t j = 0; j < body; j += LANES)
+            for (int k = 0; k < LANES; k++) top[k] = xr[j + k] > top[k] ? xr[j + k] : top[k];
+        float largest = -INFINITY;
+        for (int k = 0; k < LANES; k++) largest = top[k] > largest ? top[k] : largest;
+        for (size_t j = body; j < classes; j++) largest = xr[j] > largest ? xr[j] : largest;
+        for (size_t j = 0; j < body; j += LANES)
+            for (int k = 0; k < LANES; k++) {
+                sums[k] += mh_exp(xr[j + k] - largest);
+                plains[k] += xr[j + k];
+            }
+        float sum = 0, plain = 0;
+        for (int k = 0; k < LANES; k++) {
+            sum += sums[k];
+            plain += plains[k];
+        }
+        for (size_t j = body; j < classes; j++) {
+            sum += mh_exp(xr[j] - largest);
+            plain += xr[j];
+        }
+        double row_lse = (double)largest + log((double)sum);
+        lse[row] = row_lse;
+        loss[row] = row_lse - (1.0 - smoothing) * (double)xr[labels[row]] - (double)smoothing / (double)classes * plain;
+    }
+}
+
+MH_CLONES void mh_cross_entropy_backward(const float *x, size_t rows, size_t classes, const ptrdiff_t *labels,
+                                         ptrdiff_t ignore, const double *lse, float smoothing, float scale,
+                                         float *dx) {
+    float uniform = smoothing / (float)classes;
+    for (size_t row = 0; row < rows; row++) {
+        const float *xr = x + row * classes;
+        float *dr = dx + row * classes;
+        if (labels[row] == ignore) {
+            memset(dr, 0, classes * sizeof(float));
+            continue;
+        }
+        float shift = (float)lse[row];
+        for (size_t j = 0; j < classes; j++) dr[j] = (mh_exp(xr[j] - shift) - uniform) * scale;
+        dr[labels[row]] -= (1.0f - smoothing) * scale;
+    }
+}
+
 MH_CLONES void mh_layer_norm(const float *x, const float *w, const float *b, float *y, float *xhat, float *rstd,
                              size_t rows, size_t n, float eps) {
     for (size_t row = 0; row < rows; row++) {

@@ -1,3 +1,5 @@
+import CKernels
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -52,9 +54,30 @@ extension Tensor {
     private func crossEntropyRows<T: FloatElement>(
         _ type: T.Type, _ labels: [Int], _ ignoreIndex: Int, _ smoothing: Double, _ classes: Int
     ) -> (Double, [Double]) {
+        var shifts = [Double](repeating: 0, count: labels.count)
+        if T.self == Float.self {  // vectorized exp (CKernels), rows in two halves; row losses added in order
+            var losses = [Double](repeating: 0, count: labels.count)
+            let x = SharedBuffer(pointer(as: Float.self))
+            labels.withUnsafeBufferPointer { labelBuffer in
+                shifts.withUnsafeMutableBufferPointer { shiftBuffer in
+                    losses.withUnsafeMutableBufferPointer { lossBuffer in
+                        guard let l = labelBuffer.baseAddress, let s = shiftBuffer.baseAddress,
+                            let o = lossBuffer.baseAddress
+                        else { return }
+                        let (l2, s2, o2) = (SharedBuffer(l), SharedBuffer(s), SharedBuffer(o))
+                        splitInHalves(labels.count, minimum: Swift.max((1 << 18) / Swift.max(classes, 1), 2)) {
+                            start, count in
+                            mh_cross_entropy_rows(
+                                x.base + start * classes, count, classes, l2.base + start, ignoreIndex,
+                                Float(smoothing), s2.base + start, o2.base + start)
+                        }
+                    }
+                }
+            }
+            return (losses.reduce(0, +), shifts)
+        }
         let x = pointer(as: T.self)
         var total = 0.0
-        var shifts = [Double](repeating: 0, count: labels.count)
         for (row, label) in labels.enumerated() where label != ignoreIndex {
             let xr = x + row * classes
             var largest = -T.infinity
@@ -77,6 +100,22 @@ extension Tensor {
         _ type: T.Type, into gradient: Tensor, _ labels: [Int], _ shifts: [Double], _ ignoreIndex: Int,
         _ smoothing: Double, _ scale: Double, _ classes: Int
     ) {
+        if T.self == Float.self {  // vectorized exp (CKernels), rows in two halves
+            let (x, d) = (SharedBuffer(pointer(as: Float.self)), SharedBuffer(gradient.pointer(as: Float.self)))
+            labels.withUnsafeBufferPointer { labelBuffer in
+                shifts.withUnsafeBufferPointer { shiftBuffer in
+                    guard let l = labelBuffer.baseAddress, let s = shiftBuffer.baseAddress else { return }
+                    let (l2, s2) = (SharedBuffer(l), SharedBuffer(s))
+                    splitInHalves(labels.count, minimum: Swift.max((1 << 18) / Swift.max(classes, 1), 2)) {
+                        start, count in
+                        mh_cross_entropy_backward(
+                            x.base + start * classes, count, classes, l2.base + start, ignoreIndex, s2.base + start,
+                            Float(smoothing), Float(scale), d.base + start * classes)
+                    }
+                }
+            }
+            return
+        }
         let (x, d) = (pointer(as: T.self), gradient.pointer(as: T.self))
         let (uniform, peak, factor) = (T(smoothing / Double(classes)), T(1 - smoothing), T(scale))
         for (row, label) in labels.enumerated() {

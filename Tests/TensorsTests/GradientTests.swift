@@ -228,6 +228,28 @@ private func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double>
         }
     }
 
+    /// The vectorized float32 cross-entropy (CKernels) against the float64 loops: 1031 classes (not a multiple of the
+    /// 16 lanes), an ignored row, label smoothing; loss and gradient within 1e-5.
+    @Test func vectorizedCrossEntropyMatchesDouble() {
+        var generator = RandomGenerator(seed: 83)
+        let logits = Tensor.randomNormal([5, 1031], std: 4, using: &generator)
+        let targets = Tensor([3, -100, 1030, 0, 517] as [Int64], shape: [5])
+        for smoothing in [0, 0.1] {
+            let (x32, x64) = (logits.requiringGrad(), logits.converted(to: .float64).requiringGrad())
+            let (l32, l64) = (
+                x32.crossEntropy(targets: targets, labelSmoothing: smoothing),
+                x64.crossEntropy(targets: targets, labelSmoothing: smoothing)
+            )
+            #expect(abs(l32.item - l64.item) < 1e-5 * Swift.max(abs(l64.item), 1), "loss \(l32.item) vs \(l64.item)")
+            l32.backward()
+            l64.backward()
+            let (g32, g64) = (x32.grad?.doubles ?? [], x64.grad?.doubles ?? [])
+            let worst = zip(g32, g64).map { abs($0 - $1) }.max() ?? 1
+            #expect(g32.count == 5 * 1031 && worst < 1e-5, "gradient: \(worst)")
+            #expect(g32[1031..<2062].allSatisfy { $0 == 0 })  // the ignored row
+        }
+    }
+
     /// The fused float32 layer norm (forward and backward in one pass per row) against the composed float64 ops,
     /// with rows not a multiple of the 16 lanes and with or without the affine parameters.
     @Test(arguments: [37, 64, 5])

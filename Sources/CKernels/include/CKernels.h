@@ -21,6 +21,15 @@ void mh_softmax_rows(const float *x, float *y, size_t rows, size_t n, int log);
 /// log-softmax dx = g − e^y·Σ g.
 void mh_softmax_backward_rows(const float *y, const float *g, float *dx, size_t rows, size_t n, int log);
 
+/// Cross-entropy of `rows` rows of `classes` logits against `labels` (rows labelled `ignore` are skipped): writes
+/// each counted row's log-sum-exp to `lse` and its loss lse − (1 − ε)·x[label] − (ε/classes)·Σx to `loss` (0 for
+/// skipped rows). Labels must be in range.
+void mh_cross_entropy_rows(const float *x, size_t rows, size_t classes, const ptrdiff_t *labels, ptrdiff_t ignore,
+                           float smoothing, double *lse, double *loss);
+/// Its gradient: dx = (e^(x − lse) − ε/classes)·scale, minus (1 − ε)·scale at the label; 0 on skipped rows.
+void mh_cross_entropy_backward(const float *x, size_t rows, size_t classes, const ptrdiff_t *labels,
+                               ptrdiff_t ignore, const double *lse, float smoothing, float scale, float *dx);
+
 /// Layer norm of `rows` rows of `n`: xhat = (x − mean)·rstd, y = xhat·w + b (w, b may be NULL: 1 and 0); writes
 /// xhat and each row's rstd = 1/√(var + eps) for the backward.
 void mh_layer_norm(const float *x, const float *w, const float *b, float *y, float *xhat, float *rstd, size_t rows,
