@@ -51,9 +51,11 @@ extension Tensor {
         let rows = inputs == 0 ? 0 : x.count / inputs
         let out = Tensor.empty(Array(shape.dropLast()) + [outputs], dtype: dtype)
         let o = out.pointer(as: Float.self)
-        if let bias {
-            let b = bias.contiguous().detached().pointer(as: Float.self)
-            for row in 0..<rows { (o + row * outputs).update(from: b, count: outputs) }
+        if let bias = bias?.contiguous().detached() {  // kept alive (a copy when strided) while its bytes are read
+            let b = bias.pointer(as: Float.self)
+            withExtendedLifetime(bias) {
+                for row in 0..<rows { (o + row * outputs).update(from: b, count: outputs) }
+            }
         }
         if rows > 0, rows <= 2, outputs > 0, inputs > 0 {
             // One or two rows (a generation step): matrix-vector products read W once each, where sgemm would
