@@ -6,7 +6,8 @@ import Tensors
 // `make bench` (release): the tensor engine at BERT-base shapes — sgemm through Tensor.matmul against OpenBLAS
 // called directly, a 12-layer BERT-base-shaped encoder (hidden 768, 12 heads, intermediate 3072, random weights)
 // forward at 1 × 128 and 8 × 128, and a training step (forward + backward + AdamW) at 8 × 128 — beside PyTorch
-// (Benchmarks/peer_tensors.py, when PEER_PYTHON has torch) in the same run. Median of several runs after a warm-up.
+// (Benchmarks/peer_tensors.py, when PEER_PYTHON has torch) in the same run. Median of several runs after a warm-up;
+// the two sides alternate for BENCH_ROUNDS rounds.
 
 func now() -> Double {
     var time = timespec()
@@ -59,55 +60,87 @@ func encode(_ x: Tensor) -> Tensor {
     for layer in layers { h = layer(h) }
     return h
 }
-var ours: [String: Double] = [:]
-for batch in [1, 8] where wanted("forward") {
-    let x = Tensor.randomNormal([batch, 128, 768], using: &generator)
-    let seconds = median(batch == 1 ? 5 : 3) { _ = Tensor.withoutGradient { encode(x) } }
-    ours["forward \(batch)x128"] = seconds
-    print(String(format: "  ModelHub  forward %d × 128: %.3f s", batch, seconds))
-}
-if only == "adam" {
-    let parameters = layers.flatMap { $0.parameters() }
-    let optimizer = Adam.adamW([ParameterGroup(parameters, weightDecay: 0.01)], learningRate: 1e-4)
-    let x = Tensor.randomNormal([8, 128, 768], using: &generator)
-    encode(x).squared().mean().backward()
-    print(String(format: "adam step %.1f ms", median(9) { optimizer.step() } * 1e3))
-}
-if wanted("train") {
-    let parameters = layers.flatMap { $0.parameters() }
-    let optimizer = Adam.adamW([ParameterGroup(parameters, weightDecay: 0.01)], learningRate: 1e-4)
-    let x = Tensor.randomNormal([8, 128, 768], using: &generator)
-    let train = median(3) {
-        optimizer.zeroGrad()
-        let loss = encode(x).squared().mean()
-        loss.backward()
-        optimizer.step()
+let forwardInputs = [1, 8].map { Tensor.randomNormal([$0, 128, 768], using: &generator) }
+let trainInput = Tensor.randomNormal([8, 128, 768], using: &generator)
+let optimizer = Adam.adamW(
+    [ParameterGroup(layers.flatMap { $0.parameters() }, weightDecay: 0.01)], learningRate: 1e-4)
+
+/// One round of ModelHub's figures: seconds by part name (the peer's names).
+@MainActor func measureOurs() -> [String: Double] {
+    var ours: [String: Double] = [:]
+    for x in forwardInputs where wanted("forward") {
+        let batch = x.size(0)
+        ours["forward \(batch)x128"] = median(batch == 1 ? 5 : 3) { _ = Tensor.withoutGradient { encode(x) } }
     }
-    ours["train 8x128"] = train
-    print(String(format: "  ModelHub  train step 8 × 128 (forward + backward + AdamW): %.3f s", train))
+    if wanted("train") {
+        ours["train 8x128"] = median(3) {
+            optimizer.zeroGrad()
+            encode(trainInput).squared().mean().backward()
+            optimizer.step()
+        }
+    }
+    return ours
 }
 
-let peer = ProcessInfo.processInfo.environment["PEER_PYTHON"] ?? "python3"
-let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("peer_tensors.py").path
-let process = Process()
-process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-process.arguments = [peer, script]
-let pipe = Pipe()
-process.standardOutput = pipe
-process.standardError = Pipe()
-if only == nil, (try? process.run()) != nil {
-    process.waitUntilExit()
+/// One round of PyTorch's figures, or nil when the peer cannot run (no torch).
+func measurePeer() -> [String: Double]? {
+    let peer = ProcessInfo.processInfo.environment["PEER_PYTHON"] ?? "python3"
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("peer_tensors.py").path
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [peer, script]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = Pipe()
+    guard (try? process.run()) != nil else { return nil }
     let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    var printed = false
+    process.waitUntilExit()
+    var figures: [String: Double] = [:]
     for line in text.split(separator: "\n") {
         let fields = line.split(separator: "\t")
-        guard fields.count == 2, let seconds = Double(fields[1]), let mine = ours[String(fields[0])] else { continue }
-        printed = true
-        print(
-            String(
-                format: "  PyTorch   %@: %.3f s → ModelHub takes %.2f× its time", String(fields[0]), seconds,
-                mine / seconds))
+        if fields.count == 2, let seconds = Double(fields[1]) { figures[String(fields[0])] = seconds }
     }
-    if !printed { print("  peer skipped: \(peer) has no torch; set PEER_PYTHON to a Python that has it") }
+    return figures.isEmpty ? nil : figures
+}
+
+if only == "adam" {
+    encode(trainInput).squared().mean().backward()
+    print(String(format: "adam step %.1f ms", median(9) { optimizer.step() } * 1e3))
+} else {
+    // This VM's speed drifts by up to 2× within minutes, so the two sides alternate for BENCH_ROUNDS rounds (3 by
+    // default) and each figure is the median over the rounds.
+    let rounds = Swift.max(Int(ProcessInfo.processInfo.environment["BENCH_ROUNDS"] ?? "") ?? 3, 1)
+    var oursByPart: [String: [Double]] = [:]
+    var peerByPart: [String: [Double]] = [:]
+    var peerRuns = only == nil  // the peer runs only with all parts, and stops after a first failure
+    for round in 1...rounds {
+        for (part, seconds) in measureOurs() { oursByPart[part, default: []].append(seconds) }
+        guard peerRuns, let peer = measurePeer() else {
+            peerRuns = false
+            continue
+        }
+        for (part, seconds) in peer { peerByPart[part, default: []].append(seconds) }
+        let line = peer.keys.sorted().compactMap { part in
+            oursByPart[part]?.last.map { String(format: "%@ %.3f / %.3f s", part, $0, peer[part] ?? 0) }
+        }
+        print("  round \(round) (ModelHub / PyTorch): " + line.joined(separator: ", "))
+    }
+    func middle(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+    for part in ["forward 1x128", "forward 8x128", "train 8x128"] {
+        guard let mine = oursByPart[part] else { continue }
+        let name =
+            part == "train 8x128"
+            ? "train step 8 × 128 (forward + backward + AdamW)" : part.replacingOccurrences(of: "x128", with: " × 128")
+        var line = String(format: "  ModelHub  %@: %.3f s", name, middle(mine))
+        if let theirs = peerByPart[part] {
+            line += String(
+                format: "; PyTorch %.3f s → ModelHub takes %.2f× its time (median of %d rounds)", middle(theirs),
+                middle(mine) / middle(theirs), theirs.count)
+        }
+        print(line)
+    }
+    if only == nil, peerByPart.isEmpty {
+        print("  peer skipped: PEER_PYTHON has no torch; set PEER_PYTHON to a Python that has it")
+    }
 }
