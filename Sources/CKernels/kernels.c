@@ -1,6 +1,7 @@
 #include "CKernels.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -280,4 +281,90 @@ MH_CLONES void mh_adam(float *restrict p, const float *restrict g, float *restri
         v[i] = vi;
         p[i] = p[i] * shrink - step * mi / (__builtin_elementwise_sqrt(vi) / c2 + eps);
     }
+}
+
+// 16 floats as one value: one zmm register with AVX-512, two ymm with AVX2. Loads and stores go through memcpy
+// (unaligned, no aliasing assumptions); a scalar operand is splatted. The helpers are always inlined into the
+// clones, so clang's warning about passing such vectors without AVX-512 (an ABI question) does not apply.
+typedef float mh_v16 __attribute__((vector_size(64)));
+#pragma clang diagnostic ignored "-Wpsabi"
+
+static inline __attribute__((always_inline)) mh_v16 mh_load16(const float *p) {
+    mh_v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline __attribute__((always_inline)) void mh_store16(float *p, mh_v16 v) { memcpy(p, &v, sizeof v); }
+
+// C[i..i+R, j..j+32] = alpha · Σ_p A[i.., p] · panel[p, j..] for R = 8 (4 for the rows left over): 2R accumulators
+// stay in registers; each step of p loads two panel vectors and R values of A for 2R fused multiply-adds, enough
+// independent chains to cover the FMA latency.
+#define MH_BLOCK(R)                                                                                                  \
+    static inline __attribute__((always_inline)) void mh_block_##R##x32(                                             \
+        size_t k, size_t n, float alpha, const float *a, ptrdiff_t a_row, ptrdiff_t a_col, const float *panel,       \
+        float *c) {                                                                                                  \
+        mh_v16 lo[R], hi[R];                                                                                         \
+        for (int r = 0; r < R; r++) lo[r] = hi[r] = (mh_v16){0};                                                     \
+        for (size_t p = 0; p < k; p++) {                                                                             \
+            mh_v16 b0 = mh_load16(panel + p * n), b1 = mh_load16(panel + p * n + 16);                                \
+            const float *ap = a + (ptrdiff_t)p * a_col;                                                              \
+            for (int r = 0; r < R; r++) {                                                                            \
+                float ar = ap[r * a_row];                                                                            \
+                lo[r] += ar * b0;                                                                                    \
+                hi[r] += ar * b1;                                                                                    \
+            }                                                                                                        \
+        }                                                                                                            \
+        for (int r = 0; r < R; r++) {                                                                                \
+            mh_store16(c + r * n, alpha * lo[r]);                                                                    \
+            mh_store16(c + r * n + 16, alpha * hi[r]);                                                               \
+        }                                                                                                            \
+    }
+MH_BLOCK(8)
+MH_BLOCK(4)
+
+// One row of C over columns [from, to), accumulated in place (rows and columns left over from the blocks).
+static inline void mh_row(size_t k, size_t n, size_t from, size_t to, float alpha, const float *a, ptrdiff_t a_col,
+                          const float *panel, float *c) {
+    for (size_t j = from; j < to; j++) c[j] = 0;
+    for (size_t p = 0; p < k; p++) {
+        float ap = a[(ptrdiff_t)p * a_col];
+        const float *bp = panel + p * n;
+        for (size_t j = from; j < to; j++) c[j] += ap * bp[j];
+    }
+    for (size_t j = from; j < to; j++) c[j] *= alpha;
+}
+
+// Rows [i, i + R) of C: 32-column blocks, then the columns left over one row at a time.
+#define MH_ROWS(R)                                                                                                   \
+    for (; i + R <= m; i += R) {                                                                                     \
+        const float *ai = ab + (ptrdiff_t)i * a_row;                                                                 \
+        for (size_t j = 0; j < wide; j += 32) mh_block_##R##x32(k, n, alpha, ai, a_row, a_col, panel + j, cb + i * n + j); \
+        for (size_t r = 0; r < R && wide < n; r++)                                                                   \
+            mh_row(k, n, wide, n, alpha, ai + (ptrdiff_t)r * a_row, a_col, panel, cb + (i + r) * n);                 \
+    }
+
+MH_CLONES int mh_sgemm_batch(size_t batches, size_t m, size_t n, size_t k, float alpha, const float *a,
+                             const ptrdiff_t *a_offsets, ptrdiff_t a_row, ptrdiff_t a_col, const float *b,
+                             const ptrdiff_t *b_offsets, ptrdiff_t b_row, ptrdiff_t b_col, float *c) {
+    float *panel = malloc((k * n > 0 ? k * n : 1) * sizeof(float));
+    if (!panel) return 1;
+    size_t wide = n - n % 32;
+    for (size_t index = 0; index < batches; index++) {
+        const float *ab = a + a_offsets[index], *bb = b + b_offsets[index];
+        float *cb = c + index * m * n;
+        // B read along its contiguous axis (a transposed B, as Kᵀ in attention scores, is read row by row).
+        if (b_col == 1) {
+            for (size_t p = 0; p < k; p++) memcpy(panel + p * n, bb + (ptrdiff_t)p * b_row, n * sizeof(float));
+        } else {
+            for (size_t j = 0; j < n; j++)
+                for (size_t p = 0; p < k; p++) panel[p * n + j] = bb[(ptrdiff_t)p * b_row + (ptrdiff_t)j * b_col];
+        }
+        size_t i = 0;
+        MH_ROWS(8)
+        MH_ROWS(4)
+        for (; i < m; i++) mh_row(k, n, 0, n, alpha, ab + (ptrdiff_t)i * a_row, a_col, panel, cb + i * n);
+    }
+    free(panel);
+    return 0;
 }

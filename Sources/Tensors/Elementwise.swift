@@ -4,7 +4,7 @@ import CKernels
 // sigmoid, ReLU, the two GELUs) — each with its backward beside it.
 
 /// A binary function applied element by element.
-protocol BinaryFunction {
+protocol BinaryFunction: SendableMetatype {
     static func apply<T: FloatElement>(_ a: T, _ b: T) -> T
 }
 

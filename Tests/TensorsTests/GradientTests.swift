@@ -147,6 +147,32 @@ private func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double>
 /// The fused forms: `linear` (bias written first, sgemm adds with β = 1) and `matmul(_:scale:)` (α), against the
 /// unfused ops in float32 and by finite differences in float64.
 @Suite struct FusedOpTests {
+    /// Batched float32 products small enough for `mh_sgemm_batch` (the C kernel attention's per-head products take)
+    /// against the same products in float64 (dgemm): rows and columns around the 8-row and 32-column blocks, every
+    /// transpose of either side, a head split's strided views, a broadcast batch axis, the α scale; within 1e-5 of
+    /// max(|value|, 1).
+    @Test(arguments: [(1, 64, 100), (3, 5, 7), (8, 32, 64), (13, 33, 1), (128, 128, 64), (128, 64, 128), (20, 97, 16)])
+    func smallBatchedProductsMatchDouble(_ shape: (m: Int, n: Int, k: Int)) {
+        var generator = RandomGenerator(seed: UInt64(shape.m * 1000 + shape.n))
+        let (m, n, k) = shape
+        func check(_ a: Tensor, _ b: Tensor, _ what: String) {
+            let single = a.matmul(b, scale: 0.5).doubles
+            let double = a.converted(to: .float64).matmul(b.converted(to: .float64), scale: 0.5).doubles
+            let worst = zip(single, double).map { abs($0 - $1) / Swift.max(abs($1), 1) }.max() ?? 1
+            #expect(single.count == double.count && worst < 1e-5, "\(what) \(m)×\(n)×\(k): \(worst)")
+        }
+        let a = Tensor.randomNormal([2, 3, m, k], using: &generator)
+        let b = Tensor.randomNormal([2, 3, k, n], using: &generator)
+        check(a, b, "plain")
+        check(a.transposed().contiguous().transposed(), b, "Aᵀ stored")
+        check(a, b.transposed().contiguous().transposed(), "Bᵀ stored")
+        check(a, Tensor.randomNormal([3, k, n], using: &generator), "B broadcast over the first batch axis")
+        // A head split: [B, T, H·D] viewed as [B, H, T, D]; scores Q Kᵀ read both sides through strides.
+        let x = Tensor.randomNormal([2, m, 4 * k], using: &generator)
+        let heads = x.reshaped([2, m, 4, k]).transposed(1, 2)
+        check(heads, heads.transposed(), "QKᵀ of strided heads")
+    }
+
     /// `linear` (W [out, in]) and GPT-2's `conv1D` (W [in, out], read as stored) against matmul + bias.
     @Test(arguments: [true, false])
     func affineProductsEqualMatmulPlusBias(_ linear: Bool) {

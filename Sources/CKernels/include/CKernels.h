@@ -48,4 +48,13 @@ void mh_column_sums(const float *x, size_t rows, size_t n, float *out);
 void mh_adam(float *p, const float *g, float *m, float *v, size_t n, float beta1, float beta2, float l2, float shrink,
              float step, float c2, float eps);
 
+/// `batches` small products C[i] = alpha · A[i] · B[i] (attention's per-head products, where OpenBLAS spends much of
+/// each call packing and waking its threads). A[i] is [m, k] at `a + a_offsets[i]` with element (r, p) at
+/// r·a_row + p·a_col (any strides: a transpose is a stride swap); B[i] is [k, n] likewise; C[i] is [m, n],
+/// contiguous, at `c + i·m·n`. Each B is first copied into a contiguous k × n panel (malloc'd scratch); returns
+/// non-zero, having written nothing, if that allocation fails.
+int mh_sgemm_batch(size_t batches, size_t m, size_t n, size_t k, float alpha, const float *a,
+                   const ptrdiff_t *a_offsets, ptrdiff_t a_row, ptrdiff_t a_col, const float *b,
+                   const ptrdiff_t *b_offsets, ptrdiff_t b_row, ptrdiff_t b_col, float *c);
+
 #endif
