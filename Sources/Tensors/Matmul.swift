@@ -101,12 +101,14 @@ extension Tensor {
         return (copy, false, Swift.max(columns, 1))
     }
 
-    /// Batched products whose right side fits a core's L2 as a packed panel (k·n ≤ 64K floats, 256 KB) and whose
-    /// matrices have 8 to 1024 rows — attention's per-head products (128 × 64 × 128 for BERT) — go to
-    /// `mh_sgemm_batch`, the batch split over two threads: OpenBLAS reaches 80 GFLOP/s there, spending much of each
+    /// The largest k·n of a batched product for `mh_sgemm_batch` (its packed right side fits a core's L2: 256 KB).
+    ///
+    /// Batched products with 8 to 1024 rows per matrix within that — attention's per-head products (128 × 64 × 128
+    /// for BERT) — go to `mh_sgemm_batch`, the batch split over two threads: OpenBLAS reaches 80 GFLOP/s there, spending much of each
     /// call packing and waking its threads; this path 105–150. A generation step's one-row products stay with
     /// OpenBLAS (5% more tokens/s than this path).
     static let smallPanelLimit = 64 * 1024
+    /// The most rows per matrix for `mh_sgemm_batch`.
     static let smallRowLimit = 1024
 
     /// Batched f32 products of [m, k] × [k, n] at any strides through `mh_sgemm_batch`; `out` is [batches, m, n].
