@@ -96,8 +96,9 @@ demo: release minilm
 # beside PyTorch when PEER_PYTHON (default: the reference venv /tmp/ref, else python3) has torch; then a 1 GB
 # `hub pull` from the loopback Hub beside `curl -o` (HUB_BENCH_BYTES to change the size); then tokenization of 6 MB of
 # real text, single-threaded, beside Hugging Face tokenizers; then the tensor engine at BERT-base shapes (sgemm, a
-# 12-layer encoder forward and training step) beside PyTorch; then whole models beside transformers (BERT-base forward and
-# training step, GPT-2 small greedy tokens/s, the real MiniLM's load time from .mhub).
+# 12-layer encoder forward and training step) beside PyTorch, the two sides alternating for BENCH_ROUNDS rounds (3);
+# then whole models beside transformers (BERT-base forward and training step, GPT-2 small greedy tokens/s, the real
+# MiniLM's load time from .mhub, fine-tuning MiniLM).
 PEER_PYTHON ?= $(shell test -x /tmp/ref/bin/python && echo /tmp/ref/bin/python || echo python3)
 bench: release minilm
 	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build FormatsBench
