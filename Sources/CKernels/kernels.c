@@ -339,7 +339,8 @@ static inline void mh_row(size_t k, size_t n, size_t from, size_t to, float alph
 #define MH_ROWS(R)                                                                                                   \
     for (; i + R <= m; i += R) {                                                                                     \
         const float *ai = ab + (ptrdiff_t)i * a_row;                                                                 \
-        for (size_t j = 0; j < wide; j += 32) mh_block_##R##x32(k, n, alpha, ai, a_row, a_col, panel + j, cb + i * n + j); \
+        for (size_t j = 0; j < wide; j += 32)                                                                        \
+            mh_block_##R##x32(k, n, alpha, ai, a_row, a_col, panel + j, cb + i * n + j);                             \
         for (size_t r = 0; r < R && wide < n; r++)                                                                   \
             mh_row(k, n, wide, n, alpha, ai + (ptrdiff_t)r * a_row, a_col, panel, cb + (i + r) * n);                 \
     }
