@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """transformers side of ModelsBench: the same models and shapes, 2 threads, median of runs after a warm-up; prints
-`name<TAB>value` lines. Arguments: the all-MiniLM-L6-v2 folder, then optionally one part (load, forward, train,
-generate, finetune)."""
+`name<TAB>value` lines. Arguments: the all-MiniLM-L6-v2 folder, then optionally the parts to run (load, forward,
+train, generate, finetune; all when none is named)."""
 import os
 import statistics
 import sys
@@ -14,11 +14,11 @@ torch.set_num_threads(2)
 torch.manual_seed(0)
 transformers.logging.set_verbosity_error()
 minilm = sys.argv[1]
-only = sys.argv[2] if len(sys.argv) > 2 else None
+only = set(sys.argv[2:])
 
 
 def wanted(part):
-    return only is None or only == part
+    return not only or part in only
 
 
 def median(runs, body):

@@ -9,7 +9,8 @@ import Tensors
 // training step (forward + backward + AdamW) at 8 × 128; GPT-2 small (random weights) greedy generation with the
 // key/value cache; the time to load the real all-MiniLM-L6-v2 (.cache/minilm, `make minilm`) from an .mhub and
 // from its safetensors folder, beside transformers' from_pretrained; and fine-tuning MiniLM as a classifier of the
-// Debian descriptions (examples/s, evaluation included). Median of several runs after a warm-up.
+// Debian descriptions (examples/s, evaluation included). Median of several runs after a warm-up; forward, training
+// and generation alternate with the peer for BENCH_ROUNDS rounds.
 
 func now() -> Double {
     var time = timespec()
@@ -64,43 +65,49 @@ func ids(_ batch: Int, _ length: Int, vocabulary: Int) -> Tensor {
         (0..<(batch * length)).map { _ in 1000 + Int(generator.next() % UInt64(vocabulary - 1000)) },
         shape: [batch, length])
 }
-if wanted("forward") {
-    let model = try PretrainedModel.random(config: bertBase, task: .base)
-    model.eval()
-    for batch in [1, 8] {
-        let inputs = ModelInputs(inputIDs: ids(batch, 128, vocabulary: 30522))
-        let seconds = try median(batch == 1 ? 5 : 3) { _ = try Tensor.withoutGradient { try model(inputs) } }
-        ours["bert forward \(batch)x128"] = seconds
-        print(String(format: "  ModelHub  BERT-base forward %d × 128: %.3f s", batch, seconds))
-    }
+// The parts that alternate with the peer: their models are made once, then measured in each round.
+let bertModel: PretrainedModel? = wanted("forward") ? try PretrainedModel.random(config: bertBase, task: .base) : nil
+bertModel?.eval()
+let mlmModel: PretrainedModel? = wanted("train") ? try PretrainedModel.random(config: bertBase, task: .maskedLM) : nil
+let mlmOptimizer = mlmModel.map {
+    Adam.adamW([ParameterGroup($0.parameters(), weightDecay: 0.01)], learningRate: 1e-5)
 }
-if wanted("train") {
-    let model = try PretrainedModel.random(config: bertBase, task: .maskedLM)
-    let optimizer = Adam.adamW([ParameterGroup(model.parameters(), weightDecay: 0.01)], learningRate: 1e-5)
-    var inputs = ModelInputs(inputIDs: ids(8, 128, vocabulary: 30522))
-    inputs.labels = inputs.inputIDs
-    let seconds = try median(3) {
-        optimizer.zeroGrad()
-        try model(inputs).loss?.backward()
-        optimizer.step()
+let gpt2Model: CausalLanguageModel? =
+    wanted("generate")
+    ? try PretrainedModel.random(
+        config: config(
+            #"{"model_type": "gpt2", "vocab_size": 50257, "n_embd": 768, "n_layer": 12, "n_head": 12, "n_positions": 1024, "resid_pdrop": 0, "attn_pdrop": 0, "embd_pdrop": 0}"#
+        ), task: .causalLM) as? CausalLanguageModel : nil
+gpt2Model?.eval()
+
+/// One round of the alternating parts: BERT-base forward at 1 × 128 and 8 × 128, its MLM training step, GPT-2
+/// greedy tokens/s; values by the peer's names.
+@MainActor func measureRound() throws -> [String: Double] {
+    var figures: [String: Double] = [:]
+    if let model = bertModel {
+        for batch in [1, 8] {
+            let inputs = ModelInputs(inputIDs: ids(batch, 128, vocabulary: 30522))
+            figures["bert forward \(batch)x128"] = try median(batch == 1 ? 5 : 3) {
+                _ = try Tensor.withoutGradient { try model(inputs) }
+            }
+        }
     }
-    ours["bert train 8x128"] = seconds
-    print(String(format: "  ModelHub  BERT-base MLM train step 8 × 128 (forward + backward + AdamW): %.3f s", seconds))
-}
-if wanted("generate") {
-    let gpt2 = try config(
-        #"{"model_type": "gpt2", "vocab_size": 50257, "n_embd": 768, "n_layer": 12, "n_head": 12, "n_positions": 1024, "resid_pdrop": 0, "attn_pdrop": 0, "embd_pdrop": 0}"#
-    )
-    guard let model = try PretrainedModel.random(config: gpt2, task: .causalLM) as? CausalLanguageModel else {
-        fatalError("GPT-2 is a causal LM")
+    if let model = mlmModel, let optimizer = mlmOptimizer {
+        var inputs = ModelInputs(inputIDs: ids(8, 128, vocabulary: 30522))
+        inputs.labels = inputs.inputIDs
+        figures["bert train 8x128"] = try median(3) {
+            optimizer.zeroGrad()
+            try model(inputs).loss?.backward()
+            optimizer.step()
+        }
     }
-    model.eval()
-    var settings = GenerationConfig(maxNewTokens: 32)
-    settings.eosTokenIDs = [-1]
-    let prompt = [ids(1, 8, vocabulary: 50257).integers]
-    let seconds = try median(3) { _ = try model.generate(prompt, config: settings) }
-    ours["gpt2 greedy tokens/s"] = 32 / seconds
-    print(String(format: "  ModelHub  GPT-2 small greedy, KV cache, 8 + 32 tokens: %.1f tokens/s", 32 / seconds))
+    if let model = gpt2Model {
+        var settings = GenerationConfig(maxNewTokens: 32)
+        settings.eosTokenIDs = [-1]
+        let prompt = [ids(1, 8, vocabulary: 50257).integers]
+        figures["gpt2 greedy tokens/s"] = 32 / (try median(3) { _ = try model.generate(prompt, config: settings) })
+    }
+    return figures
 }
 
 if wanted("finetune") {
@@ -136,34 +143,79 @@ if wanted("finetune") {
     }
 }
 
-let peer = ProcessInfo.processInfo.environment["PEER_PYTHON"] ?? "python3"
-let process = Process()
-process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-process.arguments = [peer, root + "/Benchmarks/peer_models.py", minilm] + (only.map { [$0] } ?? [])
-let pipe = Pipe()
-process.standardOutput = pipe
-process.standardError = Pipe()
-if (try? process.run()) != nil {
-    process.waitUntilExit()
+/// The peer's figures for `parts` (peer_models.py), or nil when it cannot run (no torch and transformers).
+func measurePeer(_ parts: [String]) -> [String: Double]? {
+    let peer = ProcessInfo.processInfo.environment["PEER_PYTHON"] ?? "python3"
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [peer, root + "/Benchmarks/peer_models.py", minilm] + parts
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = Pipe()
+    guard (try? process.run()) != nil else { return nil }
     let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    var printed = false
+    process.waitUntilExit()
+    var figures: [String: Double] = [:]
     for line in text.split(separator: "\n") {
         let fields = line.split(separator: "\t")
-        guard fields.count == 2, let value = Double(fields[1]), let mine = ours[String(fields[0])] else { continue }
-        printed = true
-        if fields[0].hasSuffix("/s") {
-            print(
-                String(
-                    format: "  PyTorch   %@: %.1f → ModelHub makes %.2f× its rate", String(fields[0]), value,
-                    mine / value))
-        } else {
-            print(
-                String(
-                    format: "  PyTorch   %@: %.4f s → ModelHub takes %.2f× its time", String(fields[0]), value,
-                    mine / value))
-        }
+        if fields.count == 2, let value = Double(fields[1]) { figures[String(fields[0])] = value }
     }
-    if !printed {
-        print("  peer skipped: \(peer) has no torch and transformers; set PEER_PYTHON to a Python that has them")
+    return figures.isEmpty ? nil : figures
+}
+
+// This VM's speed drifts by up to 2× within minutes, so the forward, training and generation parts alternate with
+// the peer for BENCH_ROUNDS rounds (3 by default) and each figure is the median over the rounds; loading and
+// fine-tuning (long, and measured over many steps) run once on each side.
+let rounds = Swift.max(Int(ProcessInfo.processInfo.environment["BENCH_ROUNDS"] ?? "") ?? 3, 1)
+var peerRuns = true  // stops after a first failure
+var peerByPart: [String: [Double]] = [:]
+var oursByPart: [String: [Double]] = [:]
+for (part, value) in ours { oursByPart[part] = [value] }
+let once = ["load", "finetune"].filter(wanted)
+if !once.isEmpty {
+    if let peer = measurePeer(once) {
+        for (part, value) in peer { peerByPart[part, default: []].append(value) }
+    } else {
+        peerRuns = false
     }
+}
+let alternating = ["forward", "train", "generate"].filter(wanted)
+for round in 1...rounds where !alternating.isEmpty {
+    let figures = try measureRound()
+    for (part, value) in figures { oursByPart[part, default: []].append(value) }
+    guard peerRuns, let peer = measurePeer(alternating) else {
+        peerRuns = false
+        continue
+    }
+    for (part, value) in peer { peerByPart[part, default: []].append(value) }
+    let line = peer.keys.sorted().compactMap { part in
+        figures[part].map { String(format: "%@ %.4g / %.4g", part, $0, peer[part] ?? 0) }
+    }
+    print("  round \(round) (ModelHub / transformers): " + line.joined(separator: ", "))
+}
+
+func middle(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+let labels = [
+    "load minilm": "load all-MiniLM-L6-v2 from .mhub", "bert forward 1x128": "BERT-base forward 1 × 128",
+    "bert forward 8x128": "BERT-base forward 8 × 128",
+    "bert train 8x128": "BERT-base MLM train step 8 × 128 (forward + backward + AdamW)",
+    "gpt2 greedy tokens/s": "GPT-2 small greedy, KV cache, 8 + 32 tokens, tokens",
+    "minilm finetune examples/s": "fine-tune all-MiniLM-L6-v2, examples",
+]
+for part in labels.keys.sorted() {
+    guard let mine = oursByPart[part].map(middle) else { continue }
+    let rate = part.hasSuffix("/s")
+    var line = String(format: rate ? "  ModelHub  %@: %.1f/s" : "  ModelHub  %@: %.4f s", labels[part] ?? part, mine)
+    if let theirs = peerByPart[part].map(middle) {
+        line += String(
+            format: rate
+                ? "; transformers %.1f/s → ModelHub makes %.2f× its rate"
+                : "; transformers %.4f s → ModelHub takes %.2f× its time",
+            theirs, rate ? mine / theirs : mine / theirs)
+        if (peerByPart[part]?.count ?? 0) > 1 { line += " (median of \(peerByPart[part]?.count ?? 0) rounds)" }
+    }
+    print(line)
+}
+if peerByPart.isEmpty {
+    print("  peer skipped: PEER_PYTHON has no torch and transformers; set PEER_PYTHON to a Python that has them")
 }
