@@ -50,8 +50,10 @@ let benchmarks: [Target] = [
     .executableTarget(name: "FormatsBench", dependencies: ["Formats", "TestSupport"], path: "Benchmarks/FormatsBench"),
     .executableTarget(name: "HubBench", dependencies: ["Hub", "TestSupport"], path: "Benchmarks/HubBench"),
     .executableTarget(
-        name: "ModelsBench", dependencies: ["Formats", "Models", "NN", "Tensors"], path: "Benchmarks/ModelsBench"),
-    .executableTarget(name: "TensorsBench", dependencies: ["Tensors", "NN", "CBLAS"], path: "Benchmarks/TensorsBench"),
+        name: "ModelsBench", dependencies: ["Formats", "Models", "NN", "Tensors", "TestSupport"],
+        path: "Benchmarks/ModelsBench"),
+    .executableTarget(
+        name: "TensorsBench", dependencies: ["Tensors", "NN", "CBLAS", "TestSupport"], path: "Benchmarks/TensorsBench"),
     .executableTarget(
         name: "TokenizersBench", dependencies: ["Tokenizers", "TestSupport"], path: "Benchmarks/TokenizersBench"),
 ]

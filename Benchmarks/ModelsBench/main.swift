@@ -3,6 +3,7 @@ import Foundation
 import Models
 import NN
 import Tensors
+import TestSupport
 
 // `make bench` (release): whole models beside transformers (Benchmarks/peer_models.py, when PEER_PYTHON has torch
 // and transformers) in the same run — BERT-base (random weights) forward at 1 × 128 and 8 × 128 and a masked-LM
@@ -145,22 +146,7 @@ if wanted("finetune") {
 
 /// The peer's figures for `parts` (peer_models.py), or nil when it cannot run (no torch and transformers).
 func measurePeer(_ parts: [String]) -> [String: Double]? {
-    let peer = ProcessInfo.processInfo.environment["PEER_PYTHON"] ?? "python3"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [peer, root + "/Benchmarks/peer_models.py", minilm] + parts
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = Pipe()
-    guard (try? process.run()) != nil else { return nil }
-    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    var figures: [String: Double] = [:]
-    for line in text.split(separator: "\n") {
-        let fields = line.split(separator: "\t")
-        if fields.count == 2, let value = Double(fields[1]) { figures[String(fields[0])] = value }
-    }
-    return figures.isEmpty ? nil : figures
+    Peer.figures(script: "peer_models.py", arguments: [minilm] + parts)
 }
 
 // This VM's speed drifts by up to 2× within minutes, so the forward, training and generation parts alternate with

@@ -2,6 +2,7 @@ import CBLAS
 import Foundation
 import NN
 import Tensors
+import TestSupport
 
 // `make bench` (release): the tensor engine at BERT-base shapes — sgemm through Tensor.matmul against OpenBLAS
 // called directly, a 12-layer BERT-base-shaped encoder (hidden 768, 12 heads, intermediate 3072, random weights)
@@ -82,28 +83,6 @@ let optimizer = Adam.adamW(
     return ours
 }
 
-/// One round of PyTorch's figures, or nil when the peer cannot run (no torch).
-func measurePeer() -> [String: Double]? {
-    let peer = ProcessInfo.processInfo.environment["PEER_PYTHON"] ?? "python3"
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("peer_tensors.py").path
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [peer, script]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = Pipe()
-    guard (try? process.run()) != nil else { return nil }
-    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    var figures: [String: Double] = [:]
-    for line in text.split(separator: "\n") {
-        let fields = line.split(separator: "\t")
-        if fields.count == 2, let seconds = Double(fields[1]) { figures[String(fields[0])] = seconds }
-    }
-    return figures.isEmpty ? nil : figures
-}
-
 if only == "adam" {
     encode(trainInput).squared().mean().backward()
     print(String(format: "adam step %.1f ms", median(9) { optimizer.step() } * 1e3))
@@ -116,7 +95,7 @@ if only == "adam" {
     var peerRuns = only == nil  // the peer runs only with all parts, and stops after a first failure
     for round in 1...rounds {
         for (part, seconds) in measureOurs() { oursByPart[part, default: []].append(seconds) }
-        guard peerRuns, let peer = measurePeer() else {
+        guard peerRuns, let peer = Peer.figures(script: "peer_tensors.py") else {
             peerRuns = false
             continue
         }
