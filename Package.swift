@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // ModelHub: pretrained transformers from a name to working Swift code, on Linux, on the CPU.
-// Layout and module boundaries: DESIGN.md (../shared). Dependency direction:
-// Tensors ◀ NN ◀ Models ◀ ModelHub ◀ HubCLI; Formats, Tokenizers and Hub know nothing of models.
+// Layout and module boundaries: docs/ARCHITECTURE.md. Dependency direction:
+// Tensors ◀ NN ◀ Models ◀ Training ◀ ModelHub ◀ HubCLI; Formats, Tokenizers and Hub know nothing of models.
 import PackageDescription
 
 // MARK: - System libraries (Debian's -dev packages; `make deps` installs them)
@@ -30,8 +30,10 @@ let modules: [Target] = [
     // Formats for its strict JSON parser (Hub API answers and the catalog).
     .target(name: "Hub", dependencies: ["Formats", "CCurl", "CSQLite"]),
     .target(name: "Models", dependencies: ["NN", "Formats", "Tokenizers", "Hub"]),
+    // Datasets, collators, the Trainer and its checkpoints: over Models, which knows nothing of training.
+    .target(name: "Training", dependencies: ["Models", "NN", "Formats", "Tokenizers", "Tensors"]),
     // The umbrella users import: only `@_exported import`s.
-    .target(name: "ModelHub", dependencies: ["Tensors", "NN", "Formats", "Tokenizers", "Hub", "Models"]),
+    .target(name: "ModelHub", dependencies: ["Tensors", "NN", "Formats", "Tokenizers", "Hub", "Models", "Training"]),
     .target(name: "TestSupport", dependencies: ["Formats", "Tensors"]),
 ]
 
@@ -50,7 +52,7 @@ let benchmarks: [Target] = [
     .executableTarget(name: "FormatsBench", dependencies: ["Formats", "TestSupport"], path: "Benchmarks/FormatsBench"),
     .executableTarget(name: "HubBench", dependencies: ["Hub", "TestSupport"], path: "Benchmarks/HubBench"),
     .executableTarget(
-        name: "ModelsBench", dependencies: ["Formats", "Models", "NN", "Tensors", "TestSupport"],
+        name: "ModelsBench", dependencies: ["Formats", "Models", "NN", "Tensors", "TestSupport", "Training"],
         path: "Benchmarks/ModelsBench"),
     .executableTarget(
         name: "TensorsBench", dependencies: ["Tensors", "NN", "CBLAS", "TestSupport"], path: "Benchmarks/TensorsBench"),
@@ -75,6 +77,7 @@ let tests: [Target] = [
     .testTarget(name: "HubTests", dependencies: ["Hub", "TestSupport"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
+    .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TestSupport"]),
     .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
     // Runs the built `hub` binary as a user would; depending on HubCLI makes `swift test` build it.
     .testTarget(name: "HubCLITests", dependencies: ["HubCLI", "Formats", "TestSupport"]),

@@ -4,6 +4,7 @@ import Models
 import NN
 import Tensors
 import TestSupport
+import Training
 
 // `make bench` (release): whole models beside transformers (Benchmarks/peer_models.py, when PEER_PYTHON has torch
 // and transformers) in the same run — BERT-base (random weights) forward at 1 × 128 and 8 × 128 and a masked-LM
@@ -73,12 +74,12 @@ let mlmModel: PretrainedModel? = wanted("train") ? try PretrainedModel.random(co
 let mlmOptimizer = mlmModel.map {
     Adam.adamW([ParameterGroup($0.parameters(), weightDecay: 0.01)], learningRate: 1e-5)
 }
-let gpt2Model: CausalLanguageModel? =
+let gpt2Model: (any CausalLM)? =
     wanted("generate")
-    ? try PretrainedModel.random(
+    ? try AutoModelForCausalLM.random(
         config: config(
             #"{"model_type": "gpt2", "vocab_size": 50257, "n_embd": 768, "n_layer": 12, "n_head": 12, "n_positions": 1024, "resid_pdrop": 0, "attn_pdrop": 0, "embd_pdrop": 0}"#
-        ), task: .causalLM) as? CausalLanguageModel : nil
+        )) : nil
 gpt2Model?.eval()
 
 /// One round of the alternating parts: BERT-base forward at 1 × 128 and 8 × 128, its MLM training step, GPT-2

@@ -13,8 +13,7 @@ let prompt = arguments.dropFirst().first ?? "The Swift programming language"
 let greedy = CommandLine.arguments.contains("--greedy")
 
 do {
-    let loaded = try await AutoModelForCausalLM.fromPretrained(model)
-    guard let gpt2 = loaded as? CausalLanguageModel else { throw ModelError.input("\(model) is not a causal LM") }
+    let gpt2 = try await AutoModelForCausalLM.fromPretrained(model)
     let settings = GenerationConfig(
         maxNewTokens: 50, sampling: !greedy, temperature: 0.8, topK: 50, topP: 0.95, seed: 42)
     // Straight to the terminal, unbuffered, so each piece shows as it comes.

@@ -57,7 +57,7 @@ struct BenchCommand: ParsableCommand {
             switch task {
             case .forward: .base
             case .generate: .causalLM
-            case .trainStep: type == .gpt2 ? .causalLM : .maskedLM
+            case .trainStep: type == "gpt2" ? .causalLM : .maskedLM
             }
         let loaded = try ModelLoading.load(model, at: path, task: modelTask)
         let config = loaded.config
@@ -87,7 +87,7 @@ struct BenchCommand: ParsableCommand {
                 optimizer.step()
             }
         case .generate:
-            guard let lm = loaded as? CausalLanguageModel else { throw ValidationError("not a causal LM") }
+            let lm = try AutoModelForCausalLM.typed(loaded, model)
             var settings = GenerationConfig(maxNewTokens: newTokens)
             settings.eosTokenIDs = [-1]  // every run makes all the tokens
             let prompts = (0..<batch).map { Array(ids[($0 * seq)..<(($0 + 1) * seq)]) }

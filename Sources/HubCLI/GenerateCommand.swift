@@ -59,8 +59,8 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try ModelLoading.load(model, task: .causalLM, access: access, quiet: json)
-        guard let lm = loaded as? CausalLanguageModel else { throw ValidationError("not a causal language model") }
+        let lm = try AutoModelForCausalLM.typed(
+            try ModelLoading.load(model, task: .causalLM, access: access, quiet: json), model)
         var settings = GenerationConfig(
             maxNewTokens: maxNewTokens, sampling: !greedy, temperature: temperature, topK: topK, topP: topP,
             repetitionPenalty: repetitionPenalty, seed: seed)

@@ -110,7 +110,7 @@ struct RunCommand: ParsableCommand {
         ])
         switch task {
         case .embed:
-            let embeddings = try loaded.sentenceEmbeddings(texts)
+            let embeddings = try AutoModel.typed(loaded, model).sentenceEmbeddings(texts)
             result.append("embeddings", ModelLoading.nested(embeddings))
             if !json { printEmbeddings(embeddings) }
         case .hiddenStates:
@@ -126,8 +126,7 @@ struct RunCommand: ParsableCommand {
                 }
             }
         case .fillMask:
-            guard let masked = loaded as? MaskedLanguageModel else { throw ValidationError("not a masked LM") }
-            let predictions = try masked.fillMask(texts, topK: topK)
+            let predictions = try AutoModelForMaskedLM.typed(loaded, model).fillMask(texts, topK: topK)
             result.append(
                 "predictions",
                 .array(
@@ -152,9 +151,7 @@ struct RunCommand: ParsableCommand {
                 }
             }
         case .classify:
-            guard let classifier = loaded as? SequenceClassificationModel else {
-                throw ValidationError("not a sequence classifier")
-            }
+            let classifier = try AutoModelForSequenceClassification.typed(loaded, model)
             let logits = try Tensor.withoutGradient { try classifier(ModelInputs(encodings)).logits }
             guard let logits else { throw ValidationError("the model returned no logits") }
             let scored = try classifier.classify(texts)

@@ -4,3 +4,4 @@
 @_exported import NN
 @_exported import Tensors
 @_exported import Tokenizers
+@_exported import Training

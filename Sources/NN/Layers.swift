@@ -12,6 +12,13 @@ public final class Linear: Module, @unchecked Sendable {
         self.bias = bias ? Parameter(Tensor.randomUniform([outFeatures], in: -bound...bound, using: &generator)) : nil
     }
 
+    /// A layer of fresh parameters as transformers' `_init_weights` draws them (W normal(0, `std`), b zero), drawn
+    /// when the model is built unless a checkpoint supplies them.
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, std: Double) {
+        weight = Parameter(pending: [outFeatures, inFeatures], .normal(std: std))
+        self.bias = bias ? Parameter(pending: [outFeatures], .zeros) : nil
+    }
+
     /// A layer over given parameters (loaded weights, or a weight shared with another module).
     public init(weight: Parameter, bias: Parameter?) {
         self.weight = weight
@@ -34,6 +41,13 @@ public final class Embedding: Module, @unchecked Sendable {
             table.slicedUntracked(0, paddingIndex..<paddingIndex + 1).fillZero()
         }
         weight = Parameter(table)
+        self.paddingIndex = paddingIndex
+    }
+
+    /// A table as transformers' `_init_weights` draws it (normal(0, `std`), the padding row zero), drawn when the
+    /// model is built unless a checkpoint supplies it.
+    public init(_ count: Int, _ dimension: Int, paddingIndex: Int? = nil, std: Double) {
+        weight = Parameter(pending: [count, dimension], .normal(std: std, zeroRow: paddingIndex))
         self.paddingIndex = paddingIndex
     }
 
@@ -85,4 +99,24 @@ public final class Dropout: Module, @unchecked Sendable {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         x.dropout(probability, training: training, using: &generator)
     }
+}
+
+/// GPT-2's `Conv1D`: y = x W + b with W stored [in, out], the transpose of `Linear`'s layout, read as stored (the
+/// product takes W untransposed, so mapped weights stay zero-copy).
+public final class Conv1D: Module, @unchecked Sendable {
+    public let weight: Parameter
+    public let bias: Parameter
+
+    /// A layer of fresh parameters, drawn normal(0, `std`) (transformers' `_init_weights`) when the model is built.
+    public init(_ inFeatures: Int, _ outFeatures: Int, std: Double) {
+        weight = Parameter(pending: [inFeatures, outFeatures], .normal(std: std))
+        bias = Parameter(pending: [outFeatures], .zeros)
+    }
+
+    public init(weight: Parameter, bias: Parameter) {
+        self.weight = weight
+        self.bias = bias
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.conv1D(weight: weight.value, bias: bias.value) }
 }

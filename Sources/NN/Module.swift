@@ -2,22 +2,66 @@ import Tensors
 
 /// A trainable tensor held by a module; optimizers replace its value in place of the old one.
 public final class Parameter: @unchecked Sendable {
+    /// How a parameter that no checkpoint supplies is drawn (transformers' `_init_weights`).
+    public enum Initializer: Sendable, Equatable {
+        /// normal(0, std), with row `zeroRow` set to zero (an embedding's padding row).
+        case normal(std: Double, zeroRow: Int? = nil)
+        case zeros
+        case ones
+    }
+
+    private var stored: Tensor
+    /// Set while the parameter is only a shape: a model is declared, then loaded, and only what the checkpoint
+    /// lacks is drawn, so loading never allocates a weight it then throws away.
+    package private(set) var pending: Initializer?
+
     /// The current value, a leaf that requires grad.
-    public private(set) var value: Tensor
+    public var value: Tensor {
+        if pending != nil {
+            var generator = RandomGenerator(seed: 0)
+            materialize(using: &generator)
+        }
+        return stored
+    }
 
     public init(_ tensor: Tensor) {
-        value = tensor.contiguous().detached().requiringGrad()
+        stored = tensor.contiguous().detached().requiringGrad()
+    }
+
+    /// A parameter of `shape` to be drawn by `initializer` when the model is built, unless loaded first.
+    public init(pending shape: [Int], _ initializer: Initializer) {
+        // A broadcast view of one zero: the shape without the bytes.
+        stored = Tensor.zeros([Int](repeating: 1, count: shape.count)).expanded(to: shape)
+        pending = initializer
+    }
+
+    /// The shape, without drawing a pending value.
+    public var shape: [Int] { stored.shape }
+
+    /// Draws a pending value (a no-op once drawn or loaded).
+    package func materialize(using generator: inout RandomGenerator) {
+        guard let initializer = pending else { return }
+        pending = nil
+        switch initializer {
+        case .normal(let std, let zeroRow):
+            let table = Tensor.randomNormal(stored.shape, std: std, using: &generator)
+            if let zeroRow { table.slicedUntracked(0, zeroRow..<zeroRow + 1).fillZero() }
+            stored = table.requiringGrad()
+        case .zeros: stored = Tensor.zeros(stored.shape).requiringGrad()
+        case .ones: stored = Tensor.ones(stored.shape).requiringGrad()
+        }
     }
 
     /// The gradient accumulated by the last `backward`.
-    public var grad: Tensor? { value.grad }
+    public var grad: Tensor? { stored.grad }
 
     /// Replaces the value (a loaded weight, an optimizer update); the gradient is kept.
     public func assign(_ tensor: Tensor) {
-        precondition(tensor.shape == value.shape, "assigning \(tensor.shape) to a parameter of \(value.shape)")
-        let gradient = value.grad
-        value = tensor.contiguous().detached().requiringGrad()
-        if let gradient { value.setGrad(gradient) }
+        precondition(tensor.shape == stored.shape, "assigning \(tensor.shape) to a parameter of \(stored.shape)")
+        let gradient = pending == nil ? stored.grad : nil
+        pending = nil
+        stored = tensor.contiguous().detached().requiringGrad()
+        if let gradient { stored.setGrad(gradient) }
     }
 
     /// Storage this parameter may write to: a borrowed (memory-mapped) value is copied first.
@@ -32,19 +76,14 @@ public final class Parameter: @unchecked Sendable {
 /// A layer or a model: parameters and child modules found by reflection, named as in PyTorch's state dicts
 /// (`encoder.layer.0.attention.self.query.weight`), and a training flag.
 ///
-/// A stored property named in camelCase appears in snake_case (`wordEmbeddings` → `word_embeddings`); a subclass
-/// names the exceptions in `keyOverrides` (BERT's `LayerNorm`). Arrays of modules are numbered (`layer.0`).
+/// A stored property named in camelCase appears in snake_case (`wordEmbeddings` → `word_embeddings`); a `@Key`
+/// property under the key it declares (BERT's `@Key("LayerNorm") var layerNorm`). Arrays of modules are numbered
+/// (`layer.0`).
 open class Module: @unchecked Sendable {
     /// Whether dropout and the like are active.
     public private(set) var training = true
 
     public init() {}
-
-    /// Property name → checkpoint key, where snake_case is not the key.
-    open var keyOverrides: [String: String] { [:] }
-
-    /// The checkpoint key of a property.
-    func key(for property: String) -> String { keyOverrides[property] ?? snakeCase(property) }
 
     /// The direct children and parameters, by checkpoint key, in declaration order.
     func members() -> [(String, Any)] {
@@ -57,7 +96,11 @@ open class Module: @unchecked Sendable {
         }
         for level in levels.reversed() {
             for (label, value) in level where label != "training" {
-                result.append((key(for: label), value))
+                if let keyed = value as? KeyedMember {
+                    result.append((keyed.key, keyed.member as Any))
+                } else {
+                    result.append((snakeCase(label), value))
+                }
             }
         }
         return result
@@ -117,8 +160,8 @@ open class Module: @unchecked Sendable {
         }
         for (name, parameter) in named {
             guard let tensor = tensors[name] else { continue }
-            guard tensor.shape == parameter.value.shape else {
-                throw ModuleError.shape(name: name, expected: parameter.value.shape, found: tensor.shape)
+            guard tensor.shape == parameter.shape else {
+                throw ModuleError.shape(name: name, expected: parameter.shape, found: tensor.shape)
             }
             parameter.assign(
                 tensor.dtype == parameter.value.dtype ? tensor : tensor.converted(to: parameter.value.dtype))

@@ -72,4 +72,20 @@ extension Fixtures {
         guard ours.shape == reference.shape else { return .infinity }
         return zip(ours.doubles, reference.doubles).map { abs($0 - $1) / Swift.max(abs($1), 1) }.max() ?? 0
     }
+
+    /// The largest absolute |ours − reference|; infinity when the shapes differ (or ours is nil).
+    public static func largestDifference(_ ours: Tensor?, _ reference: Tensor) -> Double {
+        guard let ours, ours.shape == reference.shape else { return .infinity }
+        return zip(ours.doubles, reference.doubles).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    /// Rows of integers from a JSON array of arrays (input ids, masks, labels of the reference files).
+    public static func integers(_ value: JSONValue?) -> [[Int]] {
+        value?.array?.map { $0.array?.compactMap(\.integer) ?? [] } ?? []
+    }
+
+    /// An int64 [rows, columns] tensor of `rows`.
+    public static func tensor(rows: [[Int]]) -> Tensor {
+        Tensor(rows.flatMap { $0 }, shape: [rows.count, rows.first?.count ?? 0])
+    }
 }

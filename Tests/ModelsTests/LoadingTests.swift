@@ -71,9 +71,10 @@ import Testing
     @Test func unsupportedArchitecturesAndTasksAreRefusedByName() throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
-        try writeText(#"{"model_type": "distilbert", "vocab_size": 10, "dim": 8}"#, to: scratch.path + "/config.json")
+        try writeText(#"{"model_type": "xlnet", "vocab_size": 10, "d_model": 8}"#, to: scratch.path + "/config.json")
         let error = #expect(throws: ModelError.self) { try PretrainedModel.load(scratch.path, task: .base) }
-        #expect(error?.description.contains("distilbert") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("'xlnet'") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("bert, roberta, gpt2, distilbert") == true, "names what is supported")
         let task = #expect(throws: ModelError.self) {
             try PretrainedModel.load(Fixtures.path("parity/gpt2-base"), task: .maskedLM)
         }

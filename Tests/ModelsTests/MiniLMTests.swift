@@ -21,7 +21,7 @@ import Testing
         let sentences = reference["sentences"]?.array?.compactMap(\.string) ?? []
         let expected = reference["embeddings"]?.array?.map { $0.array?.compactMap(\.double) ?? [] } ?? []
         #expect(sentences.count >= 20 && sentences.count == expected.count)
-        let model = try PretrainedModel.load(Self.folder, task: .base)
+        let model = try AutoModel.load(Self.folder)
         #expect(model.loadReport.missing.isEmpty && model.loadReport.unexpected.isEmpty, "\(model.loadReport)")
         // Every f32 weight is read from the mapping, not copied.
         #expect(model.parameters().allSatisfy { !$0.value.storage.isWritable })

@@ -1,6 +1,6 @@
-import NN
 import Testing
 
+@testable import NN
 @testable import Tensors
 
 /// A small model built from the layers: PyTorch-style names, state dicts, loading with missing / unexpected keys,
@@ -8,12 +8,12 @@ import Testing
 @Suite struct ModuleTests {
     final class Block: Module, @unchecked Sendable {
         let dense: Linear
-        let layerNorm: LayerNorm
+        @Key("LayerNorm") var layerNorm: LayerNorm
         init(_ width: Int, generator: inout RandomGenerator) {
             dense = Linear(width, width, generator: &generator)
+            super.init()
             layerNorm = LayerNorm(width)
         }
-        override var keyOverrides: [String: String] { ["layerNorm": "LayerNorm"] }
     }
 
     final class Classifier: Module, @unchecked Sendable {
@@ -44,6 +44,45 @@ import Testing
             ])
         #expect(model.stateDict().first?.tensor.shape == [10, 8])
         #expect(model.wordEmbeddings.weight.value.sliced(0, 0..<1).doubles.allSatisfy { $0 == 0 })
+    }
+
+    /// `@Key` names a member as the checkpoint does, also when optional (nil members have no parameters).
+    @Test func declaredKeysNameMembers() {
+        final class Head: Module, @unchecked Sendable {
+            @Key("self") var selfAttention: Linear
+            @Key("LayerNorm") var norm: LayerNorm?
+            @Key("absent") var absent: Linear?
+            let outProj: Linear
+            override init() {
+                outProj = Linear(2, 2, std: 0.02)
+                super.init()
+                selfAttention = Linear(2, 3, bias: false, std: 0.02)
+                norm = LayerNorm(3)
+                absent = nil
+            }
+        }
+        let names = Head().namedParameters().map(\.name)
+        #expect(names == ["self.weight", "LayerNorm.weight", "LayerNorm.bias", "out_proj.weight", "out_proj.bias"])
+    }
+
+    /// A pending parameter is a shape until drawn (or loaded): no bytes, then its initializer's values.
+    @Test func pendingParametersAreDrawnOnce() {
+        let weight = Parameter(pending: [300, 4], .normal(std: 0.5, zeroRow: 2))
+        #expect(weight.shape == [300, 4] && weight.pending != nil)
+        var generator = RandomGenerator(seed: 9)
+        weight.materialize(using: &generator)
+        #expect(weight.pending == nil)
+        let values = weight.value.doubles
+        #expect(values[8..<12].allSatisfy { $0 == 0 }, "the zero row")
+        let std = (values.map { $0 * $0 }.reduce(0, +) / Double(values.count)).squareRoot()
+        #expect(abs(std - 0.5) < 0.05, "\(std)")
+        let drawn = weight.value.doubles
+        weight.materialize(using: &generator)
+        #expect(weight.value.doubles == drawn, "drawn once")
+        let loaded = Parameter(pending: [2], .zeros)
+        loaded.assign(Tensor([3.0, 4.0], shape: [2]))
+        #expect(loaded.pending == nil && loaded.value.doubles == [3, 4])
+        #expect(Parameter(pending: [2, 2], .ones).value.doubles == [1, 1, 1, 1], "read before drawing: drawn")
     }
 
     @Test func stateDictRoundTripAndKeyReports() throws {

@@ -12,9 +12,8 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         config.maxPositions > 0, config.intermediateSize > 0
     else { fatalError("an accepted config breaks an invariant") }
     if config.parameterEstimate <= 1 << 16 {
-        for task in ModelTask.allCases where task.className(for: config.modelType) != nil {
-            _ = try? PretrainedModel.random(config: config, task: task)
-        }
+        // Every task: those the architecture lacks fail with a ModelError, the others build.
+        for task in ModelTask.allCases { _ = try? PretrainedModel.random(config: config, task: task) }
     }
     return 0
 }

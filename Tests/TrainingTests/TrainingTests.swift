@@ -6,6 +6,7 @@ import Testing
 @testable import Models
 @testable import NN
 @testable import Tensors
+@testable import Training
 
 /// Fine-tuning on real text: Debian package descriptions labelled by their archive section
 /// (Tests/Fixtures/make_debian_csv.py → training/debian.csv, 400 rows, 5 balanced sections).
@@ -174,15 +175,15 @@ import Testing
             epsilon: 1e-6)
         let batch = try #require(reference["batch"]?.object)
         var inputs = ModelInputs(
-            inputIDs: ParityFixtures.tensor(ParityFixtures.integers(batch["input_ids"])),
-            attentionMask: ParityFixtures.tensor(ParityFixtures.integers(batch["attention_mask"])))
+            inputIDs: Fixtures.tensor(rows: Fixtures.integers(batch["input_ids"])),
+            attentionMask: Fixtures.tensor(rows: Fixtures.integers(batch["attention_mask"])))
         if batch["token_type_ids"] != nil {
-            inputs.tokenTypeIDs = ParityFixtures.tensor(ParityFixtures.integers(batch["token_type_ids"]))
+            inputs.tokenTypeIDs = Fixtures.tensor(rows: Fixtures.integers(batch["token_type_ids"]))
         }
         let labels = try #require(batch["labels"]?.array)
         inputs.labels =
             labels.first?.array != nil
-            ? ParityFixtures.tensor(ParityFixtures.integers(batch["labels"]))
+            ? Fixtures.tensor(rows: Fixtures.integers(batch["labels"]))
             : Tensor(labels.compactMap(\.integer), shape: [labels.count])
         let loss = try #require(try model(inputs).loss)
         #expect(abs(loss.item - (reference["loss"]?.double ?? 0)) <= 1e-5)
@@ -193,7 +194,7 @@ import Testing
         #expect(parameters.count >= 4)
         for (parameterName, expected) in parameters.entries {
             let ours = try #require(values[parameterName], "\(parameterName)")
-            let error = ParityFixtures.absoluteError(ours.value, Fixtures.tensor(expected))
+            let error = Fixtures.largestDifference(ours.value, Fixtures.tensor(expected))
             #expect(error <= 1e-5, "\(name) \(parameterName): \(error)")
         }
     }

@@ -1,4 +1,5 @@
 import Formats
+import Models
 import NN
 import Tensors
 
@@ -365,10 +366,10 @@ public final class Trainer {
 
     /// Loads a checkpoint's weights, optimizer moments, schedule, random state and position.
     func restore(_ path: String) throws {
-        let weights = CheckpointWeights(try Checkpoint.open(path + "/model.safetensors"))
+        let archive = try Checkpoint.open(path + "/model.safetensors")
         var values: [String: Tensor] = [:]
-        for (index, record) in weights.archive.tensors.enumerated() {
-            values[record.name] = try weights.tensor(at: index)
+        for (index, record) in archive.tensors.enumerated() {
+            values[record.name] = try Tensor(try archive.bytes(at: index), record: record, path: archive.path)
         }
         for (name, parameter) in model.namedParameters(removingDuplicates: false) {
             guard let value = values[name] else { continue }
@@ -450,9 +451,4 @@ func monotonicSeconds() -> Double {
     var spec = timespec()
     clock_gettime(CLOCK_MONOTONIC, &spec)
     return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-}
-
-func writeStandardError(_ text: String) {
-    var copy = text
-    copy.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
 }

@@ -1,4 +1,5 @@
 import Formats
+import Models
 import Tensors
 
 /// One training example: a text (or a pair), with a label for classification or word tags for token

@@ -66,6 +66,6 @@ extension PretrainedModel {
 }
 
 /// Writes `bytes` under a temporary name beside `path`, then renames it.
-func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws {
+package func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws {
     try AtomicFile.write(to: path) { writer in try bytes.withUnsafeBytes { try writer.write($0) } }
 }

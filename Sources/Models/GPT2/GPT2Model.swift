@@ -1,8 +1,9 @@
 import NN
 import Tensors
 
-// GPT-2 (modeling_gpt2.py): pre-norm causal blocks over Conv1D weights stored [in, out], learned positions, a final
-// LayerNorm; keys and values of earlier positions come from a cache during generation.
+// GPT-2 (transformers' models/gpt2/modeling_gpt2.py): pre-norm causal blocks over Conv1D weights stored [in, out],
+// learned positions, a final LayerNorm; keys and values of earlier positions come from a cache during generation.
+// Shapes: B batch, T new tokens, C width (n_embd), H heads.
 
 /// `attn`: one Conv1D to queries, keys and values, causal attention over the cache and the new positions, `c_proj`.
 final class GPT2Attention: Module, @unchecked Sendable {
@@ -13,23 +14,22 @@ final class GPT2Attention: Module, @unchecked Sendable {
     let heads: Int
     let scale: Double
 
-    init(_ scope: Scope, layer: Int, seed: UInt64) throws {
-        let config = scope.builder.config
-        let width = config.hiddenSize
-        cAttn = try scope["c_attn"].conv1D(width, 3 * width)
-        cProj = try scope["c_proj"].conv1D(width, width)
+    init(_ config: GPT2Config, layer: Int, seed: UInt64) {
+        let (C, std) = (config.hiddenSize, config.initializerRange)
+        cAttn = Conv1D(C, 3 * C, std: std)
+        cProj = Conv1D(C, C, std: std)
         attentionDropout = Dropout(config.attentionDropout, seed: seed)
-        residualDropout = Dropout(config.hiddenDropout, seed: seed + 1)
+        residualDropout = Dropout(config.residualDropout, seed: seed + 1)
         heads = config.headCount
-        var scale = config.scaleAttentionWeights ? 1 / Double(config.headSize).squareRoot() : 1
+        var scale = config.scaleAttentionWeights ? 1 / Double(C / config.headCount).squareRoot() : 1
         if config.scaleAttentionByLayer { scale /= Double(layer + 1) }
         self.scale = scale
     }
 
     func callAsFunction(_ x: Tensor, mask: Tensor?, cache: KeyValueCache?, layer: Int) -> Tensor {
-        let (b, t, c) = (x.size(0), x.size(1), x.size(2))
-        let qkv = cAttn(x).split([c, c, c], axis: 2)
-        func split(_ y: Tensor) -> Tensor { y.reshaped([b, t, heads, c / heads]).transposed(1, 2) }
+        let (B, T, C) = (x.size(0), x.size(1), x.size(2))
+        let qkv = cAttn(x).split([C, C, C], axis: 2)
+        func split(_ y: Tensor) -> Tensor { y.reshaped([B, T, heads, C / heads]).transposed(1, 2) }  // [B, H, T, C/H]
         var (key, value) = (split(qkv[1]), split(qkv[2]))
         if let cache {
             if let past = cache.keys[layer], let pastValues = cache.values[layer] {
@@ -42,7 +42,7 @@ final class GPT2Attention: Module, @unchecked Sendable {
         let context = Tensor.scaledDotProductAttention(
             query: split(qkv[0]), key: key, value: value, mask: mask, causal: true, scale: scale,
             probabilities: { self.attentionDropout($0) })
-        return residualDropout(cProj(context.transposed(1, 2).reshaped([b, t, c])))
+        return residualDropout(cProj(context.transposed(1, 2).reshaped([B, T, C])))
     }
 }
 
@@ -53,32 +53,29 @@ final class GPT2MLP: Module, @unchecked Sendable {
     let dropout: Dropout
     let activation: Activation
 
-    init(_ scope: Scope, seed: UInt64) throws {
-        let config = scope.builder.config
-        cFc = try scope["c_fc"].conv1D(config.hiddenSize, config.intermediateSize)
-        cProj = try scope["c_proj"].conv1D(config.intermediateSize, config.hiddenSize)
-        dropout = Dropout(config.hiddenDropout, seed: seed)
-        activation = Activation(name: config.activation) ?? .geluNew
+    init(_ config: GPT2Config, seed: UInt64) {
+        cFc = Conv1D(config.hiddenSize, config.intermediateSize, std: config.initializerRange)
+        cProj = Conv1D(config.intermediateSize, config.hiddenSize, std: config.initializerRange)
+        dropout = Dropout(config.residualDropout, seed: seed)
+        activation = config.activation
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor { dropout(cProj(cFc(x).activated(activation))) }
+    func callAsFunction(_ x: Tensor) -> Tensor { dropout(cProj(activation(cFc(x)))) }
 }
 
 /// x + attn(ln_1(x)), then + mlp(ln_2(·)).
 final class GPT2Block: Module, @unchecked Sendable {
-    let ln1: LayerNorm
+    @Key("ln_1") var ln1: LayerNorm
     let attn: GPT2Attention
-    let ln2: LayerNorm
+    @Key("ln_2") var ln2: LayerNorm
     let mlp: GPT2MLP
 
-    override var keyOverrides: [String: String] { ["ln1": "ln_1", "ln2": "ln_2"] }
-
-    init(_ scope: Scope, layer: Int, seed: UInt64) throws {
-        let hidden = scope.builder.config.hiddenSize
-        ln1 = try scope["ln_1"].layerNorm(hidden)
-        attn = try GPT2Attention(scope["attn"], layer: layer, seed: seed)
-        ln2 = try scope["ln_2"].layerNorm(hidden)
-        mlp = try GPT2MLP(scope["mlp"], seed: seed + 2)
+    init(_ config: GPT2Config, layer: Int, seed: UInt64) {
+        attn = GPT2Attention(config, layer: layer, seed: seed)
+        mlp = GPT2MLP(config, seed: seed + 2)
+        super.init()
+        ln1 = LayerNorm(config.hiddenSize, epsilon: config.layerNormEpsilon)
+        ln2 = LayerNorm(config.hiddenSize, epsilon: config.layerNormEpsilon)
     }
 
     func callAsFunction(_ x: Tensor, mask: Tensor?, cache: KeyValueCache?, layer: Int) -> Tensor {
@@ -88,23 +85,21 @@ final class GPT2Block: Module, @unchecked Sendable {
 }
 
 /// The GPT-2 transformer (`GPT2Model`): token and position embeddings, the blocks, `ln_f`.
-public final class GPT2Model: PretrainedModel, @unchecked Sendable {
+public final class GPT2Model: PretrainedModel, SentenceEncoder, @unchecked Sendable {
     let wte: Embedding
     let wpe: Embedding
     let drop: Dropout
     let h: [GPT2Block]
     let lnF: LayerNorm
 
-    override public var keyOverrides: [String: String] { ["lnF": "ln_f"] }
-
-    init(_ scope: Scope, task: ModelTask = .base) throws {
-        let config = scope.builder.config
-        wte = try scope["wte"].embedding(config.vocabularySize, config.hiddenSize)
-        wpe = try scope["wpe"].embedding(config.maxPositions, config.hiddenSize)
-        drop = Dropout(config.hiddenDropout, seed: 1)
-        h = try (0..<config.layerCount).map { try GPT2Block(scope["h"]["\($0)"], layer: $0, seed: 2 + UInt64($0) * 4) }
-        lnF = try scope["ln_f"].layerNorm(config.hiddenSize)
-        super.init(config: config, task: task)
+    public required init(config: ModelConfig) throws {
+        let gpt2 = try config.typed(GPT2Config.self)
+        wte = Embedding(config.vocabularySize, config.hiddenSize, std: config.initializerRange)
+        wpe = Embedding(config.maxPositions, config.hiddenSize, std: config.initializerRange)
+        drop = Dropout(gpt2.embeddingDropout, seed: 1)
+        h = (0..<config.layerCount).map { GPT2Block(gpt2, layer: $0, seed: 2 + UInt64($0) * 4) }
+        lnF = LayerNorm(config.hiddenSize, epsilon: gpt2.layerNormEpsilon)
+        try super.init(config: config)
     }
 
     /// The last hidden state, after `ln_f`; with `inputs.cache`, the keys and values of these positions are

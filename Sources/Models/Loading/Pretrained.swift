@@ -1,6 +1,10 @@
 import Formats
 import Hub
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Finds a model on disk the way `from_pretrained` does: a folder or file as given, else the model in the Hugging
 /// Face cache, else downloaded into it.
 public enum Pretrained {
@@ -40,4 +44,10 @@ public enum Pretrained {
         "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt",
         "config.json",
     ])
+}
+
+/// Writes `text` to stderr unbuffered (load warnings, progress lines).
+package func writeStandardError(_ text: String) {
+    var copy = text
+    copy.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
 }

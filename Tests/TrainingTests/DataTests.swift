@@ -6,6 +6,7 @@ import Testing
 @testable import Models
 @testable import Tensors
 @testable import Tokenizers
+@testable import Training
 
 /// Datasets, the vocabulary builder and the trainer's arithmetic.
 @Suite struct DataTests {

@@ -1,0 +1,125 @@
+import Formats
+import Hub
+import Tokenizers
+
+/// What the `AutoModel…` entry points share: a task, and what its models are (`any CausalLM`, …), so that
+/// `fromPretrained` returns something typed for the task, whatever the architecture.
+///
+/// ```swift
+/// let gpt2 = try await AutoModelForCausalLM.fromPretrained("gpt2")
+/// let (_, _, text) = try gpt2.generate("Hello", config: GenerationConfig(maxNewTokens: 20))
+/// ```
+public protocol AutoModelClass {
+    /// What the task's models are (a task protocol, as an existential).
+    associatedtype Model
+    /// The task whose class `fromPretrained` builds.
+    static var task: ModelTask { get }
+}
+
+extension AutoModelClass {
+    /// Resolves `model` — a model name (`bert-base-uncased`, `org/name`), a model folder or an `.mhub` file; a
+    /// name is read from the Hugging Face cache and pulled into it when missing — and loads it for the task;
+    /// transformers' warning about missing and unused weights goes to stderr.
+    public static func fromPretrained(
+        _ model: String, revision: String = "main", client: HubClient = HubClient(environment: .current())
+    ) async throws -> Model {
+        try typed(try await loadPretrained(model, labels: nil, revision: revision, client: client), model)
+    }
+
+    /// Loads a model folder or `.mhub` file for the task, synchronously (no names, no downloads).
+    public static func load(_ path: String) throws -> Model {
+        try typed(try PretrainedModel.load(path, task: task), path)
+    }
+
+    /// A model of `config` for the task with freshly drawn weights (`PretrainedModel.random`).
+    public static func random(config: ModelConfig, seed: UInt64 = 0) throws -> Model {
+        try typed(try PretrainedModel.random(config: config, task: task, seed: seed), "config")
+    }
+
+    package static func loadPretrained(
+        _ model: String, labels: [String]?, revision: String, client: HubClient
+    ) async throws -> PretrainedModel {
+        let path = try Pretrained.locate(model, revision: revision, client: client)
+        let loaded = try PretrainedModel.load(path, task: task, labels: labels)
+        if let warning = loaded.loadReport.warning(modelClass: loaded.className, path: model) {
+            writeStandardError(warning + "\n")
+        }
+        return loaded
+    }
+
+    /// `model` as the task's type, or an error naming its class (`name` names the model in it).
+    package static func typed(_ model: PretrainedModel, _ name: String) throws -> Model {
+        guard let typed = model as? Model else {
+            throw ModelError.unsupported(path: name, reason: "\(model.className) is not a \(task.rawValue) model")
+        }
+        return typed
+    }
+}
+
+/// An entry point whose head takes labels: `labels` replaces the config's (a new head of that size, trained by
+/// fine-tuning).
+public protocol AutoLabelledModelClass: AutoModelClass {}
+
+extension AutoLabelledModelClass {
+    /// `fromPretrained(_:revision:client:)` with the head's labels replaced by `labels`.
+    public static func fromPretrained(
+        _ model: String, labels: [String]?, revision: String = "main",
+        client: HubClient = HubClient(environment: .current())
+    ) async throws -> Model {
+        try typed(try await loadPretrained(model, labels: labels, revision: revision, client: client), model)
+    }
+
+    /// `load(_:)` with the head's labels replaced by `labels`.
+    public static func load(_ path: String, labels: [String]?) throws -> Model {
+        try typed(try PretrainedModel.load(path, task: task, labels: labels), path)
+    }
+}
+
+/// The base model of a checkpoint (`BertModel`, `RobertaModel`, `DistilBertModel`, `GPT2Model`): hidden states,
+/// sentence embeddings.
+public enum AutoModel: AutoModelClass {
+    public typealias Model = any SentenceEncoder
+    public static var task: ModelTask { .base }
+}
+
+/// The masked-LM head (fill-mask): `BertForMaskedLM`, `RobertaForMaskedLM`, `DistilBertForMaskedLM`.
+public enum AutoModelForMaskedLM: AutoModelClass {
+    public typealias Model = any MaskedLM
+    public static var task: ModelTask { .maskedLM }
+}
+
+/// A causal language model (text generation): `GPT2LMHeadModel`.
+public enum AutoModelForCausalLM: AutoModelClass {
+    public typealias Model = any CausalLM
+    public static var task: ModelTask { .causalLM }
+}
+
+/// A text classifier: `BertForSequenceClassification`, `RobertaFor…`, `DistilBertFor…`, `GPT2For…`.
+public enum AutoModelForSequenceClassification: AutoLabelledModelClass {
+    public typealias Model = any SequenceClassifier
+    public static var task: ModelTask { .sequenceClassification }
+}
+
+/// A token classifier (named entities, tags): `BertForTokenClassification`, ….
+public enum AutoModelForTokenClassification: AutoLabelledModelClass {
+    public typealias Model = any TokenClassifier
+    public static var task: ModelTask { .tokenClassification }
+}
+
+/// Extractive question answering (start and end logits): `BertForQuestionAnswering`, ….
+public enum AutoModelForQuestionAnswering: AutoModelClass {
+    public typealias Model = any QuestionAnswerer
+    public static var task: ModelTask { .questionAnswering }
+}
+
+/// A model's config.json (`AutoConfig.fromPretrained` in transformers).
+public enum AutoConfig {
+    /// `model` is a model name, a folder or an `.mhub` file; a name's config is fetched alone when missing.
+    public static func fromPretrained(
+        _ model: String, revision: String = "main", client: HubClient = HubClient(environment: .current())
+    ) async throws -> ModelConfig {
+        let path = try Pretrained.locate(
+            model, revision: revision, selection: FileSelection(include: ["config.json"]), client: client)
+        return try ModelConfig.fromPretrained(path)
+    }
+}

@@ -1,0 +1,30 @@
+import Tensors
+
+/// Ids must index their table; an embedding lookup out of range would read past it.
+func checkRange(_ ids: Tensor, below limit: Int, what: String) throws {
+    if let bad = ids.integers.first(where: { $0 < 0 || $0 >= limit }) {
+        throw ModelError.input("\(what) id \(bad) is out of range for a table of \(limit) rows")
+    }
+}
+
+/// An encoder's inputs checked before anything reads them: ids [batch, length ≥ 1] within the vocabulary, no
+/// longer than the position table allows, a mask of the ids' shape.
+func checkEncoderInputs(_ inputs: ModelInputs, vocabularySize: Int, maxLength: Int) throws {
+    let ids = inputs.inputIDs
+    guard ids.rank == 2, ids.size(1) > 0 else {
+        throw ModelError.input("input ids must be [batch, length] with length ≥ 1, got \(ids.shape)")
+    }
+    guard ids.size(1) <= maxLength else {
+        throw ModelError.input("\(ids.size(1)) tokens; the model takes at most \(maxLength)")
+    }
+    try checkRange(ids, below: vocabularySize, what: "token")
+    if let mask = inputs.attentionMask, mask.shape != ids.shape {
+        throw ModelError.input("attention mask \(mask.shape) for ids \(ids.shape)")
+    }
+}
+
+/// [B, T] → [B, 1, 1, T]: each query sees the keys that are not padding.
+func keyPaddingMask(_ inputs: ModelInputs) -> Tensor? {
+    let ids = inputs.inputIDs
+    return inputs.attentionMask.map { $0.reshaped([ids.size(0), 1, 1, ids.size(1)]) }
+}
