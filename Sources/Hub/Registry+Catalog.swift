@@ -37,10 +37,10 @@ extension Registry {
             },
             {
               "name": "distilbert-base-uncased", "repo": "distilbert/distilbert-base-uncased", "aliases": [],
-              "architecture": "distilbert", "supported": false, "parameters": "66M", "license": "apache-2.0",
+              "architecture": "distilbert", "supported": true, "parameters": "66M", "license": "apache-2.0",
               "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
               "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"],
-              "description": "DistilBERT base, English, lowercased (listed; the DistilBERT architecture is not supported yet)"
+              "description": "DistilBERT base, English, lowercased (6 layers, distilled from BERT base)"
             },
             {
               "name": "gpt2", "repo": "openai-community/gpt2", "aliases": ["gpt2-small"],

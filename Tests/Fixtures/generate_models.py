@@ -6,11 +6,16 @@ Run from the repository root with the reference venv (torch, transformers, safet
 
     /tmp/ref/bin/python Tests/Fixtures/generate_models.py
 
+    /tmp/ref/bin/python Tests/Fixtures/generate_models.py distilbert   # one architecture's folders only
+
 Writes (deterministic for the fixed seeds; CI only reads the committed outputs):
   Tests/Fixtures/parity/<arch>-<task>/   config.json + model.safetensors as save_pretrained writes them, with weights
                                          drawn wider than the default init (std 0.3, LayerNorm scales 1 ± 0.2) so that
                                          a wrong op shows in the outputs; base models saved without their prefix,
                                          heads with it; bert-gamma-beta holds early BERT ports' LayerNorm names
+  Tests/Fixtures/parity/distilbert-bin/  the DistilBERT masked LM as a PyTorch .bin; distilbert-sinusoidal/ with
+                                         sinusoidal positions (the table as transformers draws it)
+  Tests/Fixtures/parity/state-dict.json  each class's state_dict() names, for the parity folders' configs
   Tests/Fixtures/parity/reference.json   for each folder (and the tiny models of Tests/Fixtures/models): the inputs
                                          and what transformers outputs (eval mode), rounded to 7 significant digits
   Tests/Fixtures/parity/generation.json  GPT-2 greedy generation (with and without the cache, batched with left
@@ -65,6 +70,7 @@ BERT = dict(vocab_size=160, hidden_size=32, num_hidden_layers=2, num_attention_h
 ROBERTA = dict(vocab_size=300, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
                max_position_embeddings=66, type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2)
 GPT2 = dict(vocab_size=300, n_embd=32, n_layer=2, n_head=4, n_positions=64, bos_token_id=0, eos_token_id=0)
+DISTILBERT = dict(vocab_size=160, dim=32, n_layers=2, n_heads=4, hidden_dim=64, max_position_embeddings=64)
 
 # ids [2, 9]: the second row padded. BERT pads with 0, RoBERTa with 1; GPT-2's rows are right-padded with 299.
 BERT_IDS = [[2, 17, 45, 99, 3, 150, 8, 77, 3], [2, 31, 64, 12, 120, 3, 0, 0, 0]]
@@ -75,7 +81,7 @@ MASK = [[1] * 9, [1] * 6 + [0] * 3]
 
 
 def inputs_for(arch):
-    ids = {"bert": BERT_IDS, "roberta": ROBERTA_IDS, "gpt2": GPT2_IDS}[arch]
+    ids = {"bert": BERT_IDS, "roberta": ROBERTA_IDS, "gpt2": GPT2_IDS, "distilbert": BERT_IDS}[arch]
     result = {"input_ids": ids, "attention_mask": MASK}
     if arch == "bert":
         result["token_type_ids"] = BERT_TYPES
@@ -125,26 +131,37 @@ CLASSES = {
     ("roberta", "masked-lm"): transformers.RobertaForMaskedLM,
     ("gpt2", "base"): transformers.GPT2Model, ("gpt2", "causal-lm"): transformers.GPT2LMHeadModel,
     ("gpt2", "sequence-classification"): transformers.GPT2ForSequenceClassification,
+    ("distilbert", "base"): transformers.DistilBertModel,
+    ("distilbert", "sequence-classification"): transformers.DistilBertForSequenceClassification,
+    ("distilbert", "token-classification"): transformers.DistilBertForTokenClassification,
+    ("distilbert", "question-answering"): transformers.DistilBertForQuestionAnswering,
+    ("distilbert", "masked-lm"): transformers.DistilBertForMaskedLM,
 }
+ARCHS = ["bert", "roberta", "gpt2", "distilbert"]
 
 
 def config_for(arch, task):
-    kwargs = dict({"bert": BERT, "roberta": ROBERTA, "gpt2": GPT2}[arch])
+    kwargs = dict({"bert": BERT, "roberta": ROBERTA, "gpt2": GPT2, "distilbert": DISTILBERT}[arch])
     if task == "sequence-classification":
         kwargs.update(id2label={0: "negative", 1: "neutral", 2: "positive"}, label2id={"negative": 0, "neutral": 1, "positive": 2})
         if arch == "gpt2":
             kwargs["pad_token_id"] = 299
     if task == "token-classification":
         kwargs["num_labels"] = 5
-    cls = {"bert": transformers.BertConfig, "roberta": transformers.RobertaConfig, "gpt2": transformers.GPT2Config}[arch]
+    cls = {"bert": transformers.BertConfig, "roberta": transformers.RobertaConfig, "gpt2": transformers.GPT2Config,
+           "distilbert": transformers.DistilBertConfig}[arch]
     return cls(**kwargs)
 
 
-def parity_models(reference):
-    if os.path.isdir(PARITY):
-        shutil.rmtree(PARITY)
-    os.makedirs(PARITY)
-    for seed, arch in enumerate(["bert", "roberta", "gpt2"]):
+def parity_models(reference, archs=ARCHS):
+    """The parity folders of `archs` (all of them: the folder is made anew)."""
+    if archs == ARCHS:
+        if os.path.isdir(PARITY):
+            shutil.rmtree(PARITY)
+        os.makedirs(PARITY)
+    for seed, arch in enumerate(ARCHS):
+        if arch not in archs:
+            continue
         base = widen(CLASSES[(arch, "base")](config_for(arch, "base")), 100 + seed).eval()
         tasks = ["base", "sequence-classification"] + (
             ["token-classification", "question-answering", "masked-lm"] if arch != "gpt2" else ["causal-lm"])
@@ -171,6 +188,14 @@ def parity_models(reference):
                 continue
             model.save_pretrained(os.path.join(PARITY, folder))
             reference[f"parity/{folder}"] = run(model, arch, task)
+            if arch == "distilbert" and task == "masked-lm":
+                # The same weights as a PyTorch .bin (zip), as older DistilBERT repos ship them.
+                # transformers 5 writes safetensors only: the config from save_pretrained, the weights by torch.save.
+                folder_bin = os.path.join(PARITY, "distilbert-bin")
+                model.save_pretrained(folder_bin)
+                os.remove(os.path.join(folder_bin, "model.safetensors"))
+                torch.save(model.state_dict(), os.path.join(folder_bin, "pytorch_model.bin"))
+                reference["parity/distilbert-bin as masked-lm"] = run(model, arch, task)
             if arch == "bert" and task == "base":
                 # Early BERT ports: LayerNorm.gamma / LayerNorm.beta.
                 old = os.path.join(PARITY, "bert-gamma-beta")
@@ -181,6 +206,20 @@ def parity_models(reference):
                 safetensors.torch.save_file({k: v.contiguous() for k, v in state.items()}, os.path.join(old, "model.safetensors"),
                                             metadata={"format": "pt"})
                 reference["parity/bert-gamma-beta"] = run(model, arch, task)
+    if "distilbert" in archs:
+        # Sinusoidal positions (sinusoidal_pos_embds): the table as transformers' _init_weights draws it, the rest
+        # widened; ModelsTests checks both the outputs and that a fresh table equals this one.
+        config = config_for("distilbert", "base")
+        config.sinusoidal_pos_embds = True
+        model = transformers.DistilBertModel(config)
+        table = model.embeddings.position_embeddings.weight.detach().clone()
+        widen(model, 110)
+        with torch.no_grad():
+            model.embeddings.position_embeddings.weight.copy_(table)
+        model.eval().save_pretrained(os.path.join(PARITY, "distilbert-sinusoidal"))
+        reference["parity/distilbert-sinusoidal"] = run(model, "distilbert", "base")
+    if archs != ARCHS:
+        return
     # The tiny models (safetensors with prefix; sharded safetensors; a .bin with the transformer. prefix).
     for folder, arch, task in [("tiny-bert", "bert", "masked-lm"), ("tiny-roberta", "roberta", "masked-lm"),
                                ("tiny-gpt2", "gpt2", "causal-lm"), ("tiny-bert-sharded-bin", "bert", "masked-lm")]:
@@ -277,11 +316,32 @@ def minilm_reference():
             "embeddings": [rounded(row) for row in embeddings]}
 
 
-def main():
-    reference = {"transformers": transformers.__version__, "torch": torch.__version__}
-    parity_models(reference)
-    with open(os.path.join(PARITY, "reference.json"), "w") as f:
+def state_dict_keys():
+    """Each class's state_dict() names (tied weights under each of their names), built from the parity folders'
+    configs: the names ModelHub's modules must declare."""
+    keys = {}
+    for (arch, task), cls in CLASSES.items():
+        folder = f"{arch}-{task}" if task != "causal-lm" else f"{arch}-base"
+        config = transformers.AutoConfig.from_pretrained(os.path.join(PARITY, folder))
+        key = f"parity/{folder}" + (f" as {task}" if task == "causal-lm" else "")
+        keys[key] = list(cls(config).state_dict().keys())
+    return keys
+
+
+def main(archs=ARCHS):
+    path = os.path.join(PARITY, "reference.json")
+    if archs == ARCHS:
+        reference = {"transformers": transformers.__version__, "torch": torch.__version__}
+    else:  # only these architectures' entries are made anew
+        with open(path) as f:
+            reference = json.load(f)
+    parity_models(reference, archs)
+    with open(path, "w") as f:
         json.dump(reference, f, separators=(",", ":"))
+    with open(os.path.join(PARITY, "state-dict.json"), "w") as f:
+        json.dump(state_dict_keys(), f, indent=1)
+    if archs != ARCHS:
+        return
     with open(os.path.join(PARITY, "generation.json"), "w") as f:
         json.dump(generation_reference(), f, indent=1)
     minilm = minilm_reference()
@@ -327,5 +387,9 @@ def write_training_step():
 
 
 if __name__ == "__main__":
-    main()
-    write_training_step()
+    import sys
+    # `generate_models.py distilbert` remakes one architecture's folders (and state-dict.json) only.
+    chosen = sys.argv[1:] or ARCHS
+    main(chosen)
+    if chosen == ARCHS:
+        write_training_step()

@@ -151,4 +151,35 @@ import Testing
         #expect(bad.status == 1 && bad.stderr.contains("'section'"), "\(bad.stderr)")
         #expect(bad.stderr.split(separator: "\n").count == 1)
     }
+
+    /// DistilBERT through the CLI as a user meets it: fill-mask, embeddings, and a fine-tuned classifier folder
+    /// (`DistilBertForSequenceClassification`) that `hub run` loads back.
+    @Test func distilBertRunsAndFinetunes() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let masked = try Self.bertFolder("distilbert-masked-lm", scratch)
+        let fill = try runProcess(hub, ["run", masked, "--task", "fill-mask", "the [MASK] is free", "--json"])
+        #expect(fill.status == 0, "\(fill.stderr)")
+        let predictions = try JSONParser.parse(Array(fill.stdout.utf8), maxDepth: 16).object?["predictions"]
+        #expect(predictions?.array?.first?.array?.count == 5)
+        let base = try Self.bertFolder("distilbert-base", scratch)
+        let embed = try runProcess(hub, ["run", base, "--task", "embed", "the licence", "free", "--json"])
+        #expect(embed.status == 0, "\(embed.stderr)")
+        let rows = try JSONParser.parse(Array(embed.stdout.utf8), maxDepth: 16).object?["embeddings"]?.array
+        #expect(rows?.count == 2 && rows?.first?.array?.count == 32)
+
+        let output = scratch.path + "/classifier"
+        let tuned = try runProcess(
+            hub,
+            [
+                "finetune", base, "--task", "classify", "--train", Fixtures.path("training/debian.csv"), "--output",
+                output, "--max-steps", "3", "--batch-size", "8", "--max-length", "24", "--json",
+            ])
+        #expect(tuned.status == 0, "\(tuned.stderr)")
+        let config = try #require(try Fixtures.json(output + "/config.json").object)
+        #expect(config["architectures"] == .array([.string("DistilBertForSequenceClassification")]))
+        let classify = try runProcess(hub, ["run", output, "--task", "classify", "strategy game", "--json"])
+        #expect(classify.status == 0, "\(classify.stderr)")
+        #expect(classify.stdout.contains("\"games\""))
+    }
 }

@@ -32,7 +32,7 @@ import Testing
         let entry = try #require(registry.entry(named: name))
         #expect(entry.repo == repo)
         #expect(entry.architecture == architecture)
-        #expect(entry.supported == (architecture != "distilbert"))
+        #expect(entry.supported)
         #expect(entry.files.contains("config.json"))
         #expect(!entry.license.isEmpty && !entry.tasks.isEmpty)
         let tokenizerFiles =

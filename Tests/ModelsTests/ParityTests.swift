@@ -79,3 +79,23 @@ enum ParityFixtures {
         #expect(abs(loss.item - expectedLoss) <= 1e-4, "\(key) loss \(loss.item) vs \(expectedLoss)")
     }
 }
+
+/// Every class declares the names transformers' `state_dict()` has (tied weights under each name): built from the
+/// parity folders' configs alone, as Tests/Fixtures/parity/state-dict.json lists them.
+@Suite struct StateDictNameTests {
+    static let reference: JSONObject = {
+        (try? Fixtures.json(Fixtures.path("parity/state-dict.json")))?.object ?? JSONObject()
+    }()
+
+    @Test(arguments: reference.keys)
+    func namesEqualTransformers(_ key: String) throws {
+        let (folder, task) = ParityFixtures.locate(key)
+        let expected = try #require(Self.reference[key]?.array).compactMap(\.string)
+        let model = try PretrainedModel.random(config: try ModelConfig.fromPretrained(folder), task: task)
+        #expect(model.stateDict().map(\.name).sorted() == expected.sorted(), "\(key) (\(model.className))")
+    }
+
+    @Test func everyClassIsListed() {
+        #expect(Self.reference.count == Architectures.all.flatMap(\.classes).count)
+    }
+}

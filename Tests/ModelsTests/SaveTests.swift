@@ -15,6 +15,8 @@ import Testing
         ("parity/roberta-token-classification", .tokenClassification),
         ("parity/roberta-question-answering", .questionAnswering), ("parity/roberta-masked-lm", .maskedLM),
         ("parity/gpt2-sequence-classification", .sequenceClassification),
+        ("parity/distilbert-masked-lm", .maskedLM), ("parity/distilbert-question-answering", .questionAnswering),
+        ("parity/distilbert-sequence-classification", .sequenceClassification),
     ])
     func weightsAreByteIdenticalToTransformers(_ folder: String, _ task: ModelTask) throws {
         let scratch = try ScratchFolder()

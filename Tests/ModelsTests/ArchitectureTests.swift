@@ -1,0 +1,68 @@
+import Formats
+import Foundation
+import Hub
+import TestSupport
+import Testing
+
+@testable import Models
+@testable import NN
+@testable import Tensors
+
+/// The architecture table: one class per model_type × task, named as transformers names them; DistilBERT's own
+/// quirks; and the catalog agreeing with what ModelHub builds.
+@Suite struct ArchitectureTests {
+    /// Each class's name is its transformers class name, and `architectures` in a config picks it.
+    @Test func classesAreNamedAndPickedAsTransformers() throws {
+        let names = Architectures.all.flatMap(\.classes).map(\.className)
+        #expect(names.contains("BertForMaskedLM") && names.contains("GPT2LMHeadModel"))
+        #expect(names.contains("DistilBertForQuestionAnswering") && names.contains("RobertaForTokenClassification"))
+        #expect(Set(names).count == names.count)
+        for folder in ["parity/distilbert-masked-lm", "parity/roberta-question-answering", "parity/gpt2-base"] {
+            let config = try ModelConfig.fromPretrained(Fixtures.path(folder))
+            let model = try PretrainedModel.load(Fixtures.path(folder))
+            #expect(model.className == config.architecture, "\(folder)")
+        }
+    }
+
+    /// The catalog marks supported exactly the architectures of the table.
+    @Test func catalogAgreesWithTheTable() throws {
+        for entry in try Registry.builtIn().entries {
+            #expect(entry.supported == (Architectures.named(entry.architecture) != nil), "\(entry.name)")
+        }
+    }
+
+    /// A fresh sinusoidal position table equals the one transformers drew (`sinusoidal_pos_embds`).
+    @Test func sinusoidalPositionsEqualTransformers() throws {
+        let folder = Fixtures.path("parity/distilbert-sinusoidal")
+        let config = try ModelConfig.fromPretrained(folder)
+        let stored = try PretrainedModel.load(folder, task: .base).stateDict()
+        let fresh = try PretrainedModel.random(config: config, task: .base, seed: 5).stateDict()
+        let name = "embeddings.position_embeddings.weight"
+        let expected = try #require(stored.first { $0.name == name }?.tensor)
+        let drawn = try #require(fresh.first { $0.name == name }?.tensor)
+        #expect(Fixtures.largestDifference(drawn, expected) <= 1e-6)
+        // Learned tables are drawn, not sinusoids.
+        let learned = try ModelConfig.fromPretrained(Fixtures.path("parity/distilbert-base"))
+        let table = try #require(
+            try PretrainedModel.random(config: learned, task: .base).stateDict().first { $0.name == name }?.tensor)
+        #expect(Fixtures.largestDifference(table, expected) > 0.1)
+    }
+
+    /// DistilBERT loads from .mhub with every weight borrowed from the mapping and the same outputs; its QA head
+    /// has two outputs whatever `num_labels` says (transformers refuses other counts).
+    @Test func distilBertLoadsFromMHubZeroCopy() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let folder = Fixtures.path("parity/distilbert-masked-lm")
+        let inputs = ModelInputs(inputIDs: Tensor([2, 17, 45, 99, 3], shape: [1, 5]))
+        let original = try AutoModelForMaskedLM.load(folder)
+        let reference = try Tensor.withoutGradient { try original(inputs).requiredLogits() }
+        let path = scratch.path + "/distilbert.mhub"
+        try Converter.convert(try ModelSource.open(folder), to: path)
+        let mapped = try AutoModelForMaskedLM.load(path)
+        #expect(mapped.parameters().allSatisfy { !$0.value.storage.isWritable }, "weights copied out of the mapping")
+        #expect(mapped.loadReport == LoadReport())
+        let logits = try Tensor.withoutGradient { try mapped(inputs).requiredLogits() }
+        #expect(logits.doubles == reference.doubles)
+    }
+}
