@@ -1,6 +1,6 @@
 /// A read-only ZIP archive as `torch.save` writes it: stored (uncompressed) entries, ZIP64 where needed.
 ///
-/// One strict parser validates and locates entries (RELIABILITY.md table Z): the end-of-central-directory
+/// One strict parser validates and locates entries (docs/ARCHITECTURE.md (defences) table Z): the end-of-central-directory
 /// record must end the file, the central directory must lie before it and parse to exactly the declared count,
 /// every local header must agree with its central entry (name, method, flags, sizes), entries may not overlap
 /// each other or the directory, and only method 0 (stored) is read — a compressed entry is refused before any

@@ -35,7 +35,7 @@ func randomHex(_ count: Int) -> String {
 /// The current `errno` as text.
 func systemError() -> String { String(cString: strerror(errno)) }
 
-/// Checks for names that come from a server or a user and become paths in the cache (RELIABILITY K7).
+/// Checks for names that come from a server or a user and become paths in the cache (defence K7).
 enum CachePath {
     /// A repo-relative file path: non-empty components, none `.` or `..`, no backslash, NUL or leading `/`.
     static func isSafeRelative(_ path: String) -> Bool {
@@ -105,4 +105,23 @@ final class FileLock {
         flock(descriptor, LOCK_UN)
         close(descriptor)
     }
+}
+
+/// A path made absolute and free of `.`/`..` (`realpath`), as given when it cannot be resolved.
+func absolutePath(_ path: String) -> String {
+    guard let resolved = realpath(path, nil) else { return path }
+    defer { free(resolved) }
+    return String(cString: resolved)
+}
+
+/// The size of a file, following links; nil when it cannot be read.
+func fileSize(_ path: String) -> Int64? {
+    var info = stat()
+    return stat(path, &info) == 0 ? Int64(info.st_size) : nil
+}
+
+/// Whether a file or folder exists at `path` (following links).
+func pathExists(_ path: String) -> Bool {
+    var isDirectory = false
+    return fileExists(path, isDirectory: &isDirectory)
 }

@@ -4,7 +4,7 @@ import CCurl
     import Glibc
 #endif
 
-/// One HTTP exchange over libcurl, with the policy ../shared/RELIABILITY.md asks for: no redirect followed by
+/// One HTTP exchange over libcurl, with the policy docs/ARCHITECTURE.md (defences) asks for: no redirect followed by
 /// libcurl (the caller decides, so the token goes only to the Hub's origin), http and https only, identity
 /// encoding, connect and low-speed timeouts, resume through `CURLOPT_RESUME_FROM_LARGE` (which refuses a 200 or a
 /// 206 starting elsewhere), and a body that is either kept (bounded) or streamed into a file descriptor.
@@ -234,7 +234,7 @@ enum HTTPGlobal {
 }
 
 /// The parts of a URL that decide where a token may go, parsed by libcurl's own URL parser (one parser for the
-/// request and the check: RELIABILITY H13).
+/// request and the check: defence H13).
 struct URLOrigin: Equatable {
     let scheme: String
     let host: String

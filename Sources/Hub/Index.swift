@@ -11,7 +11,7 @@ import Formats
 /// The folder is the truth and the index is derived from it: `refresh()` rescans the folder (so what the Python
 /// client added or removed shows up), and a missing, corrupt or foreign-version file is deleted and rebuilt. Only
 /// last use and conversions live nowhere else. WAL, a busy timeout and `BEGIN IMMEDIATE` for every write let
-/// several processes share it (RELIABILITY K9).
+/// several processes share it (defence K9).
 public final class HubIndex {
     /// `<cache>/.locks/modelhub.sqlite`: inside the cache, but in the one folder huggingface_hub's cache scan
     /// skips (any other file at the cache root makes `hf cache scan` report the cache as corrupted).

@@ -234,19 +234,6 @@ enum Maintenance {
         }
     }
 
-    /// Records that a repo was used now (after a pull or a conversion).
-    static func recordUse(of repo: String, cache root: String, conversion: (output: String, commit: String)? = nil) {
-        let cache = HubCache(root: root)
-        guard let index = index(for: root, refreshing: cache.scan()) else { return }
-        let folder = HubCache.folderName(for: repo)
-        try? index.touch(folder: folder, repo: repo)
-        if let conversion {
-            let bytes = (try? FileManager.default.attributesOfItem(atPath: conversion.output)[.size] as? Int) ?? 0
-            let path = URL(fileURLWithPath: conversion.output).standardizedFileURL.path
-            try? index.recordConversion(output: path, folder: folder, commit: conversion.commit, bytes: Int64(bytes))
-        }
-    }
-
     private static func linkStatusExists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
     /// `2026-11-26T16:40:00Z`.

@@ -91,16 +91,11 @@ struct ConvertCommand: ParsableCommand {
         if FileManager.default.fileExists(atPath: source) {
             return (source, [], output ?? Self.defaultOutput(for: source))
         }
-        let client = access.client()
-        let snapshot: (folder: String, repo: String, commit: String)
-        do {
-            let cached = try client.cached(source, revision: revision, registry: Registry.builtIn())
-            snapshot = (cached.snapshot.folder, cached.model.repo, cached.model.commit)
-        } catch HubError.notCached where !client.environment.offline {
-            let pulled = try PullCommand.pull(
-                source, revision: revision, selection: FileSelection(), client: client, quiet: json)
-            snapshot = (pulled.snapshot, pulled.model.repo, pulled.model.commit)
-        }
+        let printer = ProgressPrinter(label: "downloading \(source)", enabled: !json)
+        let located = try access.client().locate(source, revision: revision, progress: { printer.show($0) })
+        printer.finish()
+        guard let resolved = located.resolved else { throw ValidationError("\(source) is not a model name") }
+        let snapshot = (folder: located.path, repo: resolved.repo, commit: resolved.commit)
         let provenance: [(key: String, value: JSONValue)] = [
             ("source", .string(source)), ("repo", .string(snapshot.repo)), ("revision", .string(revision)),
             ("commit", .string(snapshot.commit)),
@@ -126,8 +121,7 @@ struct ConvertCommand: ParsableCommand {
         if let repo = located.provenance.first(where: { $0.key == "repo" })?.value.string,
             let commit = located.provenance.first(where: { $0.key == "commit" })?.value.string
         {
-            let cache = access.client().environment.cacheDirectory
-            Maintenance.recordUse(of: repo, cache: cache, conversion: (target, commit))
+            access.client().recordUse(of: repo, conversion: (target, commit))
         }
         if json {
             Output.printJSON(

@@ -78,8 +78,15 @@ struct PullCommand: ParsableCommand {
     func run() throws {
         let (name, revision) = (model.name, model.revision)
         let started = Output.now()
-        let result = try Self.pull(
-            name, revision: revision, selection: filters.selection, client: access.client(), quiet: json)
+        // Online, the Hub is asked even when the cache is complete (a branch may have moved); offline, the cache
+        // must have every file a pull would fetch.
+        let printer = ProgressPrinter(label: "downloading \(name)", enabled: !json)
+        let located = try access.client().locate(
+            name, revision: revision, selection: filters.selection, refresh: true, progress: { printer.show($0) })
+        printer.finish()
+        guard let model = located.resolved else { throw ValidationError("\(name) is not a model name") }
+        let result = (model: model, snapshot: located.path, downloaded: located.downloaded, reused: located.reused)
+        let bytesReceived = located.bytesReceived
         let seconds = Output.now() - started
         if json {
             Output.printJSON(
@@ -91,7 +98,7 @@ struct PullCommand: ParsableCommand {
                         ("files", .array(result.model.files.map { .string($0.path) })),
                         ("downloaded", .array(result.downloaded.map(JSONValue.string))),
                         ("reused", .array(result.reused.map(JSONValue.string))),
-                        ("bytes_received", .int(Int(result.bytesReceived))), ("seconds", .number(String(seconds))),
+                        ("bytes_received", .int(Int(bytesReceived))), ("seconds", .number(String(seconds))),
                     ])))
             return
         }
@@ -100,45 +107,16 @@ struct PullCommand: ParsableCommand {
             "\(result.model.repo) @ \(revision) (commit \(result.model.commit.prefix(7))): "
                 + "\(result.model.files.count) files, \(Output.bytes(Int(total)))")
         if !result.downloaded.isEmpty {
-            let rate = seconds > 0 ? Double(result.bytesReceived) / seconds : 0
+            let rate = seconds > 0 ? Double(bytesReceived) / seconds : 0
             print(
                 "  downloaded \(result.downloaded.count): \(result.downloaded.joined(separator: ", ")) "
-                    + "(\(Output.bytes(Int(result.bytesReceived))) in \(Output.format1(seconds)) s, "
+                    + "(\(Output.bytes(Int(bytesReceived))) in \(Output.format1(seconds)) s, "
                     + "\(Output.bytes(Int(rate)))/s)")
         }
         if !result.reused.isEmpty {
             print("  already cached \(result.reused.count): \(result.reused.joined(separator: ", "))")
         }
         print(result.snapshot)
-    }
-
-    /// Pulls a model (offline: checks the cache has every file a pull would fetch) and records the use.
-    ///
-    /// Shared with `hub convert NAME`.
-    static func pull(
-        _ name: String, revision: String, selection: FileSelection, client: HubClient, quiet: Bool
-    ) throws -> PullResult {
-        let registry = try Registry.builtIn()
-        let result: PullResult
-        if client.environment.offline {
-            let (model, snapshot) = try client.cached(
-                name, revision: revision, selection: selection, registry: registry)
-            let missing = model.files.map(\.path).filter { !snapshot.files.contains($0) }
-            guard missing.isEmpty else {
-                throw HubError.missingFiles(
-                    repo: model.repo, commit: model.commit, files: missing, cache: client.environment.cacheDirectory)
-            }
-            result = PullResult(
-                model: model, snapshot: snapshot.folder, downloaded: [], reused: model.files.map(\.path),
-                bytesReceived: 0)
-        } else {
-            let model = try client.resolve(name, revision: revision, selection: selection, registry: registry)
-            let printer = ProgressPrinter(label: "downloading \(model.repo)", enabled: !quiet)
-            result = try client.pull(model) { printer.show($0) }
-            printer.finish()
-        }
-        Maintenance.recordUse(of: result.model.repo, cache: client.environment.cacheDirectory)
-        return result
     }
 }
 

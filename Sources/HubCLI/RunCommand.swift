@@ -11,10 +11,9 @@ enum ModelLoading {
 
     /// MODEL itself when it exists, else the cached (or pulled) model folder.
     static func locate(_ model: String, access: HubAccess, quiet: Bool) throws -> String {
-        if FileManager.default.fileExists(atPath: model) { return model }
         let printer = ProgressPrinter(label: "downloading \(model)", enabled: !quiet)
         defer { printer.finish() }
-        return try Pretrained.locate(model, client: access.client(), progress: { printer.show($0) })
+        return try access.client().locate(model, progress: { printer.show($0) }).path
     }
 
     static func load(

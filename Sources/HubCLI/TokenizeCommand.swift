@@ -78,13 +78,10 @@ struct TokenizeCommand: ParsableCommand {
 
     /// The folder or file holding the tokenizer: MODEL itself when it exists, else the cached (or pulled) model.
     private func locate() throws -> String {
-        if FileManager.default.fileExists(atPath: model) { return model }
         let client = access.client()
         let printer = ProgressPrinter(label: "downloading \(model)", enabled: !json)
         defer { printer.finish() }
-        let folder = try Pretrained.locate(
-            model, selection: Pretrained.tokenizerFiles, client: client, progress: { printer.show($0) })
-        return folder
+        return try client.locate(model, selection: .tokenizer, progress: { printer.show($0) }).path
     }
 
     /// Tokenizes every line of a file once and prints the rate.

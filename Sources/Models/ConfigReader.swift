@@ -1,6 +1,6 @@
 import Formats
 
-/// Typed, bounded reads of config keys; a wrong type is an error naming the key (RELIABILITY C1–C3).
+/// Typed, bounded reads of config keys; a wrong type is an error naming the key (defence C1–C3).
 struct ConfigReader {
     let json: JSONObject
     let path: String

@@ -3,7 +3,7 @@ import Foundation
 
 /// Tests/Fixtures/fake_hub.py as a child process: a Hub on loopback with faults injected per request.
 ///
-/// It serves fixture folders as repos (RELIABILITY tables H and K list the faults) and stops when released.
+/// It serves fixture folders as repos (defence tables H and K list the faults) and stops when released.
 public final class FakeHub: @unchecked Sendable {
     /// `http://127.0.0.1:PORT`, to use as `HF_ENDPOINT`.
     public let endpoint: String

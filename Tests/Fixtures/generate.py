@@ -11,7 +11,7 @@ Writes (deterministically, for a fixed seed; CI never runs this, it uses the com
   Tests/Fixtures/checkpoints/  single-file checkpoints: safetensors, torch zip, torch legacy, odd tensors
   Tests/Fixtures/reference.json  for every checkpoint: name -> dtype, shape, sha256 of the contiguous bytes,
                                as torch itself loads them
-  Tests/Fixtures/bad/          malformed files (RELIABILITY.md tables S, Z, P) + manifest.json of expected errors
+  Tests/Fixtures/bad/          malformed files (docs/ARCHITECTURE.md (defences) tables S, Z, P) + manifest.json of expected errors
   formats/vectors/             .mhub conformance vectors written by an independent writer (write_mhub) +
                                manifest.json
 """

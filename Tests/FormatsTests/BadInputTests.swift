@@ -2,7 +2,7 @@ import Formats
 import TestSupport
 import Testing
 
-/// The malformed files of Tests/Fixtures/bad (RELIABILITY.md tables S, Z, P): each is refused, at open or at
+/// The malformed files of Tests/Fixtures/bad (docs/ARCHITECTURE.md (defences) tables S, Z, P): each is refused, at open or at
 /// verify as its manifest says, with an error naming the file and containing the expected words.
 @Suite struct BadInputTests {
     static let manifest: JSONObject = try! Fixtures.json(Fixtures.path("bad/manifest.json")).object!

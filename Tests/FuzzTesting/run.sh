@@ -10,7 +10,7 @@ harnesses=${*:-FuzzSafeTensors FuzzTorch FuzzMHub FuzzJSON FuzzConfig}
 fixtures=../Fixtures
 swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 | grep -Ev "ld.gold: warning" || true
 bin=$(swift build -c debug --show-bin-path)
-# Swift traps must reach libFuzzer as signals so it writes the reproducer (RELIABILITY.md 3.2).
+# Swift traps must reach libFuzzer as signals so it writes the reproducer (docs/ARCHITECTURE.md (defences) 3.2).
 export SWIFT_BACKTRACE=enable=no
 status=0
 for harness in $harnesses; do

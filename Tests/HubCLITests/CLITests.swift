@@ -196,7 +196,7 @@ import Testing
         let json = try runProcess(hub, ["search", "distilbert", "--json"])
         let entries = try JSONParser.parse(Array(json.stdout.utf8)).array!.compactMap(\.object)
         let distilbert = try #require(entries.first { $0["name"]?.string == "distilbert-base-uncased" })
-        #expect(distilbert["supported"] == .bool(false))
+        #expect(distilbert["supported"] == .bool(true))
         #expect(distilbert["repo"]?.string == "distilbert/distilbert-base-uncased")
     }
 

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Formats
 
-/// `hub run`, `hub generate` and `hub bench` as a user runs them: the JSON shapes of DESIGN.md, values equal to
+/// `hub run`, `hub generate` and `hub bench` as a user runs them: the JSON shapes README documents, values equal to
 /// transformers' (the parity fixtures), streaming, and the error contract.
 @Suite struct ModelCLITests {
     let hub = Fixtures.hubExecutable
@@ -64,7 +64,7 @@ import Testing
         #expect(predictions.first?.object?.keys == ["token", "token_str", "id", "score"])
     }
 
-    /// --json has the DESIGN shape; the streamed text is the JSON's text; seeded sampling repeats. (Greedy tokens
+    /// --json has the documented shape; the streamed text is the JSON's text; seeded sampling repeats. (Greedy tokens
     /// against transformers are checked by ModelsTests' GenerationTests.)
     @Test func generateStreamsAndPrintsJSON() throws {
         let folder = Fixtures.path("models/tiny-gpt2")

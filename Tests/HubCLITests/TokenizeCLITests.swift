@@ -4,7 +4,7 @@ import Testing
 
 @testable import Formats
 
-/// `hub tokenize` as a user runs it: the JSON shape of DESIGN.md, ids as `tokenizer(text)` gives them in Python
+/// `hub tokenize` as a user runs it: the JSON shape README documents, ids as `tokenizer(text)` gives them in Python
 /// (the reference file made by `tokenizers`), the .mhub path, --file, and the error contract.
 @Suite struct TokenizeCLITests {
     let hub = Fixtures.hubExecutable

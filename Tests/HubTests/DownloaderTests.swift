@@ -7,7 +7,7 @@ import Testing
 
 /// The downloader against a real HTTP server on loopback (Tests/Fixtures/fake_hub.py).
 ///
-/// The server speaks the Hub's protocol and injects the faults of RELIABILITY tables H and K. Every outcome is asserted, and after every
+/// The server speaks the Hub's protocol and injects the faults of defence tables H and K. Every outcome is asserted, and after every
 /// failure the cache holds nothing corrupt: no blob whose bytes differ from the listing, no snapshot link to one.
 @Suite(.serialized) struct DownloaderTests {
     static let commit = "1f0c2b8d3e4a5b6c7d8e9f00112233445566778a"
@@ -120,7 +120,7 @@ import Testing
         #expect(shards.map(\.path) == sharded.prefix(3).map(\.path))
     }
 
-    // MARK: - HTTP faults (RELIABILITY table H)
+    // MARK: - HTTP faults (defence table H)
 
     /// H1: the connection drops mid-file; the next try resumes with a byte range and the blob is intact.
     @Test func connectionCutResumesWithARange() throws {
@@ -189,7 +189,7 @@ import Testing
         #expect(throws: HubError.fileNotFound(repo: Self.repo, revision: "main", path: "vocab.txt")) { try pull() }
     }
 
-    /// H6, RELIABILITY §4: a redirect to another host or port is followed without the token.
+    /// H6, defence §4: a redirect to another host or port is followed without the token.
     ///
     /// The Hub itself got it. H7: a redirect to file:// is refused.
     @Test(arguments: ["other-host", "other-port"])
@@ -304,7 +304,7 @@ import Testing
         try expectCacheClean()
     }
 
-    // MARK: - Cache (RELIABILITY table K)
+    // MARK: - Cache (defence table K)
 
     /// K3: a partial download left by an earlier run is taken over and resumed from its size.
     @Test func leftoverPartialIsResumed() throws {

@@ -81,7 +81,7 @@ import Testing
         #expect(task?.description.contains("gpt2 has no masked-lm model") == true, "\(String(describing: task))")
     }
 
-    /// RELIABILITY C1–C3: every absurd config fails with an error naming the key, before allocating.
+    /// defence C1–C3: every absurd config fails with an error naming the key, before allocating.
     @Test(arguments: [
         ("hidden_size", "-32", "hidden_size"), ("hidden_size", "0", "hidden_size"),
         ("hidden_size", "\"32\"", "hidden_size"), ("hidden_size", "32.0", "hidden_size"),

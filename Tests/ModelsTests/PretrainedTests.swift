@@ -75,6 +75,9 @@ import Testing
         }
         let pulled = try await AutoModelForCausalLM.fromPretrained("gpt2", client: client(offline: false))
         #expect(try hub.downloads(of: "pytorch_model.bin").count == 1)
+        // Loaded from code, the model shows in `hub ls` with its last use.
+        let used = try HubIndex(root: scratch.path + "/hub").lastUsed()
+        #expect(used.keys.contains { $0.hasSuffix("gpt2") }, "\(used)")
         let lm = pulled
         let local = try AutoModelForCausalLM.load(source)
         let prompt = [[84, 72, 69, 221, 76]]

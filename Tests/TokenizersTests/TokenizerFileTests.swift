@@ -5,7 +5,7 @@ import Testing
 
 @testable import Tokenizers
 
-/// Malformed tokenizer files (RELIABILITY table T) are refused with one clear message naming the file; the ways
+/// Malformed tokenizer files (defence table T) are refused with one clear message naming the file; the ways
 /// of finding a model's tokenizer (folder, .mhub, vocab.txt with tokenizer_config.json) agree.
 @Suite struct TokenizerFileTests {
     static let minilm = Fixtures.path("tokenizers/minilm-uncased")
@@ -85,7 +85,7 @@ import Testing
     }
 }
 
-/// Malformed or unsupported byte-level BPE files (RELIABILITY T4, T5, T9): refused at load, naming the file.
+/// Malformed or unsupported byte-level BPE files (defence T4, T5, T9): refused at load, naming the file.
 @Suite struct BPEFileTests {
     static let path = Fixtures.path("tokenizers/gpt2-bpe/tokenizer.json")
 

@@ -39,7 +39,7 @@ extension AutoModelClass {
     package static func loadPretrained(
         _ model: String, labels: [String]?, revision: String, client: HubClient
     ) async throws -> PretrainedModel {
-        let path = try Pretrained.locate(model, revision: revision, client: client)
+        let path = try client.locate(model, revision: revision).path
         let loaded = try PretrainedModel.load(path, task: task, labels: labels)
         if let warning = loaded.loadReport.warning(modelClass: loaded.className, path: model) {
             writeStandardError(warning + "\n")
@@ -118,8 +118,7 @@ public enum AutoConfig {
     public static func fromPretrained(
         _ model: String, revision: String = "main", client: HubClient = HubClient(environment: .current())
     ) async throws -> ModelConfig {
-        let path = try Pretrained.locate(
-            model, revision: revision, selection: FileSelection(include: ["config.json"]), client: client)
+        let path = try client.locate(model, revision: revision, selection: FileSelection(include: ["config.json"])).path
         return try ModelConfig.fromPretrained(path)
     }
 }

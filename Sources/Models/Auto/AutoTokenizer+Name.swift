@@ -9,6 +9,6 @@ extension AutoTokenizer {
     ) async throws -> Tokenizer {
         let load: (String) throws -> Tokenizer = fromPretrained  // the synchronous one, for folders and files
         return try load(
-            try Pretrained.locate(model, revision: revision, selection: Pretrained.tokenizerFiles, client: client))
+            try client.locate(model, revision: revision, selection: .tokenizer).path)
     }
 }

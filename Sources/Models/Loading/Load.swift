@@ -15,7 +15,7 @@ extension PretrainedModel {
         let archive: TensorArchive =
             path.hasSuffix(".mhub") ? try MHubFile(path: path) : try ModelSource.open(path).weights
         // Missing weights are initialised, as transformers does; but a config describing far more than the
-        // checkpoint holds is a lie that would allocate from it (RELIABILITY C1).
+        // checkpoint holds is a lie that would allocate from it (defence C1).
         let stored = archive.parameterCount
         guard config.parameterEstimate <= 2 * stored + (1 << 24) else {
             throw ModelError.config(
