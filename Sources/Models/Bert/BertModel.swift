@@ -62,12 +62,7 @@ final class BertSelfAttention: Module, @unchecked Sendable {
     }
 
     func callAsFunction(_ x: Tensor, mask: Tensor?) -> Tensor {
-        let (B, T, C) = (x.size(0), x.size(1), x.size(2))
-        func split(_ y: Tensor) -> Tensor { y.reshaped([B, T, heads, C / heads]).transposed(1, 2) }  // [B, H, T, C/H]
-        let context = Tensor.scaledDotProductAttention(
-            query: split(query(x)), key: split(key(x)), value: split(value(x)), mask: mask,
-            probabilities: { self.dropout($0) })
-        return context.transposed(1, 2).reshaped([B, T, C])
+        attendHeads(query: query(x), key: key(x), value: value(x), heads: heads, mask: mask, dropout: dropout)
     }
 }
 

@@ -66,12 +66,7 @@ final class DistilBertSelfAttention: Module, @unchecked Sendable {
     }
 
     func callAsFunction(_ x: Tensor, mask: Tensor?) -> Tensor {
-        let (B, T, C) = (x.size(0), x.size(1), x.size(2))
-        func split(_ y: Tensor) -> Tensor { y.reshaped([B, T, heads, C / heads]).transposed(1, 2) }  // [B, H, T, C/H]
-        let context = Tensor.scaledDotProductAttention(
-            query: split(qLin(x)), key: split(kLin(x)), value: split(vLin(x)), mask: mask,
-            probabilities: { self.dropout($0) })
-        return outLin(context.transposed(1, 2).reshaped([B, T, C]))
+        outLin(attendHeads(query: qLin(x), key: kLin(x), value: vLin(x), heads: heads, mask: mask, dropout: dropout))
     }
 }
 

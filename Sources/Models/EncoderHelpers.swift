@@ -1,3 +1,4 @@
+import NN
 import Tensors
 
 /// Ids must index their table; an embedding lookup out of range would read past it.
@@ -21,6 +22,16 @@ func checkEncoderInputs(_ inputs: ModelInputs, vocabularySize: Int, maxLength: I
     if let mask = inputs.attentionMask, mask.shape != ids.shape {
         throw ModelError.input("attention mask \(mask.shape) for ids \(ids.shape)")
     }
+}
+
+/// Scaled dot-product attention of all heads over the projections [B, T, C] of an encoder layer: split into heads,
+/// attend (dropout on the probabilities), merge back to [B, T, C].
+func attendHeads(query: Tensor, key: Tensor, value: Tensor, heads: Int, mask: Tensor?, dropout: Dropout) -> Tensor {
+    let (B, T, C) = (query.size(0), query.size(1), query.size(2))
+    func split(_ y: Tensor) -> Tensor { y.reshaped([B, T, heads, C / heads]).transposed(1, 2) }  // [B, H, T, C/H]
+    let context = Tensor.scaledDotProductAttention(
+        query: split(query), key: split(key), value: split(value), mask: mask, probabilities: { dropout($0) })
+    return context.transposed(1, 2).reshaped([B, T, C])
 }
 
 /// [B, T] → [B, 1, 1, T]: each query sees the keys that are not padding.
