@@ -169,8 +169,40 @@ public struct Tensor: @unchecked Sendable {
         return values
     }
 
-    /// The elements in row-major order, as Floats (any dtype).
-    public var floats: [Float] { doubles.map(Float.init) }
+    /// The elements in row-major order, as Floats (any dtype); a float32 tensor is read as it is stored, without
+    /// going through Doubles (a contiguous one in one copy).
+    ///
+    /// ```swift
+    /// let embeddings = try model.sentenceEmbeddings(texts)   // [texts, hidden]
+    /// let values: [Float] = embeddings.floats
+    /// ```
+    public var floats: [Float] {
+        guard dtype == .float32 else { return doubles.map(Float.init) }
+        let source = pointer(as: Float.self)
+        if isContiguous { return Array(UnsafeBufferPointer(start: source, count: count)) }
+        let base = storage.pointer.bindMemory(to: Float.self, capacity: storage.byteCount / 4)
+        var values: [Float] = []
+        values.reserveCapacity(count)
+        layout.forEachIndex { values.append(base[$0]) }
+        return values
+    }
+
+    /// The elements as rows of the last axis (`[batch, hidden]` → one `[Float]` per row; a vector is one row).
+    ///
+    /// ```swift
+    /// let rows = embeddings.rows          // rows[i]: the embedding of text i
+    /// ```
+    public var rows: [[Float]] {
+        guard let width = shape.last, width > 0 else { return count == 0 ? [] : [floats] }
+        let values = floats
+        return stride(from: 0, to: values.count, by: width).map { Array(values[$0..<$0 + width]) }
+    }
+
+    /// The one element of a one-element tensor, as a Float (`loss.scalar`).
+    public var scalar: Float {
+        precondition(count == 1, "scalar of a tensor of \(count) elements")
+        return dtype == .float32 ? pointer(as: Float.self).pointee : Float(item)
+    }
 
     /// The elements in row-major order, as integers (any dtype; floats truncated).
     public var integers: [Int] { doubles.map { Int($0) } }

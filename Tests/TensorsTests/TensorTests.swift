@@ -1,3 +1,4 @@
+import Formats
 import TestSupport
 import Testing
 
@@ -174,5 +175,42 @@ import Testing
         #expect(rowMask.logicalNot().integers == [0, 1, 0] && rowMask.logicalNot().dtype == .bool)
         #expect(Tensor.where(rowMask, x, x * 10).floats == [1, 20, 3, 4, 50, 6])
         #expect(x.maskedFill(rowMask, -.infinity).floats[0] == -.infinity)  // no 0·∞ NaN
+    }
+}
+
+/// `print(tensor)` writes what PyTorch's `repr` writes (Tests/Fixtures/tensors/printing.json, made by torch), and the
+/// typed accessors read what `doubles` reads.
+@Suite struct TensorDescriptionTests {
+    static let cases: [JSONObject] = {
+        (try? Fixtures.json(Fixtures.path("tensors/printing.json")))?.array?.compactMap(\.object) ?? []
+    }()
+
+    static let dtypes: [String: Tensor.DType] = [
+        "float32": .float32, "float64": .float64, "float16": .float16, "bfloat16": .bfloat16, "int64": .int64,
+        "int32": .int32, "int8": .int8, "uint8": .uint8, "bool": .bool,
+    ]
+
+    @Test(arguments: cases.compactMap { $0["name"]?.string })
+    func printsAsPyTorch(_ name: String) throws {
+        let entry = try #require(Self.cases.first { $0["name"]?.string == name })
+        let dtype = try #require(Self.dtypes[entry["dtype"]?.string ?? ""])
+        let shape = entry["shape"]?.array?.compactMap(\.integer) ?? []
+        let values = (entry["values"]?.array ?? []).map { value -> Double in
+            if let number = value.double { return number }
+            return ["nan": .nan, "inf": .infinity, "-inf": -.infinity][value.string ?? ""] ?? 0
+        }
+        let tensor = Tensor(values, shape: shape, dtype: dtype, requiresGrad: entry["requires_grad"] == .bool(true))
+        let expected = try #require(entry["repr"]?.string)
+        #expect(tensor.description == expected, "\n\(tensor.description)\n---\n\(expected)")
+    }
+
+    @Test func typedAccessorsReadTheStoredFloats() {
+        let x = Tensor((0..<24).map { Float($0) * 0.37 - 3 }, shape: [2, 3, 4])
+        #expect(x.floats == x.doubles.map(Float.init))
+        let strided = x.transposed(0, 2)  // not contiguous
+        #expect(!strided.isContiguous && strided.floats == strided.doubles.map(Float.init))
+        #expect(x.rows.count == 6 && x.rows[1] == Array(x.floats[4..<8]))
+        #expect(Tensor([2.5] as [Float], shape: [1]).scalar == 2.5)
+        #expect(Tensor([1, 2], shape: [2]).rows == [[1, 2]], "integers converted")
     }
 }
