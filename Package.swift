@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // ModelHub: pretrained transformers from a name to working Swift code, on Linux, on the CPU.
 // Layout and module boundaries: docs/ARCHITECTURE.md. Dependency direction:
-// Tensors ◀ NN ◀ Models ◀ Training ◀ ModelHub ◀ HubCLI; Formats, Tokenizers and Hub know nothing of models.
+// Support ◀ {Tensors, Formats, Tokenizers, Hub}; Tensors ◀ NN ◀ Models ◀ Training ◀ ModelHub ◀ HubCLI; Formats,
+// Tokenizers and Hub know nothing of models, nor of each other.
 import PackageDescription
 
 // MARK: - System libraries (Debian's -dev packages; `make deps` installs them)
@@ -22,19 +23,22 @@ let systemLibraries: [Target] = [
 // MARK: - Library modules
 
 let modules: [Target] = [
-    .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"]),
+    // The ground floor: strict JSON, bounded file reads, atomic files, mapped files, checksums, the f16/bf16
+    // conversion. No checkpoint formats, no tensors.
+    .target(name: "Support", dependencies: ["CCrypto"]),
+    .target(name: "Tensors", dependencies: ["Support", "CBLAS", "CKernels"]),
     .target(name: "NN", dependencies: ["Tensors", "CKernels"]),
-    .target(name: "Formats", dependencies: ["CZstd", "CCrypto"]),
-    // Formats for its strict JSON parser (tokenizer.json).
-    .target(name: "Tokenizers", dependencies: ["Formats"]),
-    // Formats for its strict JSON parser (Hub API answers and the catalog).
-    .target(name: "Hub", dependencies: ["Formats", "CCurl", "CSQLite"]),
+    .target(name: "Formats", dependencies: ["Support", "CZstd"]),
+    .target(name: "Tokenizers", dependencies: ["Support"]),
+    .target(name: "Hub", dependencies: ["Support", "CCurl", "CSQLite"]),
     .target(name: "Models", dependencies: ["NN", "Formats", "Tokenizers", "Hub"]),
     // Datasets, collators, the Trainer and its checkpoints: over Models, which knows nothing of training.
     .target(name: "Training", dependencies: ["Models", "NN", "Formats", "Tokenizers", "Tensors"]),
     // The umbrella users import: only `@_exported import`s.
-    .target(name: "ModelHub", dependencies: ["Tensors", "NN", "Formats", "Tokenizers", "Hub", "Models", "Training"]),
-    .target(name: "TestSupport", dependencies: ["Formats", "Tensors"]),
+    .target(
+        name: "ModelHub",
+        dependencies: ["Support", "Tensors", "NN", "Formats", "Tokenizers", "Hub", "Models", "Training"]),
+    .target(name: "TestSupport", dependencies: ["Support", "Tensors"]),
 ]
 
 // MARK: - The `hub` command
@@ -72,15 +76,16 @@ let examples: [Target] = [
 // MARK: - Tests (one target per module)
 
 let tests: [Target] = [
-    .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
-    .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
-    .testTarget(name: "HubTests", dependencies: ["Hub", "TestSupport"]),
-    .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
-    .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
-    .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TestSupport"]),
-    .testTarget(name: "FormatsTests", dependencies: ["Formats", "TestSupport"]),
+    .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"]),
+    .testTarget(name: "TensorsTests", dependencies: ["Support", "Tensors", "TestSupport"]),
+    .testTarget(name: "NNTests", dependencies: ["Support", "NN", "TestSupport"]),
+    .testTarget(name: "HubTests", dependencies: ["Support", "Hub", "TestSupport"]),
+    .testTarget(name: "TokenizersTests", dependencies: ["Support", "Tokenizers", "TestSupport"]),
+    .testTarget(name: "ModelsTests", dependencies: ["Support", "Models", "TestSupport"]),
+    .testTarget(name: "TrainingTests", dependencies: ["Support", "Training", "Models", "TestSupport"]),
+    .testTarget(name: "FormatsTests", dependencies: ["Support", "Formats", "TestSupport"]),
     // Runs the built `hub` binary as a user would; depending on HubCLI makes `swift test` build it.
-    .testTarget(name: "HubCLITests", dependencies: ["HubCLI", "Formats", "TestSupport"]),
+    .testTarget(name: "HubCLITests", dependencies: ["HubCLI", "Support", "Formats", "TestSupport"]),
 ]
 
 let package = Package(

@@ -1,4 +1,5 @@
 import Formats
+import Support
 
 /// Writes a state dict the way `torch.save` (zip format) lays it out: `archive/data.pkl` (protocol-2 pickle of an
 /// OrderedDict of `_rebuild_tensor_v2` calls), `archive/byteorder`, one stored, 64-byte-aligned record per storage

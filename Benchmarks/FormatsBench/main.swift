@@ -1,5 +1,6 @@
 import Formats
 import Foundation
+import Support
 import TestSupport
 
 // `make bench` (release): conversion throughput and .mhub open time on a BERT-base-sized checkpoint with random

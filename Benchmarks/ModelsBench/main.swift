@@ -2,6 +2,7 @@ import Formats
 import Foundation
 import Models
 import NN
+import Support
 import Tensors
 import TestSupport
 import Training

@@ -1,3 +1,5 @@
+import Support
+
 /// Opens any weights file ModelHub reads, choosing the reader by the file's first bytes; the name only decides
 /// which reader explains why a file with no known signature is bad.
 public enum Checkpoint {
@@ -5,7 +7,7 @@ public enum Checkpoint {
     public static func open(_ path: String) throws -> TensorArchive {
         if path.hasSuffix(".index.json") { return try ShardedCheckpoint(indexPath: path) }
         // One mapping, handed to the reader that keeps it (and so keeps `bytes` valid while they are read here).
-        let file = try MappedFile(path: path)
+        let file = try mapFile(path)
         defer { withExtendedLifetime(file) {} }
         let bytes = file.bytes
         if bytes.count >= 8, bytes[0..<8].elementsEqual(MHub.magic) { return try MHubFile(file: file) }
@@ -43,7 +45,7 @@ public final class ShardedCheckpoint: TensorArchive {
 
     public init(indexPath: String) throws {
         path = indexPath
-        let file = try MappedFile(path: indexPath)
+        let file = try mapFile(indexPath)
         guard file.bytes.count <= Self.maxIndexLength else {
             throw FormatError.malformed(path: indexPath, reason: "index file is larger than 64 MiB")
         }

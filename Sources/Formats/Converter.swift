@@ -1,4 +1,5 @@
 import Dispatch
+import Support
 
 #if canImport(Glibc)
     import Glibc
@@ -36,7 +37,7 @@ public enum Converter {
         let sourceFiles = source.weightFiles.map { ($0, $0) } + source.carriedFiles.map { ($0.relativePath, $0.path) }
         let hashes = SourceHashes(files: sourceFiles)
         let carried = try source.carriedFiles.map { file -> (path: String, bytes: TensorBytes) in
-            let mapped = try MappedFile(path: file.path)
+            let mapped = try mapFile(file.path)
             guard mapped.bytes.count <= ModelSource.maxCarriedFileSize else {
                 throw FormatError.malformed(
                     path: file.path, reason: "larger than \(ModelSource.maxCarriedFileSize >> 20) MiB")
@@ -58,7 +59,7 @@ public enum Converter {
                 provenance.append("converter", .string(converterVersion))
                 return provenance
             }, options: options, to: output, progress: progress)
-        let written = try MappedFile(path: output).bytes.count
+        let written = try mapFile(output).bytes.count
         return Summary(
             tensorCount: weights.tensors.count, parameterCount: weights.parameterCount,
             sourceBytes: weights.tensorByteCount,
@@ -88,7 +89,7 @@ final class SourceHashes: @unchecked Sendable {
                                 ])))
                         continue
                     }
-                    let mapped = try MappedFile(path: file.path)
+                    let mapped = try mapFile(file.path)
                     defer { withExtendedLifetime(mapped) {} }
                     let hasher = SHA256()
                     var offset = 0

@@ -1,3 +1,5 @@
+import Support
+
 /// Why a checkpoint, tokenizer file or `.mhub` file could not be read or written; prints as one line.
 ///
 /// Every case names the file and, where there is one, the tensor, offset or key involved,
@@ -37,4 +39,18 @@ public enum FormatError: Error, CustomStringConvertible, Equatable, Sendable {
         case .invalidArgument(let message): return message
         }
     }
+}
+
+extension FormatError {
+    /// A file that could not be opened, mapped or written, as this module's error.
+    init(_ error: FileError) {
+        switch error {
+        case .io(let path, let reason): self = .io(path: path, reason: reason)
+        }
+    }
+}
+
+/// Maps `path` read-only; a failure is a `FormatError.io` naming the file.
+func mapFile(_ path: String) throws -> MappedFile {
+    do { return try MappedFile(path: path) } catch let error as FileError { throw FormatError(error) }
 }

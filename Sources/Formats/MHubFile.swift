@@ -1,3 +1,5 @@
+import Support
+
 /// Constants of the `.mhub` format (specification: formats/mhub.md).
 public enum MHub {
     /// `\x89MHUB\r\n\x1a`.
@@ -54,7 +56,7 @@ public final class MHubFile: TensorArchive {
 
     /// Opens `path` and checks its header, metadata checksum, schema and blob placement; reads no tensor bytes.
     public convenience init(path: String) throws {
-        try self.init(file: MappedFile(path: path))
+        try self.init(file: mapFile(path))
     }
 
     /// Reads an already mapped file (see `init(path:)`).
@@ -121,7 +123,7 @@ public final class MHubFile: TensorArchive {
             guard names.insert(name).inserted else {
                 throw FormatError.badTensor(path: path, tensor: name, reason: "name appears twice")
             }
-            guard let dtypeName = entry["dtype"]?.string, let dtype = DType(rawValue: dtypeName) else {
+            guard let dtypeName = entry["dtype"]?.string, let dtype = StoredDType(rawValue: dtypeName) else {
                 throw FormatError.badTensor(
                     path: path, tensor: name, reason: "unknown dtype \(entry["dtype"]?.serialized() ?? "(missing)")")
             }

@@ -1,17 +1,19 @@
+import Support
+
 /// Writes `.mhub` files (formats/mhub.md): blobs streamed in order, 64-byte aligned, metadata and header last,
 /// through a temporary file renamed into place.
 public enum MHubWriter {
     /// How tensors are stored.
     public struct Options: Sendable {
         /// Convert F32 tensors to this type (F16 or BF16); nil keeps every dtype.
-        public var dtype: DType?
+        public var dtype: StoredDType?
         /// Compress each blob with zstd.
         public var compress: Bool
         public var zstdLevel: Int32
         /// Store two-dimensional F32 tensors as int8 rows with F32 scales (`int8-row`); takes precedence over `dtype`.
         public var quantizeInt8: Bool
 
-        public init(dtype: DType? = nil, compress: Bool = false, zstdLevel: Int32 = 3, quantizeInt8: Bool = false) {
+        public init(dtype: StoredDType? = nil, compress: Bool = false, zstdLevel: Int32 = 3, quantizeInt8: Bool = false) {
             self.dtype = dtype
             self.compress = compress
             self.zstdLevel = zstdLevel

@@ -1,3 +1,5 @@
+import Support
+
 /// What `hub convert` reads: one weights file, or a Hugging Face model folder with its config and tokenizer.
 public struct ModelSource {
     /// Weights files a folder may hold, in order of preference (as transformers prefers them).

@@ -11,7 +11,7 @@ package final class PickleDict {
 /// A persistent-id storage reference: PyTorch's `('storage', StorageType, key, location, numel)`.
 package struct PickleStorage: Equatable {
     package let key: String
-    package let dtype: DType
+    package let dtype: StoredDType
     package let elementCount: Int
 }
 
@@ -84,7 +84,7 @@ package enum PickleGlobal: String, CaseIterable {
     case boolType = "torch.bool"
 
     /// The element type of a storage class.
-    var storageDType: DType? {
+    var storageDType: StoredDType? {
         switch self {
         case .doubleStorage: return .f64
         case .floatStorage: return .f32

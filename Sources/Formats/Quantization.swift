@@ -1,3 +1,5 @@
+import Support
+
 /// Symmetric per-row int8 quantization of F32 matrices (`int8-row` in formats/mhub.md).
 ///
 /// For a row `w` of a `[R, C]` matrix: `s = max|w| / 127`, `q = clamp(round_half_to_even(w / s), −127, 127)`, and

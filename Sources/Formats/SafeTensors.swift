@@ -1,3 +1,5 @@
+import Support
+
 /// A `.safetensors` file, read through mmap with the checks of the reference implementation
 /// (huggingface/safetensors `src/tensor.rs`): bounded header, strict JSON, known dtypes, byte lengths equal to
 /// shape × item size (overflow-checked), offsets in bounds, contiguous, non-overlapping and covering the data.
@@ -20,7 +22,7 @@ public final class SafeTensorsFile: TensorArchive {
 
     /// Opens and validates `path`; no tensor bytes are read.
     public convenience init(path: String) throws {
-        try self.init(file: MappedFile(path: path))
+        try self.init(file: mapFile(path))
     }
 
     init(file: MappedFile) throws {
@@ -104,7 +106,7 @@ public final class SafeTensorsFile: TensorArchive {
         guard let dtypeName = fields["dtype"]?.string else {
             throw FormatError.badTensor(path: path, tensor: name, reason: "missing dtype")
         }
-        guard let dtype = DType(rawValue: dtypeName) else {
+        guard let dtype = StoredDType(rawValue: dtypeName) else {
             throw FormatError.badTensor(path: path, tensor: name, reason: "unknown dtype '\(dtypeName)'")
         }
         guard let shapeValues = fields["shape"]?.array else {
@@ -148,7 +150,7 @@ public final class SafeTensorsFile: TensorArchive {
 /// with spaces to 8 bytes, `__metadata__` first; written to a temporary file and renamed into place.
 public enum SafeTensorsWriter {
     /// Position of a dtype in the reference implementation's `Dtype` enum (safetensors/src/tensor.rs).
-    static func rank(_ dtype: DType) -> Int {
+    static func rank(_ dtype: StoredDType) -> Int {
         switch dtype {
         case .bool: 0
         case .u8: 1

@@ -1,3 +1,5 @@
+import Support
+
 /// The file formats ModelHub reads, as `hub inspect --json` spells them.
 public enum CheckpointFormat: String, Sendable {
     case safetensors
@@ -9,12 +11,12 @@ public enum CheckpointFormat: String, Sendable {
 /// One named tensor of a checkpoint: what it is, not its bytes (nothing is read until asked for).
 public struct TensorRecord: Sendable, Equatable {
     public let name: String
-    public let dtype: DType
+    public let dtype: StoredDType
     public let shape: [Int]
     /// Size of the tensor's contiguous bytes (elements × item size).
     public let byteCount: Int
 
-    public init(name: String, dtype: DType, shape: [Int], byteCount: Int) {
+    public init(name: String, dtype: StoredDType, shape: [Int], byteCount: Int) {
         self.name = name
         self.dtype = dtype
         self.shape = shape

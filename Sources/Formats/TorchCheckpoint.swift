@@ -1,3 +1,5 @@
+import Support
+
 /// A PyTorch checkpoint: the zip format of `torch.save` (≥ 1.6) or the legacy stream format before it.
 ///
 /// Zip: `<prefix>/data.pkl` (the pickled state dict whose tensors refer to storages by key) and
@@ -23,7 +25,7 @@ public final class TorchCheckpoint: TensorArchive {
 
     /// Opens a zip or legacy checkpoint at `path`, validating every tensor's view against its storage.
     public convenience init(path: String) throws {
-        try self.init(file: MappedFile(path: path))
+        try self.init(file: mapFile(path))
     }
 
     /// Reads an already mapped file (see `init(path:)`).

@@ -1,3 +1,5 @@
+import Support
+
 /// A read-only ZIP archive as `torch.save` writes it: stored (uncompressed) entries, ZIP64 where needed.
 ///
 /// One strict parser validates and locates entries (docs/ARCHITECTURE.md (defences) table Z): the end-of-central-directory

@@ -1,4 +1,5 @@
 import CZstd
+import Support
 
 /// Per-tensor zstd compression for `.mhub` (distribution copies), with bounded decompression.
 package enum Zstd {

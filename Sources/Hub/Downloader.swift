@@ -1,6 +1,6 @@
 import CCurl
 import Dispatch
-import Formats
+import Support
 import Synchronization
 
 #if canImport(Glibc)

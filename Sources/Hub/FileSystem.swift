@@ -1,4 +1,4 @@
-import Formats
+import Support
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,5 @@
 import CSQLite
-import Formats
+import Support
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,3 @@
-import Formats
-
 #if canImport(Glibc)
     import Glibc
 #endif

@@ -1,4 +1,4 @@
-import Formats
+import Support
 
 /// A model the catalog knows by a short name: where it lives on the Hub and what ModelHub does with it.
 public struct CatalogEntry: Sendable, Equatable {

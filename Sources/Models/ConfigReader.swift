@@ -1,4 +1,5 @@
 import Formats
+import Support
 
 /// Typed, bounded reads of config keys; a wrong type is an error naming the key (defence C1–C3).
 struct ConfigReader {

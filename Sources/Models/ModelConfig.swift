@@ -1,5 +1,6 @@
 import Formats
 import NN
+import Support
 
 /// A model's `config.json`, read as transformers' `AutoConfig` reads it: `model_type` picks the architecture, whose
 /// own config type (`BertConfig`, `GPT2Config`, …) reads its keys; the sizes are checked before anything is

@@ -96,7 +96,8 @@ open class Module: @unchecked Sendable {
         }
         for level in levels.reversed() {
             for (label, value) in level where label != "training" {
-                if let keyed = value as? KeyedMember {
+                // Only a property wrapper's backing storage is named `_…`: the cast is tried on those alone.
+                if label.hasPrefix("_"), let keyed = value as? KeyedMember {
                     result.append((keyed.key, keyed.member as Any))
                 } else {
                     result.append((snakeCase(label), value))

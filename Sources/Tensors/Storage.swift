@@ -12,7 +12,7 @@ import Synchronization
 /// writing to a mapped weight would write to the file (or fault); an update copies it first (`Tensor.makeOwned`).
 public final class Storage: @unchecked Sendable {
     /// The first byte.
-    public let pointer: UnsafeMutableRawPointer
+    package let pointer: UnsafeMutableRawPointer
     /// How many bytes.
     public let byteCount: Int
     /// Whether the elements may be written (owned storage).

@@ -1,3 +1,5 @@
+import Support
+
 /// An n-dimensional array on the CPU: storage shared by views, a layout, an element type, and (when it takes part
 /// in differentiation) autograd state shared by its copies.
 ///
@@ -8,7 +10,7 @@
 /// x.grad?.floats  // [2, 4, 6, 8]
 /// ```
 public struct Tensor: @unchecked Sendable {
-    public let storage: Storage
+    package let storage: Storage
     public let layout: Layout
     public let dtype: DType
     /// Gradient bookkeeping; nil for tensors that need no gradient.
@@ -116,9 +118,10 @@ public struct Tensor: @unchecked Sendable {
         switch dtype {
         case .float32: return Double(pointer.load(fromByteOffset: index * 4, as: Float.self))
         case .float64: return pointer.load(fromByteOffset: index * 8, as: Double.self)
-        case .float16: return Double(halfToFloat(pointer.load(fromByteOffset: index * 2, as: UInt16.self)))
+        case .float16:
+            return Double(HalfPrecision.float(float16: pointer.load(fromByteOffset: index * 2, as: UInt16.self)))
         case .bfloat16:
-            return Double(Float(bitPattern: UInt32(pointer.load(fromByteOffset: index * 2, as: UInt16.self)) << 16))
+            return Double(HalfPrecision.float(bfloat16: pointer.load(fromByteOffset: index * 2, as: UInt16.self)))
         case .int64: return Double(pointer.load(fromByteOffset: index * 8, as: Int64.self))
         case .int32: return Double(pointer.load(fromByteOffset: index * 4, as: Int32.self))
         case .int8: return Double(pointer.load(fromByteOffset: index, as: Int8.self))
@@ -133,8 +136,10 @@ public struct Tensor: @unchecked Sendable {
         switch dtype {
         case .float32: pointer.storeBytes(of: Float(value), toByteOffset: index * 4, as: Float.self)
         case .float64: pointer.storeBytes(of: value, toByteOffset: index * 8, as: Double.self)
-        case .float16: pointer.storeBytes(of: floatToHalf(Float(value)), toByteOffset: index * 2, as: UInt16.self)
-        case .bfloat16: pointer.storeBytes(of: floatToBFloat(Float(value)), toByteOffset: index * 2, as: UInt16.self)
+        case .float16:
+            pointer.storeBytes(of: HalfPrecision.float16Bits(Float(value)), toByteOffset: index * 2, as: UInt16.self)
+        case .bfloat16:
+            pointer.storeBytes(of: HalfPrecision.bfloat16Bits(Float(value)), toByteOffset: index * 2, as: UInt16.self)
         case .int64: pointer.storeBytes(of: Int64(value), toByteOffset: index * 8, as: Int64.self)
         case .int32: pointer.storeBytes(of: Int32(value), toByteOffset: index * 4, as: Int32.self)
         case .int8: pointer.storeBytes(of: Int8(value), toByteOffset: index, as: Int8.self)
@@ -218,52 +223,4 @@ public struct Tensor: @unchecked Sendable {
         storage.pointer.bindMemory(to: T.self, capacity: storage.byteCount / MemoryLayout<T>.stride)
             + layout.offset
     }
-}
-
-// MARK: - Half precision
-
-/// IEEE half → Float, by bits (Float16 is not available on every platform Swift runs on).
-func halfToFloat(_ bits: UInt16) -> Float {
-    let sign = UInt32(bits & 0x8000) << 16
-    let exponent = Int(bits >> 10 & 0x1F)
-    let mantissa = UInt32(bits & 0x3FF)
-    if exponent == 0 {
-        if mantissa == 0 { return Float(bitPattern: sign) }
-        let value = Float(mantissa) / 1024 / 16384  // subnormal: mantissa × 2^-24
-        return sign != 0 ? -value : value
-    }
-    if exponent == 31 { return Float(bitPattern: sign | 0x7F80_0000 | mantissa << 13) }
-    return Float(bitPattern: sign | UInt32(exponent + 112) << 23 | mantissa << 13)
-}
-
-/// Float → IEEE half, rounding to nearest even.
-func floatToHalf(_ value: Float) -> UInt16 {
-    let bits = value.bitPattern
-    let sign = UInt16(bits >> 16 & 0x8000)
-    let exponent = Int(bits >> 23 & 0xFF) - 127 + 15
-    var mantissa = bits & 0x7F_FFFF
-    if value.isNaN { return sign | 0x7E00 }
-    if exponent >= 31 { return sign | 0x7C00 }
-    if exponent <= 0 {
-        if exponent < -10 { return sign }
-        mantissa |= 0x80_0000
-        let shift = UInt32(14 - exponent)
-        var half = mantissa >> shift
-        let remainder = mantissa & ((1 << shift) - 1)
-        let halfway = UInt32(1) << (shift - 1)
-        if remainder > halfway || (remainder == halfway && half & 1 == 1) { half += 1 }
-        return sign | UInt16(half)
-    }
-    var half = UInt32(exponent) << 10 | mantissa >> 13
-    let remainder = mantissa & 0x1FFF
-    if remainder > 0x1000 || (remainder == 0x1000 && half & 1 == 1) { half += 1 }
-    return sign | UInt16(half)
-}
-
-/// Float → bfloat16, rounding to nearest even.
-func floatToBFloat(_ value: Float) -> UInt16 {
-    if value.isNaN { return 0x7FC0 }
-    let bits = value.bitPattern
-    let rounded = bits &+ 0x7FFF &+ (bits >> 16 & 1)
-    return UInt16(rounded >> 16)
 }

@@ -1,5 +1,5 @@
-import Formats
 import Foundation
+import Support
 
 /// Tests/Fixtures/fake_hub.py as a child process: a Hub on loopback with faults injected per request.
 ///

@@ -1,4 +1,4 @@
-import Formats
+import Support
 import Tensors
 
 /// Finite-difference gradient checks in float64: the analytic gradient of ⟨f(inputs), w⟩ for a random `w`

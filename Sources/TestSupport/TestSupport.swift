@@ -1,5 +1,5 @@
-import Formats
 import Foundation
+import Support
 
 /// Locations of the committed fixtures and the built `hub` executable, for tests and benchmarks.
 public enum Fixtures {

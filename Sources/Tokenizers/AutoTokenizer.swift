@@ -1,22 +1,25 @@
-import Formats
+import Support
 
-/// Finds and builds the tokenizer of a model folder or `.mhub` file, as transformers' AutoTokenizer does.
+/// Finds and builds the tokenizer of a model folder, as transformers' AutoTokenizer does.
+///
+/// (An `.mhub` file's tokenizer, and tokenizers by model name, come through Models' `AutoTokenizer.fromPretrained`,
+/// which reads those and then calls `fromFiles`.)
 public enum AutoTokenizer {
-    /// From `tokenizer.json` when present, else from `vocab.txt` with `tokenizer_config.json`'s `do_lower_case`,
-    /// `strip_accents` and `tokenize_chinese_chars`; `path` is a folder or an `.mhub` carrying those files.
-    /// (Model names are resolved to a cached folder by the hub first: `hub tokenize NAME`, `AutoModel`.)
-    public static func fromPretrained(_ path: String) throws -> Tokenizer {
-        let read: (String) throws -> [UInt8]?
-        if path.hasSuffix(".mhub") {
-            let file = try MHubFile(path: path)
-            read = { name in try file.fileBytes(name)?.array }
-        } else {
-            var isFolder = false
-            guard fileExists(path, isDirectory: &isFolder), isFolder else {
-                throw TokenizerError.file(path: path, reason: "not a model folder or an .mhub file")
-            }
-            read = { name in fileExists(path + "/" + name) ? try Tokenizer.readFile(path + "/" + name) : nil }
+    /// The tokenizer of a model folder: `tokenizer.json` when present, else `vocab.json` + `merges.txt`, else
+    /// `vocab.txt` with `tokenizer_config.json`'s `do_lower_case`, `strip_accents` and `tokenize_chinese_chars`.
+    public static func fromFolder(_ path: String) throws -> Tokenizer {
+        var isFolder = false
+        guard fileExists(path, isDirectory: &isFolder), isFolder else {
+            throw TokenizerError.file(path: path, reason: "not a model folder or an .mhub file")
         }
+        return try fromFiles(path: path) { name in
+            fileExists(path + "/" + name) ? try Tokenizer.readFile(path + "/" + name) : nil
+        }
+    }
+
+    /// The tokenizer of the files `read` gives by name (nil for a file there is not), in the order `fromFolder`
+    /// looks for them; `path` names the folder or file they come from in errors.
+    public static func fromFiles(path: String, read: (String) throws -> [UInt8]?) throws -> Tokenizer {
         if let json = try read("tokenizer.json") {
             return try Tokenizer.load(json: json, path: path + "/tokenizer.json")
         }

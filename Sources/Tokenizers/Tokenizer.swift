@@ -1,5 +1,3 @@
-import Formats
-
 /// A tokenizer assembled as Hugging Face `tokenizers` assembles one — added tokens, normalizer, pre-tokenizer,
 /// model, post-processor, decoder — giving the same ids, type ids and offsets.
 ///

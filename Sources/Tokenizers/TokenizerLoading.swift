@@ -1,4 +1,4 @@
-import Formats
+import Support
 
 extension Tokenizer {
     /// The most a tokenizer file may hold (the largest multilingual tokenizer.json files are about 20 MB).

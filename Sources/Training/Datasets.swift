@@ -1,5 +1,6 @@
 import Formats
 import Models
+import Support
 import Tensors
 
 /// One training example: a text (or a pair), with a label for classification or word tags for token

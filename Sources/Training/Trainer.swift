@@ -1,6 +1,7 @@
 import Formats
 import Models
 import NN
+import Support
 import Tensors
 
 #if canImport(Glibc)

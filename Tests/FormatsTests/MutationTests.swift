@@ -1,5 +1,6 @@
 import Formats
 import Foundation
+import Support
 import TestSupport
 import Testing
 

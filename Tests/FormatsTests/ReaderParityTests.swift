@@ -1,4 +1,5 @@
 import Formats
+import Support
 import TestSupport
 import Testing
 
@@ -32,8 +33,8 @@ import Testing
         }
     }
 
-    @Test(arguments: ["checkpoints/special.safetensors", "models/tiny-bert"], [DType.f16, .bf16])
-    func dtypeConversionMatchesTorch(_ key: String, _ dtype: DType) throws {
+    @Test(arguments: ["checkpoints/special.safetensors", "models/tiny-bert"], [StoredDType.f16, .bf16])
+    func dtypeConversionMatchesTorch(_ key: String, _ dtype: StoredDType) throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
         let output = scratch.path + "/out.mhub"

@@ -1,8 +1,8 @@
 import Foundation
+import Support
 import TestSupport
 import Testing
 
-@testable import Formats
 @testable import Hub
 
 /// The downloader against a real HTTP server on loopback (Tests/Fixtures/fake_hub.py).

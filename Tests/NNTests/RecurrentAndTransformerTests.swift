@@ -1,4 +1,3 @@
-import Formats
 import NN
 import TestSupport
 import Testing

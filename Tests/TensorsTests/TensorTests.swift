@@ -1,4 +1,4 @@
-import Formats
+import Support
 import TestSupport
 import Testing
 
@@ -202,6 +202,19 @@ import Testing
         let tensor = Tensor(values, shape: shape, dtype: dtype, requiresGrad: entry["requires_grad"] == .bool(true))
         let expected = try #require(entry["repr"]?.string)
         #expect(tensor.description == expected, "\n\(tensor.description)\n---\n\(expected)")
+    }
+
+    /// Tensors of f16/bf16 hold what `hub convert --dtype` writes: one conversion (NaN in bf16 is 0xFFFF, as torch).
+    @Test func halfTensorsUseTheFilesConversion() {
+        let values: [Float] = [.nan, 1, -2.5e-3, 65504, 3.140625, 1e-8]
+        for dtype in [Tensor.DType.float16, .bfloat16] {
+            let tensor = Tensor(values, shape: [values.count]).converted(to: dtype).contiguous()
+            let bits = (0..<values.count).map { tensor.storage.pointer.load(fromByteOffset: $0 * 2, as: UInt16.self) }
+            let expected = values.map {
+                dtype == .float16 ? HalfPrecision.float16Bits($0) : HalfPrecision.bfloat16Bits($0)
+            }
+            #expect(bits == expected, "\(dtype)")
+        }
     }
 
     @Test func typedAccessorsReadTheStoredFloats() {

@@ -1,4 +1,4 @@
-import Formats
+import Support
 import TestSupport
 import Testing
 
@@ -99,7 +99,7 @@ import Testing
         defer { scratch.remove() }
         for file in ["vocab.json", "merges.txt"] { try copyFile(folder + "/" + file, scratch.path + "/" + file) }
         try writeText(#"{"tokenizer_class": "\#(tokenizerClass)"}"#, to: scratch.path + "/tokenizer_config.json")
-        let fromFiles = try AutoTokenizer.fromPretrained(scratch.path)
+        let fromFiles = try AutoTokenizer.fromFolder(scratch.path)
         let reference = try Tokenizer.load(file: folder + "/tokenizer.json")
         let corpus = try Fixtures.json(Fixtures.path("tokenizers/corpus.json")).array?.compactMap(\.string) ?? []
         var differing: [Int] = []

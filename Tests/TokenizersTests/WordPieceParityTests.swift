@@ -1,4 +1,4 @@
-import Formats
+import Support
 import TestSupport
 import Testing
 

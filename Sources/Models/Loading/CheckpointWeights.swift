@@ -1,5 +1,6 @@
 import Formats
 import NN
+import Support
 import Tensors
 
 /// What loading a checkpoint into a model found, reported the way transformers reports it.

@@ -1,4 +1,5 @@
 import Formats
+import Support
 import Tensors
 
 extension SentenceEncoder {

@@ -1,5 +1,6 @@
-/// Element types a checkpoint may hold, spelled as safetensors spells them.
-public enum DType: String, CaseIterable, Sendable, Codable {
+/// Element types a checkpoint may hold, spelled as safetensors spells them (`F32`, `BF16`, …); distinct from
+/// `Tensor.DType`, the element types tensors compute with.
+public enum StoredDType: String, CaseIterable, Sendable, Codable {
     case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16"
     case f8e4m3 = "F8_E4M3", f8e5m2 = "F8_E5M2"
     case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8"
@@ -43,7 +44,7 @@ package enum Shape {
     }
 
     /// `elementCount × itemSize`, or nil on overflow.
-    package static func byteCount(_ shape: [Int], _ dtype: DType) -> Int? {
+    package static func byteCount(_ shape: [Int], _ dtype: StoredDType) -> Int? {
         guard let count = elementCount(shape) else { return nil }
         let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
         return overflow || bytes > maxExtent ? nil : bytes

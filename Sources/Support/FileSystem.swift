@@ -24,7 +24,7 @@ package func makeDirectories(_ path: String) throws {
     for part in path.split(separator: "/") {
         current += part + "/"
         if mkdir(current, 0o755) != 0, errno != EEXIST {
-            throw FormatError.io(path: path, reason: "cannot create folder: \(errnoText())")
+            throw FileError.io(path: path, reason: "cannot create folder: \(errnoText())")
         }
     }
 }

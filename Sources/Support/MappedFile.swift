@@ -20,12 +20,12 @@ public final class MappedFile: @unchecked Sendable {
     public init(path: String) throws {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw FormatError.io(path: path, reason: "cannot open: \(errnoText())") }
+        guard fd >= 0 else { throw FileError.io(path: path, reason: "cannot open: \(errnoText())") }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw FormatError.io(path: path, reason: "cannot stat: \(errnoText())") }
+        guard fstat(fd, &info) == 0 else { throw FileError.io(path: path, reason: "cannot stat: \(errnoText())") }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw FormatError.io(path: path, reason: "not a regular file")
+            throw FileError.io(path: path, reason: "not a regular file")
         }
         let size = Int(info.st_size)
         if size == 0 {
@@ -34,7 +34,7 @@ public final class MappedFile: @unchecked Sendable {
         }
         let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
         guard let address, address != MAP_FAILED else {
-            throw FormatError.io(path: path, reason: "cannot map: \(errnoText())")
+            throw FileError.io(path: path, reason: "cannot map: \(errnoText())")
         }
         bytes = UnsafeRawBufferPointer(start: address, count: size)
     }
@@ -44,7 +44,7 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     /// The bytes `range` of the file, borrowed (no copy); the caller has checked the range.
-    func slice(_ range: Range<Int>) -> TensorBytes {
+    package func slice(_ range: Range<Int>) -> TensorBytes {
         precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count)
         return TensorBytes(owner: self, buffer: UnsafeRawBufferPointer(rebasing: bytes[range]))
     }
@@ -63,7 +63,7 @@ public struct TensorBytes: @unchecked Sendable {
     /// `withUnsafeBytes`, which keeps it alive (Swift may end a value's lifetime right after its last use).
     package let buffer: UnsafeRawBufferPointer
 
-    init(owner: AnyObject?, buffer: UnsafeRawBufferPointer) {
+    package init(owner: AnyObject?, buffer: UnsafeRawBufferPointer) {
         self.owner = owner
         self.buffer = buffer
     }

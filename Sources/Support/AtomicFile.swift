@@ -66,7 +66,7 @@ public enum AtomicFile {
                 let result = pwrite(fd, base + done, bytes.count - done, off_t(position + done))
                 if result < 0 {
                     if errno == EINTR { continue }
-                    throw FormatError.io(path: path, reason: "cannot write: \(errnoText())")
+                    throw FileError.io(path: path, reason: "cannot write: \(errnoText())")
                 }
                 done += result
             }
@@ -99,7 +99,7 @@ public enum AtomicFile {
                 let result = Glibc.write(fd, base + done, count - done)
                 if result < 0 {
                     if errno == EINTR { continue }
-                    throw FormatError.io(path: path, reason: "cannot write: \(errnoText())")
+                    throw FileError.io(path: path, reason: "cannot write: \(errnoText())")
                 }
                 done += result
             }
@@ -112,7 +112,7 @@ public enum AtomicFile {
     public static func write(to path: String, _ body: (Writer) throws -> Void) throws {
         let temporary = temporaryPath(for: path)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FormatError.io(path: path, reason: "cannot create \(temporary): \(errnoText())") }
+        guard fd >= 0 else { throw FileError.io(path: path, reason: "cannot create \(temporary): \(errnoText())") }
         var finished = false
         defer {
             if !finished {
@@ -123,18 +123,18 @@ public enum AtomicFile {
         let writer = Writer(fd: fd, path: path)
         try body(writer)
         try writer.flush()
-        guard fsync(fd) == 0 else { throw FormatError.io(path: path, reason: "cannot sync: \(errnoText())") }
+        guard fsync(fd) == 0 else { throw FileError.io(path: path, reason: "cannot sync: \(errnoText())") }
         finished = true
         close(fd)
         guard rename(temporary, path) == 0 else {
             let reason = errnoText()
             unlink(temporary)
-            throw FormatError.io(path: path, reason: "cannot rename into place: \(reason)")
+            throw FileError.io(path: path, reason: "cannot rename into place: \(reason)")
         }
     }
 
     /// `dir/.name.tmp-PID-RANDOM`: hidden, unique to this process and call, in the target's folder so rename is atomic.
-    static func temporaryPath(for path: String) -> String {
+    package static func temporaryPath(for path: String) -> String {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path

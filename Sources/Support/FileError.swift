@@ -1,0 +1,10 @@
+/// Why a file could not be opened, mapped, read, written or renamed; prints as one line naming the file.
+public enum FileError: Error, CustomStringConvertible, Equatable, Sendable {
+    case io(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .io(let path, let reason): "\(path): \(reason)"
+        }
+    }
+}
