@@ -13,7 +13,8 @@ public enum MHubWriter {
         /// Store two-dimensional F32 tensors as int8 rows with F32 scales (`int8-row`); takes precedence over `dtype`.
         public var quantizeInt8: Bool
 
-        public init(dtype: StoredDType? = nil, compress: Bool = false, zstdLevel: Int32 = 3, quantizeInt8: Bool = false) {
+        public init(dtype: StoredDType? = nil, compress: Bool = false, zstdLevel: Int32 = 3, quantizeInt8: Bool = false)
+        {
             self.dtype = dtype
             self.compress = compress
             self.zstdLevel = zstdLevel
