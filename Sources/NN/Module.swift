@@ -107,23 +107,20 @@ open class Module: @unchecked Sendable {
         return result
     }
 
-    /// Every parameter with its dotted name.
-    ///
-    /// A parameter shared by two modules (a tied decoder and embedding) appears once, under its first name, unless
-    /// `removingDuplicates` is false — as PyTorch's `named_parameters()`.
-    public func namedParameters(removingDuplicates: Bool = true) -> [(name: String, parameter: Parameter)] {
-        var result: [(String, Parameter)] = []
-        var seen = Set<ObjectIdentifier>()
+    /// Every parameter with its dotted name (tied ones under each of their names) and every module, pre-order, in
+    /// one walk of the tree: reflection is most of what loading a model costs, so callers needing both walk once.
+    package func walk() -> (parameters: [(name: String, parameter: Parameter)], modules: [Module]) {
+        var parameters: [(name: String, parameter: Parameter)] = []
+        var modules: [Module] = []
         func visit(_ value: Any, _ name: String) {
             switch value {
             case let parameter as Parameter:
-                if !removingDuplicates || seen.insert(ObjectIdentifier(parameter)).inserted {
-                    result.append((name, parameter))
-                }
+                parameters.append((name, parameter))
             case let module as Module:
+                modules.append(module)
                 for (key, member) in module.members() { visit(member, name.isEmpty ? key : name + "." + key) }
-            case let modules as [Module]:
-                for (index, module) in modules.enumerated() { visit(module, name + ".\(index)") }
+            case let list as [Module]:
+                for (index, module) in list.enumerated() { visit(module, name + ".\(index)") }
             case let optional as Any?:
                 if let unwrapped = optional, !(unwrapped is Void) {
                     if unwrapped is Parameter || unwrapped is Module || unwrapped is [Module] { visit(unwrapped, name) }
@@ -131,7 +128,18 @@ open class Module: @unchecked Sendable {
             }
         }
         visit(self, "")
-        return result
+        return (parameters, modules)
+    }
+
+    /// Every parameter with its dotted name.
+    ///
+    /// A parameter shared by two modules (a tied decoder and embedding) appears once, under its first name, unless
+    /// `removingDuplicates` is false — as PyTorch's `named_parameters()`.
+    public func namedParameters(removingDuplicates: Bool = true) -> [(name: String, parameter: Parameter)] {
+        let all = walk().parameters
+        guard removingDuplicates else { return all }
+        var seen = Set<ObjectIdentifier>()
+        return all.filter { seen.insert(ObjectIdentifier($0.parameter)).inserted }
     }
 
     /// The parameters, in `namedParameters` order.
@@ -178,33 +186,15 @@ open class Module: @unchecked Sendable {
     }
 
     /// Sets training mode here and in every child module.
-    public func train(_ on: Bool = true) {
-        training = on
-        func visit(_ value: Any) {
-            switch value {
-            case let module as Module: module.train(on)
-            case let modules as [Module]: modules.forEach { $0.train(on) }
-            default: break
-            }
-        }
-        for (_, member) in members() { visit(member) }
+    public func train(_ on: Bool = true) { Self.setTraining(on, walk().modules) }
+
+    /// Sets training mode in each of `modules` (a `walk()`'s).
+    package static func setTraining(_ on: Bool, _ modules: [Module]) {
+        for module in modules { module.training = on }
     }
 
     /// Every dropout layer in declaration order (their generators are part of a training checkpoint).
-    public func dropouts() -> [Dropout] {
-        var result: [Dropout] = []
-        func visit(_ value: Any) {
-            switch value {
-            case let dropout as Dropout: result.append(dropout)
-            case let module as Module: for (_, member) in module.members() { visit(member) }
-            case let modules as [Module]: modules.forEach(visit)
-            case let optional as Any?:
-                if let unwrapped = optional, unwrapped is Module || unwrapped is [Module] { visit(unwrapped) }
-            }
-        }
-        visit(self)
-        return result
-    }
+    public func dropouts() -> [Dropout] { walk().modules.compactMap { $0 as? Dropout } }
 
     /// Evaluation mode (dropout off).
     public func eval() { train(false) }
@@ -231,6 +221,20 @@ public enum ModuleError: Error, CustomStringConvertible, Equatable {
 
 /// `wordEmbeddings` → `word_embeddings`.
 func snakeCase(_ name: String) -> String {
+    // Identifiers are ASCII almost always: bytes, not Unicode properties (this runs for every member on every walk).
+    if name.utf8.allSatisfy({ $0 < 0x80 }) {
+        var out: [UInt8] = []
+        out.reserveCapacity(name.utf8.count + 4)
+        for byte in name.utf8 {
+            if byte >= 0x41 && byte <= 0x5A {  // A–Z
+                if !out.isEmpty { out.append(0x5F) }
+                out.append(byte + 0x20)
+            } else {
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
     var out = ""
     for character in name {
         if character.isUppercase {

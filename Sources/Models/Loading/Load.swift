@@ -25,10 +25,12 @@ extension PretrainedModel {
         let architecture = try config.architectureEntry()
         let model = try modelClass(config, task: task, path: path).init(config: config)
         let weights = CheckpointWeights(archive, sanitize: architecture.sanitize)
+        let walked = model.walk()
         model.loadReport = try model.assignWeights(
-            from: weights, prefix: architecture.basePrefix, replacingMismatchedHeads: labels != nil)
+            walked.parameters, from: weights, prefix: architecture.basePrefix,
+            replacingMismatchedHeads: labels != nil)
         model.source = path
-        model.eval()
+        Module.setTraining(false, walked.modules)  // eval(), without walking the tree again
         return model
     }
 
@@ -53,18 +55,19 @@ extension PretrainedModel {
         return try architecture.modelClass(for: .base, path: path)
     }
 
-    /// Gives every parameter its checkpoint tensor (shape checked first) and draws the ones the checkpoint lacks,
+    /// Gives every parameter of `named` (a `walk()`'s, tied ones under each name) its checkpoint tensor (shape checked first) and draws the ones the checkpoint lacks,
     /// reporting them as transformers does.
     ///
     /// A parameter shared by several names (a tied decoder) is loaded from the first name the checkpoint has, and
     /// each of its names there counts as used.
     func assignWeights(
-        from weights: CheckpointWeights, prefix: String, replacingMismatchedHeads: Bool
+        _ named: [(name: String, parameter: Parameter)], from weights: CheckpointWeights, prefix: String,
+        replacingMismatchedHeads: Bool
     ) throws -> LoadReport {
         var report = LoadReport()
         var namesByParameter: [ObjectIdentifier: [String]] = [:]
         var order: [Parameter] = []
-        for (name, parameter) in namedParameters(removingDuplicates: false) {
+        for (name, parameter) in named {
             let id = ObjectIdentifier(parameter)
             if namesByParameter[id] == nil { order.append(parameter) }
             namesByParameter[id, default: []].append(name)
