@@ -2,6 +2,11 @@ import Support
 
 /// Opens any weights file ModelHub reads, choosing the reader by the file's first bytes; the name only decides
 /// which reader explains why a file with no known signature is bad.
+///
+/// ```swift
+/// let archive = try Checkpoint.open("model.safetensors")      // or .bin, .pt, .mhub, an index.json
+/// for (index, record) in archive.tensors.enumerated() { print(record.name, record.shape, try archive.bytes(at: index).count) }
+/// ```
 public enum Checkpoint {
     /// Opens a `.safetensors`, PyTorch zip or legacy `.bin/.pt/.pth`, `.mhub`, or a sharded `*.index.json`.
     public static func open(_ path: String) throws -> TensorArchive {
@@ -32,6 +37,10 @@ public enum Checkpoint {
 ///
 /// The index's `weight_map` names, for each tensor, the shard that holds it; shard names must be plain file names
 /// in the index's folder. Every tensor listed must be in its shard, and no tensor may appear in two shards.
+///
+/// ```swift
+/// let sharded = try ShardedCheckpoint(indexPath: "model.safetensors.index.json")
+/// ```
 public final class ShardedCheckpoint: TensorArchive {
     public let path: String
     public let format: CheckpointFormat

@@ -6,6 +6,11 @@ import Support
 #endif
 
 /// Turns a checkpoint (file or model folder) into one `.mhub` file, with provenance.
+///
+/// ```swift
+/// let source = try ModelSource.open("Tests/Fixtures/models/tiny-bert")
+/// try Converter.convert(source, to: "tiny.mhub", options: MHubWriter.Options(dtype: .f16))
+/// ```
 public enum Converter {
     /// What a conversion did, for the CLI summary.
     public struct Summary: Sendable {

@@ -7,6 +7,10 @@ import Support
 #endif
 
 /// Writes an `.mhub` back out as a Hugging Face folder: `model.safetensors`, `config.json`, tokenizer files.
+///
+/// ```swift
+/// let written = try Exporter.export(try MHubFile(path: "tiny.mhub"), to: "tiny-folder")   // safetensors + config + tokenizer
+/// ```
 public enum Exporter {
     /// Exports `mhub` into `folder`, which must not exist or be empty.
     ///

@@ -4,6 +4,10 @@ import Support
 ///
 /// Every case names the file and, where there is one, the tensor, offset or key involved,
 /// so the CLI can print `description` as its single stderr line.
+///
+/// ```swift
+/// do { _ = try Checkpoint.open("corrupt.safetensors") } catch { print(error) }   // one line: file, tensor, reason
+/// ```
 public enum FormatError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The file could not be opened, mapped, read or written.
     case io(path: String, reason: String)

@@ -1,6 +1,10 @@
 import Support
 
 /// Constants of the `.mhub` format (specification: formats/mhub.md).
+///
+/// ```swift
+/// MHub.alignment        // 64: every blob starts on a 64-byte boundary, so f32 tensors map zero-copy
+/// ```
 public enum MHub {
     /// `\x89MHUB\r\n\x1a`.
     public static let magic: [UInt8] = [0x89, 0x4D, 0x48, 0x55, 0x42, 0x0D, 0x0A, 0x1A]
@@ -17,12 +21,22 @@ public enum MHub {
 }
 
 /// How a blob's bytes are stored.
+///
+/// ```swift
+/// let mhub = try MHubFile(path: "model.mhub")
+/// mhub.blob(at: 0).encoding     // .raw, or .zstd for a compressed tensor
+/// ```
 public enum MHubEncoding: String, Sendable {
     case raw
     case zstd
 }
 
 /// A tensor or carried file inside an `.mhub`: where its stored bytes are and how to check them.
+///
+/// ```swift
+/// let blob = try MHubFile(path: "model.mhub").blob(at: 0)
+/// print(blob.offset, blob.length, XXH64.hex(blob.xxh64))
+/// ```
 public struct MHubBlob: Sendable {
     public let offset: Int
     public let length: Int
@@ -33,12 +47,22 @@ public struct MHubBlob: Sendable {
 }
 
 /// A carried file (config, tokenizer) stored verbatim.
+///
+/// ```swift
+/// for file in try MHubFile(path: "model.mhub").files { print(file.path, file.blob.length) }   // config.json, tokenizer…
+/// ```
 public struct MHubCarriedFile: Sendable {
     public let path: String
     public let blob: MHubBlob
 }
 
 /// An `.mhub` file opened for reading: validated header, metadata and layout; tensors mapped zero-copy.
+///
+/// ```swift
+/// let mhub = try MHubFile(path: "tiny.mhub")                  // one mapping; nothing read yet
+/// let config = try mhub.config()                               // the carried config.json
+/// try mhub.verify()                                            // every checksum
+/// ```
 public final class MHubFile: TensorArchive {
     public let path: String
     public let format = CheckpointFormat.mhub

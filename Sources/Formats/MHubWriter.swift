@@ -2,6 +2,11 @@ import Support
 
 /// Writes `.mhub` files (formats/mhub.md): blobs streamed in order, 64-byte aligned, metadata and header last,
 /// through a temporary file renamed into place.
+///
+/// ```swift
+/// let options = MHubWriter.Options(dtype: .bf16, compress: true)
+/// try Converter.convert(try ModelSource.open(folder), to: "model.mhub", options: options)
+/// ```
 public enum MHubWriter {
     /// How tensors are stored.
     public struct Options: Sendable {

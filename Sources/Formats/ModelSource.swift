@@ -1,6 +1,11 @@
 import Support
 
 /// What `hub convert` reads: one weights file, or a Hugging Face model folder with its config and tokenizer.
+///
+/// ```swift
+/// let source = try ModelSource.open("Tests/Fixtures/models/tiny-gpt2")   // a folder or a weights file
+/// print(source.weightFiles, source.weights.tensors.count)
+/// ```
 public struct ModelSource {
     /// Weights files a folder may hold, in order of preference (as transformers prefers them).
     public static let weightCandidates = [

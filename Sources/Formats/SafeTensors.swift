@@ -6,6 +6,11 @@ import Support
 ///
 /// Layout: 8-byte little-endian header length `N`, `N` bytes of JSON
 /// `{"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {str: str}}`, then the data.
+///
+/// ```swift
+/// let file = try SafeTensorsFile(path: "model.safetensors")
+/// let first = try file.bytes(at: 0)            // borrowed from the mapping
+/// ```
 public final class SafeTensorsFile: TensorArchive {
     /// Largest header the reference accepts (100 MB).
     public static let maxHeaderLength = 100_000_000
@@ -148,6 +153,12 @@ public final class SafeTensorsFile: TensorArchive {
 
 /// Writes `.safetensors` files as the reference does: tensors ordered by alignment then name, header padded
 /// with spaces to 8 bytes, `__metadata__` first; written to a temporary file and renamed into place.
+///
+/// ```swift
+/// let record = TensorRecord(name: "bias", dtype: .f32, shape: [2], byteCount: 8)
+/// let bias = PendingTensor(record: record) { TensorBytes(copying: UnsafeRawBufferPointer(start: nil, count: 0)) }
+/// try SafeTensorsWriter.write([bias], metadata: [("format", "pt")], to: "bias.safetensors")
+/// ```
 public enum SafeTensorsWriter {
     /// Position of a dtype in the reference implementation's `Dtype` enum (safetensors/src/tensor.rs).
     static func rank(_ dtype: StoredDType) -> Int {

@@ -1,5 +1,9 @@
 /// Element types a checkpoint may hold, spelled as safetensors spells them (`F32`, `BF16`, …); distinct from
 /// `Tensor.DType`, the element types tensors compute with.
+///
+/// ```swift
+/// StoredDType(rawValue: "BF16")?.itemSize     // 2
+/// ```
 public enum StoredDType: String, CaseIterable, Sendable, Codable {
     case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16"
     case f8e4m3 = "F8_E4M3", f8e5m2 = "F8_E5M2"

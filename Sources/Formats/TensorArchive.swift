@@ -1,6 +1,10 @@
 import Support
 
 /// The file formats ModelHub reads, as `hub inspect --json` spells them.
+///
+/// ```swift
+/// try Checkpoint.open("pytorch_model.bin").format     // .torchZip
+/// ```
 public enum CheckpointFormat: String, Sendable {
     case safetensors
     case torchZip = "torch-zip"
@@ -9,6 +13,10 @@ public enum CheckpointFormat: String, Sendable {
 }
 
 /// One named tensor of a checkpoint: what it is, not its bytes (nothing is read until asked for).
+///
+/// ```swift
+/// let record = TensorRecord(name: "weight", dtype: .f32, shape: [2, 3], byteCount: 24)
+/// ```
 public struct TensorRecord: Sendable, Equatable {
     public let name: String
     public let dtype: StoredDType
@@ -29,6 +37,11 @@ public struct TensorRecord: Sendable, Equatable {
 
 /// A tensor to write: its record, and a way to get its bytes when the writer reaches it (so a conversion holds
 /// one tensor's bytes at a time).
+///
+/// ```swift
+/// let record = TensorRecord(name: "scale", dtype: .f32, shape: [1], byteCount: 4)
+/// let pending = PendingTensor(record: record) { TensorBytes(copying: withUnsafeBytes(of: Float(2)) { $0 }) }
+/// ```
 public struct PendingTensor {
     public let record: TensorRecord
     public let bytes: () throws -> TensorBytes
@@ -40,6 +53,11 @@ public struct PendingTensor {
 }
 
 /// A checkpoint opened for reading: named tensors whose bytes are produced on demand.
+///
+/// ```swift
+/// let archive: TensorArchive = try Checkpoint.open(path)
+/// archive.parameterCount
+/// ```
 public protocol TensorArchive: AnyObject {
     /// The file (or index file) the archive was opened from.
     var path: String { get }

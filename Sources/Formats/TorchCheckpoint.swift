@@ -9,6 +9,10 @@ import Support
 ///
 /// Tensors are views (offset, shape, strides) of storages; several may share one (tied weights). A contiguous
 /// view is returned zero-copy from the mapping; a strided one is gathered into a fresh buffer.
+///
+/// ```swift
+/// let checkpoint = try TorchCheckpoint(path: "pytorch_model.bin")     // zip or legacy; the pickle is interpreted
+/// ```
 public final class TorchCheckpoint: TensorArchive {
     public let path: String
     public let format: CheckpointFormat

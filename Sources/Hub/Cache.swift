@@ -9,6 +9,11 @@ import Support
 /// `models--ORG--NAME/refs/<revision>` holds a commit hash; `snapshots/<commit>/<path>` are relative symlinks to
 /// `blobs/<etag>` (the SHA-256 for LFS files, the git blob hash for small ones). The folder is named after the id as
 /// it was requested, so a legacy name (`gpt2`) and its canonical id (`openai-community/gpt2`) are two folders.
+///
+/// ```swift
+/// let cache = HubCache(root: HubEnvironment.current().cacheDirectory)
+/// let snapshot = cache.snapshot(of: ["google-bert/bert-base-uncased"])   // the main revision's folder, if cached
+/// ```
 public struct HubCache: Sendable {
     /// The cache root (`HubEnvironment.cacheDirectory`).
     public let root: String

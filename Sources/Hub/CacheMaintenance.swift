@@ -5,6 +5,10 @@ import Support
 #endif
 
 /// One repo folder of the cache as it is on disk.
+///
+/// ```swift
+/// for repo in HubCache(root: root).scan() { print(repo.repo, repo.size) }
+/// ```
 public struct CachedRepo: Sendable {
     /// One `snapshots/<commit>` folder and the files in it.
     public struct Snapshot: Sendable {
@@ -28,6 +32,10 @@ public struct CachedRepo: Sendable {
 }
 
 /// What `hub rm` removed.
+///
+/// ```swift
+/// let removal = try HubCache(root: root).remove(folders: ["models--gpt2"], revision: nil)
+/// ```
 public struct Removal: Sendable {
     /// Repo folders removed whole.
     public var folders: [String] = []
@@ -38,6 +46,11 @@ public struct Removal: Sendable {
 }
 
 /// What `hub gc` found (and removed unless it was a dry run).
+///
+/// ```swift
+/// let report = HubCache(root: root).collectGarbage(dryRun: true)
+/// report.unreferencedBlobs
+/// ```
 public struct GarbageReport: Sendable {
     /// Blobs no snapshot links to.
     public var unreferencedBlobs: [String] = []

@@ -8,6 +8,12 @@ import Synchronization
 #endif
 
 /// What a pull did.
+///
+/// ```swift
+/// let resolved = try client.resolve("gpt2", registry: Registry.builtIn())
+/// let result = try client.pull(resolved) { progress in print(progress.done, progress.total) }
+/// print(result.snapshot, result.downloaded)
+/// ```
 public struct PullResult: Sendable {
     /// The resolved model that was fetched.
     public let model: ResolvedModel
@@ -30,6 +36,10 @@ public struct PullResult: Sendable {
 }
 
 /// Progress of a pull across its files, reported from the download threads.
+///
+/// ```swift
+/// _ = try client.locate("gpt2") { progress in print(progress.done, "of", progress.total, "bytes") }
+/// ```
 public struct PullProgress: Sendable {
     /// Bytes in the cache so far among those the pull must fetch (resumed partial files count as done).
     public let done: Int64

@@ -5,6 +5,11 @@ import Support
 #endif
 
 /// A file of a repo at a commit, as the Hub's tree listing gives it.
+///
+/// ```swift
+/// let (commit, files) = try client.listing(repo: "google-bert/bert-base-uncased", revision: "main")
+/// files.map { ($0.path, $0.size, $0.etag) }
+/// ```
 public struct RemoteFile: Sendable, Equatable {
     /// Path inside the repo.
     public let path: String
@@ -30,6 +35,12 @@ public struct RemoteFile: Sendable, Equatable {
 ///
 /// Every request goes through `send`, which blocks them all in offline mode, follows redirects itself (at most 10;
 /// only https, or http on loopback) and attaches the token only to the configured endpoint's origin.
+///
+/// ```swift
+/// let client = HubClient(environment: .current())              // HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE, offline mode
+/// let located = try client.locate("bert-base-uncased")         // cached, else pulled
+/// print(located.path)
+/// ```
 public struct HubClient: Sendable {
     /// Endpoint, cache folder, offline flag and timeouts.
     public var environment: HubEnvironment

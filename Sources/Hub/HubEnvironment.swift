@@ -4,6 +4,11 @@
 
 /// Where the Hub is and where its cache lives, read from the same environment variables as the Python client
 /// (huggingface_hub/constants.py), so both use one cache.
+///
+/// ```swift
+/// let environment = HubEnvironment(["HF_ENDPOINT": "http://127.0.0.1:8080", "HF_HUB_CACHE": "/tmp/hub"])
+/// environment.cacheDirectory      // "/tmp/hub"
+/// ```
 public struct HubEnvironment: Sendable, Equatable {
     /// `HF_ENDPOINT`, default `https://huggingface.co`.
     public var endpoint: String

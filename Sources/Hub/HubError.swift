@@ -1,4 +1,8 @@
 /// Why a hub operation failed, printable as one line naming the model or file.
+///
+/// ```swift
+/// do { _ = try client.locate("bert-base-uncase") } catch { print(error) }   // "… did you mean bert-base-uncased"
+/// ```
 public enum HubError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A name that is no local path, catalog name or alias, nor a valid `org/name` repo id.
     case unknownModel(name: String, suggestions: [String])

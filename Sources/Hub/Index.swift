@@ -12,6 +12,11 @@ import Support
 /// client added or removed shows up), and a missing, corrupt or foreign-version file is deleted and rebuilt. Only
 /// last use and conversions live nowhere else. WAL, a busy timeout and `BEGIN IMMEDIATE` for every write let
 /// several processes share it (defence K9).
+///
+/// ```swift
+/// let index = try HubIndex(root: HubEnvironment.current().cacheDirectory)
+/// let lastUsed = try index.lastUsed()            // folder → seconds since 1970
+/// ```
 public final class HubIndex {
     /// `<cache>/.locks/modelhub.sqlite`: inside the cache, but in the one folder huggingface_hub's cache scan
     /// skips (any other file at the cache root makes `hf cache scan` report the cache as corrupted).

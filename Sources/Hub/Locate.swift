@@ -3,6 +3,12 @@
 #endif
 
 /// A model on disk, found from a name, a repo id, a folder or a file (`HubClient.locate`).
+///
+/// ```swift
+/// let located = try HubClient(environment: .current()).locate("gpt2")
+/// located.resolved?.commit      // the snapshot's commit
+/// located.downloaded            // empty when the cache had everything
+/// ```
 public struct LocatedModel: Sendable {
     /// The folder (a cache snapshot, or the folder given) or the file given.
     public let path: String

@@ -1,6 +1,11 @@
 import Support
 
 /// A model the catalog knows by a short name: where it lives on the Hub and what ModelHub does with it.
+///
+/// ```swift
+/// let entry = try Registry.builtIn().entry(named: "minilm")
+/// entry?.repo                    // "sentence-transformers/all-MiniLM-L6-v2"
+/// ```
 public struct CatalogEntry: Sendable, Equatable {
     /// The short name users type (`bert-base-uncased`).
     public let name: String
@@ -26,6 +31,11 @@ public struct CatalogEntry: Sendable, Equatable {
 ///
 /// Resolution order for what a user types: an existing local path, a catalog name or alias, an `org/name` repo id;
 /// anything else is an error listing the closest names.
+///
+/// ```swift
+/// let registry = try Registry.builtIn()
+/// registry.search("roberta").map(\.name)    // ["roberta-base", "roberta-large", "distilroberta-base"]
+/// ```
 public struct Registry: Sendable {
     /// What a model name resolved to.
     public enum Resolution: Equatable, Sendable {

@@ -5,6 +5,11 @@ import Support
 #endif
 
 /// What a name resolves to on the Hub or in the cache: the repo, the commit and the files a pull fetches.
+///
+/// ```swift
+/// let resolved = try client.resolve("bert-base-uncased", registry: Registry.builtIn())
+/// print(resolved.commit, resolved.files.map(\.path))
+/// ```
 public struct ResolvedModel: Sendable, Equatable {
     /// The name as typed.
     public let name: String
@@ -43,6 +48,11 @@ public struct ResolvedModel: Sendable, Equatable {
 }
 
 /// Which files of a repo a pull fetches.
+///
+/// ```swift
+/// let onlyConfig = FileSelection(include: ["config.json"])
+/// let noWeights = FileSelection(exclude: ["*.safetensors", "*.bin"])
+/// ```
 public struct FileSelection: Sendable, Equatable {
     /// Globs (fnmatch, `*` crosses `/`; a trailing `/` means everything under it): when given, only matching files.
     public var include: [String] = []

@@ -155,6 +155,11 @@ public struct ModelConfig: Sendable {
 
 /// What an architecture's own config (`BertConfig`, `GPT2Config`, …) tells the rest of ModelHub: the sizes, under
 /// whatever names its JSON gives them.
+///
+/// ```swift
+/// let config = try ModelConfig.fromPretrained(folder)
+/// if let bert = config.settings as? BertConfig { print(bert.typeVocabularySize) }
+/// ```
 public protocol ArchitectureConfig: Sendable {
     var vocabularySize: Int { get }
     var hiddenSize: Int { get }

@@ -1,4 +1,8 @@
 /// Why a model could not be built, loaded or run; each names the file or the key.
+///
+/// ```swift
+/// do { _ = try PretrainedModel.load("broken") } catch let error as ModelError { print(error) }   // one line, naming the file
+/// ```
 public enum ModelError: Error, CustomStringConvertible, Equatable {
     /// config.json is malformed or describes an impossible model.
     case config(path: String, reason: String)

@@ -2,6 +2,12 @@ import Tensors
 import Tokenizers
 
 /// The inputs of a forward pass, as transformers names them; ids and masks are [batch, length] integer tensors.
+///
+/// ```swift
+/// let encodings = try tokenizer.encodeBatch(["a short text", "and a longer second text"], padding: Padding())
+/// let inputs = try ModelInputs(encodings)      // ids, attention mask and type ids [2, T]
+/// let output = try model(inputs)
+/// ```
 public struct ModelInputs {
     public var inputIDs: Tensor
     /// 1 for tokens, 0 for padding; for GPT-2 with a cache it covers the cached positions too.
@@ -46,6 +52,12 @@ public struct ModelInputs {
 }
 
 /// What a forward pass returns; which fields are set depends on the model (transformers' `ModelOutput`s).
+///
+/// ```swift
+/// let output = try model(inputs)
+/// output.lastHiddenState?.shape    // [B, T, hidden]
+/// output.logits?.shape             // [B, labels] or [B, T, vocabulary], by head
+/// ```
 public struct ModelOutput {
     /// [batch, length, hidden]: the base model's last layer.
     public var lastHiddenState: Tensor?
@@ -78,6 +90,12 @@ public struct ModelOutput {
 }
 
 /// GPT-2's attention keys and values of the positions seen so far, per layer: [batch, heads, positions, head size].
+///
+/// ```swift
+/// let cache = KeyValueCache(layers: gpt2.config.layerCount)
+/// _ = try gpt2(ModelInputs(inputIDs: prompt, cache: cache))          // fills the cache
+/// let next = try gpt2(ModelInputs(inputIDs: lastToken, attentionMask: mask, cache: cache))   // reads only the new token
+/// ```
 public final class KeyValueCache: @unchecked Sendable {
     public internal(set) var keys: [Tensor?]
     public internal(set) var values: [Tensor?]

@@ -8,6 +8,12 @@ import Tokenizers
 /// Each architecture's classes derive from it and are named as transformers names them (`BertModel`,
 /// `BertForMaskedLM`, `GPT2LMHeadModel`, `DistilBertForQuestionAnswering`, …); what a task's models share is a
 /// protocol (`MaskedLM`, `CausalLM`, `SequenceClassifier`, …).
+///
+/// ```swift
+/// let model = try PretrainedModel.load("Tests/Fixtures/models/tiny-bert")   // the class config.json names
+/// print(model.className, model.loadReport)                                  // BertForMaskedLM, no missing keys
+/// let output = try model(["the licence is free"])                           // through the folder's own tokenizer
+/// ```
 open class PretrainedModel: Module, @unchecked Sendable {
     public let config: ModelConfig
     /// The tokenizer of the folder or file the model came from (read on first use), or nil when it has none.

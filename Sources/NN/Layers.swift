@@ -1,6 +1,12 @@
 import Tensors
 
 /// y = x Wᵀ + b with W [out, in] (PyTorch's `nn.Linear`, the layout of BERT's checkpoints).
+///
+/// ```swift
+/// var generator = RandomGenerator(seed: 0)
+/// let layer = Linear(768, 3072, generator: &generator)     // weight [3072, 768], PyTorch's init
+/// let y = layer(Tensor.zeros([8, 128, 768]))               // [8, 128, 3072]
+/// ```
 public final class Linear: Module, @unchecked Sendable {
     public let weight: Parameter
     public let bias: Parameter?
@@ -29,6 +35,12 @@ public final class Linear: Module, @unchecked Sendable {
 }
 
 /// Rows of a [count, dimension] table looked up by integer ids (PyTorch's `nn.Embedding`).
+///
+/// ```swift
+/// var generator = RandomGenerator(seed: 0)
+/// let table = Embedding(30522, 768, paddingIndex: 0, generator: &generator)
+/// let vectors = table(Tensor([101, 2023, 102], shape: [1, 3]))   // [1, 3, 768]
+/// ```
 public final class Embedding: Module, @unchecked Sendable {
     public let weight: Parameter
     /// The row that gets no gradient (and starts at zero).
@@ -61,6 +73,11 @@ public final class Embedding: Module, @unchecked Sendable {
 }
 
 /// Layer normalization over the last axis with a learned scale and shift (PyTorch's `nn.LayerNorm`).
+///
+/// ```swift
+/// let norm = LayerNorm(768, epsilon: 1e-12)
+/// let y = norm(Tensor.zeros([2, 768]))
+/// ```
 public final class LayerNorm: Module, @unchecked Sendable {
     public let weight: Parameter
     public let bias: Parameter
@@ -86,6 +103,11 @@ public final class LayerNorm: Module, @unchecked Sendable {
 }
 
 /// Inverted dropout while training, the identity in evaluation mode.
+///
+/// ```swift
+/// let dropout = Dropout(0.1, seed: 7)
+/// dropout.eval()               // the identity from now on
+/// ```
 public final class Dropout: Module, @unchecked Sendable {
     public let probability: Double
     /// The mask source; saved and restored by checkpoints so a resumed run draws the same masks.
@@ -103,6 +125,10 @@ public final class Dropout: Module, @unchecked Sendable {
 
 /// GPT-2's `Conv1D`: y = x W + b with W stored [in, out], the transpose of `Linear`'s layout, read as stored (the
 /// product takes W untransposed, so mapped weights stay zero-copy).
+///
+/// ```swift
+/// let projection = Conv1D(768, 2304, std: 0.02)   // weight [768, 2304], as GPT-2 stores c_attn
+/// ```
 public final class Conv1D: Module, @unchecked Sendable {
     public let weight: Parameter
     public let bias: Parameter

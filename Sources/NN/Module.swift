@@ -1,6 +1,11 @@
 import Tensors
 
 /// A trainable tensor held by a module; optimizers replace its value in place of the old one.
+///
+/// ```swift
+/// let weight = Parameter(Tensor.zeros([2, 2]))
+/// weight.assign(Tensor([1, 2, 3, 4] as [Float], shape: [2, 2]))   // a loaded value; its gradient is kept
+/// ```
 public final class Parameter: @unchecked Sendable {
     /// How a parameter that no checkpoint supplies is drawn (transformers' `_init_weights`).
     public enum Initializer: Sendable, Equatable {
@@ -79,6 +84,19 @@ public final class Parameter: @unchecked Sendable {
 /// A stored property named in camelCase appears in snake_case (`wordEmbeddings` → `word_embeddings`); a `@Key`
 /// property under the key it declares (BERT's `@Key("LayerNorm") var layerNorm`). Arrays of modules are numbered
 /// (`layer.0`).
+///
+/// ```swift
+/// final class Head: Module, @unchecked Sendable {
+///     let dense: Linear                                  // "dense.weight", "dense.bias"
+///     @Key("LayerNorm") var layerNorm: LayerNorm          // "LayerNorm.weight", "LayerNorm.bias"
+///     init(width: Int) {
+///         dense = Linear(width, width, std: 0.02)
+///         super.init()
+///         layerNorm = LayerNorm(width)
+///     }
+/// }
+/// Head(width: 8).namedParameters().map(\.name)
+/// ```
 open class Module: @unchecked Sendable {
     /// Whether dropout and the like are active.
     public private(set) var training = true
@@ -204,6 +222,10 @@ open class Module: @unchecked Sendable {
 }
 
 /// Errors loading weights into a module, each naming the parameter.
+///
+/// ```swift
+/// do { try model.loadStateDict(weights) } catch { print(error) }   // missing keys: …; unexpected keys: …
+/// ```
 public enum ModuleError: Error, CustomStringConvertible, Equatable {
     case keys(missing: [String], unexpected: [String])
     case shape(name: String, expected: [Int], found: [Int])

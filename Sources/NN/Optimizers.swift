@@ -7,6 +7,11 @@ import Tensors
 
 /// Parameters updated together with their own weight decay (and learning-rate factor): AdamW's usual split puts
 /// biases and LayerNorm weights in a group without decay.
+///
+/// ```swift
+/// let groups = [ParameterGroup(weights, weightDecay: 0.01), ParameterGroup(biasesAndNorms, weightDecay: 0)]
+/// let optimizer = Adam.adamW(groups, learningRate: 5e-5)
+/// ```
 public struct ParameterGroup {
     public var parameters: [Parameter]
     public var weightDecay: Double
@@ -18,6 +23,14 @@ public struct ParameterGroup {
 }
 
 /// An optimizer: `step()` updates the parameters from their gradients.
+///
+/// ```swift
+/// func train(_ optimizer: Optimizer, _ loss: () throws -> Tensor) rethrows {
+///     optimizer.zeroGrad()
+///     try loss().backward()
+///     optimizer.step()
+/// }
+/// ```
 public protocol Optimizer: AnyObject {
     /// The learning rate of the next step (schedules set it).
     var learningRate: Double { get set }
@@ -38,6 +51,10 @@ private func withBuffers(
 }
 
 /// Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay (PyTorch's `optim.SGD`).
+///
+/// ```swift
+/// let optimizer = SGD([ParameterGroup(model.parameters())], learningRate: 0.1, momentum: 0.9)
+/// ```
 public final class SGD: Optimizer {
     public var learningRate: Double
     public let momentum: Double
@@ -85,6 +102,13 @@ public final class SGD: Optimizer {
 
 /// Adam (L2 weight decay added to the gradient) or AdamW (decoupled decay: p ← p − lr·λ·p before the update),
 /// as PyTorch's `optim.Adam` / `optim.AdamW` with bias correction.
+///
+/// ```swift
+/// let optimizer = Adam.adamW([ParameterGroup(model.parameters(), weightDecay: 0.01)], learningRate: 1e-3)
+/// loss.backward()
+/// optimizer.step()
+/// optimizer.zeroGrad()
+/// ```
 public final class Adam: Optimizer {
     public var learningRate: Double
     public let betas: (Double, Double)

@@ -4,6 +4,12 @@ import Tensors
 /// (`weight_ih_l0` [4H, I], `weight_hh_l0` [4H, H], `bias_ih_l0`, `bias_hh_l0`; gates in the order i, f, g, o).
 ///
 /// Per step: gates = x Wᵢₕᵀ + bᵢₕ + h Wₕₕᵀ + bₕₕ; c ← σ(f)·c + σ(i)·tanh(g); h ← σ(o)·tanh(c).
+///
+/// ```swift
+/// var generator = RandomGenerator(seed: 0)
+/// let lstm = LSTM(inputSize: 64, hiddenSize: 128, generator: &generator)
+/// let (output, hidden, cell) = lstm(Tensor.zeros([4, 20, 64]))   // output [4, 20, 128]
+/// ```
 public final class LSTM: Module, @unchecked Sendable {
     public let weightIhL0: Parameter
     public let weightHhL0: Parameter

@@ -3,6 +3,11 @@
 #endif
 
 /// Learning-rate schedules as transformers and PyTorch define them; `factor(step)` multiplies the base rate.
+///
+/// ```swift
+/// let schedule = LearningRateSchedule.linear(warmup: 100, total: 1000)
+/// optimizer.learningRate = 5e-5 * schedule.factor(step)
+/// ```
 public enum LearningRateSchedule: Sendable, Equatable {
     /// `get_linear_schedule_with_warmup`: 0 → 1 over `warmup` steps, then linearly to 0 at `total`.
     case linear(warmup: Int, total: Int)
@@ -28,6 +33,11 @@ public enum LearningRateSchedule: Sendable, Equatable {
 
 /// PyTorch's `ReduceLROnPlateau` in `min` mode with a relative threshold: the rate is multiplied by `factor`
 /// when the metric has not improved for more than `patience` evaluations.
+///
+/// ```swift
+/// let plateau = ReduceLearningRateOnPlateau(factor: 0.5, patience: 2)
+/// plateau.step(validationLoss, optimizer: optimizer)      // lowers the rate after 2 evaluations without progress
+/// ```
 public final class ReduceLearningRateOnPlateau {
     public let factor: Double
     public let patience: Int

@@ -3,6 +3,12 @@ import Tensors
 /// Multi-head attention with separate query, key, value and output projections (BERT's layout).
 ///
 /// Shapes: x [B, T, C] → heads [B, H, T, C/H] → attention → [B, T, C].
+///
+/// ```swift
+/// var generator = RandomGenerator(seed: 0)
+/// let attention = MultiHeadAttention(width: 64, heads: 4, generator: &generator)
+/// let y = attention(Tensor.zeros([2, 10, 64]), causal: true)
+/// ```
 public final class MultiHeadAttention: Module, @unchecked Sendable {
     public let query: Linear
     public let key: Linear
@@ -30,6 +36,12 @@ public final class MultiHeadAttention: Module, @unchecked Sendable {
 }
 
 /// A post-norm encoder block (BERT): h = LN(x + attention(x)); LN(h + W₂ gelu(W₁ h)).
+///
+/// ```swift
+/// var generator = RandomGenerator(seed: 0)
+/// let block = TransformerEncoderBlock(width: 64, heads: 4, feedForward: 256, generator: &generator)
+/// let y = block(Tensor.zeros([2, 10, 64]))
+/// ```
 public final class TransformerEncoderBlock: Module, @unchecked Sendable {
     public let attention: MultiHeadAttention
     public let attentionNorm: LayerNorm
@@ -57,6 +69,12 @@ public final class TransformerEncoderBlock: Module, @unchecked Sendable {
 }
 
 /// A pre-norm causal decoder block (GPT-2): h = x + attention(LN(x)); h + W₂ gelu_tanh(W₁ LN(h)).
+///
+/// ```swift
+/// var generator = RandomGenerator(seed: 0)
+/// let block = TransformerDecoderBlock(width: 64, heads: 4, feedForward: 256, generator: &generator)
+/// let y = block(Tensor.zeros([2, 10, 64]))      // causal
+/// ```
 public final class TransformerDecoderBlock: Module, @unchecked Sendable {
     public let firstNorm: LayerNorm
     public let attention: MultiHeadAttention

@@ -12,6 +12,12 @@
 
 /// Writes a file under a temporary name beside the target and renames it into place only when complete,
 /// so a failure or a crash never leaves a half-written output, and an input still mapped is never overwritten.
+///
+/// ```swift
+/// try AtomicFile.write(to: "out.bin") { writer in
+///     try [UInt8](repeating: 0, count: 16).withUnsafeBytes { try writer.write($0) }
+/// }                                                   // out.bin appears whole, or not at all
+/// ```
 public enum AtomicFile {
     /// A sequential writer over the temporary file, buffered for small writes.
     public final class Writer {

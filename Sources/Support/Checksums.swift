@@ -4,6 +4,11 @@ import CCrypto
 ///
 /// Reference: Yann Collet's xxHash specification (`doc/xxhash_spec.md`), 64-bit variant.
 /// `XXH64.hash("abc") == 0x44BC2CF5AD770999`.
+///
+/// ```swift
+/// XXH64.hash("abc")                                  // 0x44BC2CF5AD770999
+/// XXH64.hex(bytes.withUnsafeBytes { XXH64.hash($0) })
+/// ```
 public enum XXH64 {
     private static let p1: UInt64 = 0x9E37_79B1_85EB_CA87
     private static let p2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
@@ -90,6 +95,12 @@ public enum XXH64 {
 }
 
 /// An incremental message digest through libcrypto (SHA-NI where the CPU has it).
+///
+/// ```swift
+/// let digest = SHA256()
+/// bytes.withUnsafeBytes { digest.update($0) }
+/// digest.finalizeHex()
+/// ```
 public class MessageDigest {
     private let context: OpaquePointer
 
@@ -120,6 +131,10 @@ public class MessageDigest {
 }
 
 /// Incremental SHA-256: provenance hashes, and the check of downloaded LFS files (their etag is the SHA-256).
+///
+/// ```swift
+/// Array("abc".utf8).withUnsafeBytes(SHA256.hex)   // "ba7816bf…"
+/// ```
 public final class SHA256: MessageDigest {
     public init() { super.init(EVP_sha256()) }
 
@@ -132,6 +147,12 @@ public final class SHA256: MessageDigest {
 }
 
 /// Incremental SHA-1, for git blob ids (the etag of a small, non-LFS file on the Hub: SHA-1 of `blob SIZE\0` + bytes).
+///
+/// ```swift
+/// let digest = SHA1()
+/// Array("blob 3\0abc".utf8).withUnsafeBytes { digest.update($0) }
+/// digest.finalizeHex()                            // the git blob id of "abc"
+/// ```
 public final class SHA1: MessageDigest {
     public init() { super.init(EVP_sha1()) }
 }

@@ -8,6 +8,11 @@
 /// `JSONSerialization` the last), so checkpoint headers go through this strict parser instead, which refuses
 /// duplicates (compared by UTF-8 bytes, not by canonical equivalence), invalid UTF-8, lone surrogates,
 /// trailing garbage and nesting deeper than a caller-given bound.
+///
+/// ```swift
+/// let value = try JSONParser.parse(Array(#"{"a": [1, 2.5, "x"]}"#.utf8))
+/// value.object?["a"]?.array?.first?.integer     // 1
+/// ```
 public enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
@@ -61,6 +66,12 @@ public enum JSONValue: Equatable, Sendable {
 }
 
 /// A JSON object: key–value pairs in document order, keys unique.
+///
+/// ```swift
+/// var object = JSONObject([("name", .string("bert")), ("layers", .int(12))])
+/// object.append("tied", .bool(true))
+/// JSONValue.object(object).serialized()          // {"name":"bert","layers":12,"tied":true}
+/// ```
 public struct JSONObject: Equatable, Sendable {
     public private(set) var entries: [(key: String, value: JSONValue)]
 
@@ -111,6 +122,10 @@ struct UTF8Key: Hashable {
 }
 
 /// Parses JSON text strictly (see `JSONValue`).
+///
+/// ```swift
+/// let config = try JSONParser.parse(bytes, maxDepth: 64).object    // duplicate keys and deep nesting refused
+/// ```
 public struct JSONParser {
     /// Errors carry a byte offset and a reason; callers wrap them with the file name.
     public struct Failure: Error, CustomStringConvertible, Sendable {

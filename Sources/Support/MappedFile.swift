@@ -8,6 +8,11 @@
 ///
 /// The mapping is private and read-only: a reader never writes through it, and writers never write to
 /// a path that is mapped (they write a temporary file and rename it over the target).
+///
+/// ```swift
+/// let file = try MappedFile(path: "model.safetensors")
+/// file.bytes.count
+/// ```
 public final class MappedFile: @unchecked Sendable {
     /// The path the file was opened at, used in every error message.
     public let path: String
@@ -56,6 +61,12 @@ package func errnoText() -> String {
 }
 
 /// One tensor's bytes, contiguous, row-major and little-endian: borrowed from a mapping or owned.
+///
+/// ```swift
+/// let bytes = try archive.bytes(at: 0)
+/// bytes.isMapped                                   // borrowed from the file, no copy
+/// bytes.withUnsafeBytes { $0.count }
+/// ```
 public struct TensorBytes: @unchecked Sendable {
     /// Keeps the mapping or the heap buffer alive while the bytes are in use.
     let owner: AnyObject?

@@ -2,6 +2,11 @@
 ///
 /// Views — transpose,
 /// permute, slice, expand — change the layout and share the storage.
+///
+/// ```swift
+/// let x = Tensor.zeros([2, 3])
+/// x.transposed(0, 1).layout.strides              // [1, 3]: a view, no copy
+/// ```
 public struct Layout: Sendable, Equatable {
     public var shape: [Int]
     public var strides: [Int]

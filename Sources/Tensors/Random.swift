@@ -6,6 +6,11 @@
 ///
 /// The same seed gives the same numbers on every machine; the numbers are not PyTorch's (its generator cannot be
 /// reproduced outside it), so tests compare with dropout off or through statistics.
+///
+/// ```swift
+/// var generator = RandomGenerator(seed: 42)
+/// let noise = Tensor.randomNormal([2, 2], std: 0.02, using: &generator)
+/// ```
 public struct RandomGenerator: RandomNumberGenerator, Sendable {
     private var words: (UInt64, UInt64, UInt64, UInt64)
 

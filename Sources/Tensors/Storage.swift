@@ -10,6 +10,11 @@ import Synchronization
 /// points into memory someone else keeps alive — a memory-mapped `.mhub` or safetensors file — and holds a
 /// reference to that owner so the mapping outlives every tensor that reads it. Borrowed storage is read-only:
 /// writing to a mapped weight would write to the file (or fault); an update copies it first (`Tensor.makeOwned`).
+///
+/// ```swift
+/// Tensor.releaseCachedBuffers()                    // hand the pool's buffers back
+/// Tensor.cachedBufferBytes                         // 0
+/// ```
 public final class Storage: @unchecked Sendable {
     /// The first byte.
     package let pointer: UnsafeMutableRawPointer

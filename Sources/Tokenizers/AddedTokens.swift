@@ -1,4 +1,8 @@
 /// A token added on top of the model's vocabulary (`[CLS]`, `<mask>`…), matched in the text before the model sees it.
+///
+/// ```swift
+/// tokenizer.id(for: "[CLS]")      // an added (special) token's id
+/// ```
 public struct AddedToken: Sendable, Equatable {
     public var content: String
     public var id: Int32

@@ -4,6 +4,10 @@ import Support
 ///
 /// (An `.mhub` file's tokenizer, and tokenizers by model name, come through Models' `AutoTokenizer.fromPretrained`,
 /// which reads those and then calls `fromFiles`.)
+///
+/// ```swift
+/// let tokenizer = try AutoTokenizer.fromFolder("Tests/Fixtures/models/tiny-gpt2")   // tokenizer.json, vocab.json…
+/// ```
 public enum AutoTokenizer {
     /// The tokenizer of a model folder: `tokenizer.json` when present, else `vocab.json` + `merges.txt`, else
     /// `vocab.txt` with `tokenizer_config.json`'s `do_lower_case`, `strip_accents` and `tokenize_chinese_chars`.

@@ -2,6 +2,10 @@ import Synchronization
 
 /// The byte-pair-encoding model: a word starts as its characters and the ranked merges are applied, the best-ranked
 /// (then leftmost) pair first, until no ranked pair is left; the pieces' ids come from the vocabulary.
+///
+/// ```swift
+/// if case .bpe(let model) = tokenizer.model { print(model) }
+/// ```
 public final class BPE: Sendable {
     let vocabulary: VocabularyTable
     /// (left id, right id) → (rank, merged id).

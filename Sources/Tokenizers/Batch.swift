@@ -5,6 +5,11 @@ import Dispatch
 #endif
 
 /// How long inputs are cut, as tokenizers' `enable_truncation` sets it.
+///
+/// ```swift
+/// let encodings = try tokenizer.encodeBatch(texts, truncation: Truncation(maxLength: 128, stride: 32))
+/// encodings[0].overflowing        // the windows past the first 128 tokens
+/// ```
 public struct Truncation: Sendable, Equatable {
     /// Which text loses tokens when a pair is too long.
     public enum Strategy: Sendable, Equatable {
@@ -36,6 +41,10 @@ public struct Truncation: Sendable, Equatable {
 }
 
 /// How a batch is padded, as tokenizers' `enable_padding` sets it.
+///
+/// ```swift
+/// let batch = try tokenizer.encodeBatch(texts, padding: Padding(padID: 0))   // to the longest, on the right
+/// ```
 public struct Padding: Sendable, Equatable {
     /// To the longest encoding of the batch, or to a fixed length.
     public enum Length: Sendable, Equatable {

@@ -2,6 +2,10 @@
 /// and the text is first split by GPT-2's pattern
 /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`, evaluated by hand here with the
 /// character classes of `tokenizers` (`ByteLevelTables`).
+///
+/// ```swift
+/// ByteLevel.decode(["Hello", "Ġworld"])     // "Hello world"
+/// ```
 public struct ByteLevel: Sendable, Equatable {
     /// Put a space before a text that does not start with one, so its first word looks like any other.
     public var addPrefixSpace: Bool

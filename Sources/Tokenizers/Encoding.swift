@@ -1,4 +1,9 @@
 /// One encoded text (or pair of texts): what a model takes, and where each token came from.
+///
+/// ```swift
+/// let encoding = tokenizer.encode("ModelHub reads files")
+/// for (token, range) in zip(encoding.tokens, encoding.offsets) { print(token, range) }   // UTF-8 byte offsets
+/// ```
 public struct Encoding: Sendable, Equatable {
     /// Token ids, special tokens included.
     public var ids: [Int32] = []

@@ -1,10 +1,10 @@
 /// Text being tokenized: Unicode scalars, each remembering the original scalar it came from, so every token can
 /// report its offsets in the input (in code points, as Python's `tokenizers` reports them).
-public struct NormalizedText: Sendable {
+struct NormalizedText: Sendable {
     /// The scalars after normalization.
-    public var scalars: [UInt32] = []
+    var scalars: [UInt32] = []
     /// For each scalar, the index of the original scalar it came from.
-    public var origins: [Int32] = []
+    var origins: [Int32] = []
 
     /// The text as given: each scalar its own origin, offset by `start`.
     init(_ original: ArraySlice<UInt32>, start: Int) {
@@ -22,6 +22,10 @@ public struct NormalizedText: Sendable {
 
 /// BertNormalizer, as `tokenizers` applies it: clean the text, space out CJK ideographs, strip accents, lowercase
 /// — one code point at a time, through tables read off the library (`BertUnicodeTables`).
+///
+/// ```swift
+/// let normalizer = BertNormalizer(lowercase: true)     // BERT's cleanup, CJK spacing, accents, lowercase
+/// ```
 public struct BertNormalizer: Sendable, Equatable {
     /// Drop control and unassigned characters, U+0000 and U+FFFD; turn whitespace into a space.
     public var cleanText = true

@@ -1,5 +1,10 @@
 /// Where special tokens go around one text or a pair (tokenizers' TemplateProcessing; BertProcessing and
 /// RobertaProcessing are fixed templates of it): `[CLS] A [SEP]`, `[CLS] A [SEP] B [SEP]`.
+///
+/// ```swift
+/// let template = Template.bert(cls: ("[CLS]", 101), sep: ("[SEP]", 102))
+/// template.addedCount(pair: true)           // 3
+/// ```
 public struct Template: Sendable, Equatable {
     /// One element of a template: a special token, or the first (`A`) or second (`B`) text, with its type id.
     public enum Piece: Sendable, Equatable {
@@ -93,6 +98,10 @@ public struct Template: Sendable, Equatable {
 
 /// tokenizers' WordPiece decoder: pieces joined, `##` pieces glued to the previous one, and (with `cleanup`) the
 /// spaces before punctuation and in English contractions removed, token by token as the library does.
+///
+/// ```swift
+/// WordPieceDecoder().decode(["hug", "##ging", "face"])    // "hugging face"
+/// ```
 public struct WordPieceDecoder: Sendable, Equatable {
     public var prefix = "##"
     public var cleanup = true

@@ -2,6 +2,12 @@
 /// model, post-processor, decoder — giving the same ids, type ids and offsets.
 ///
 /// Built from a `tokenizer.json` (`load(file:)`) or from a BERT `vocab.txt` (`bert(vocabulary:)`).
+///
+/// ```swift
+/// let tokenizer = try AutoTokenizer.fromFolder("Tests/Fixtures/models/tiny-bert")
+/// let encoding = tokenizer.encode("Hello there!", pair: "General Kenobi.")
+/// print(encoding.ids, encoding.tokens, tokenizer.decode(encoding.ids))
+/// ```
 public struct Tokenizer: Sendable {
     /// The subword model.
     public enum Model: Sendable {

@@ -1,4 +1,8 @@
 /// Why a tokenizer could not be built, printable as one line naming the file.
+///
+/// ```swift
+/// do { _ = try AutoTokenizer.fromFolder("no-such-folder") } catch { print(error) }   // one line naming the folder
+/// ```
 public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A tokenizer file that cannot be read or does not make sense.
     case file(path: String, reason: String)

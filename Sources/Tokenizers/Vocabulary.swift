@@ -1,5 +1,10 @@
 /// A word vocabulary built from training text, for models trained from scratch (torchtext's
 /// `build_vocab_from_iterator` over its `basic_english` tokenizer, which the LSTM seed uses).
+///
+/// ```swift
+/// let vocabulary = Vocabulary(building: trainingTexts, minFrequency: 2)
+/// let ids = vocabulary.encode("the cat sat")     // unknown words get unknownID
+/// ```
 public struct Vocabulary: Sendable, Equatable {
     /// Words by id: the specials first, then by descending frequency, ties in alphabetical order.
     public let words: [String]

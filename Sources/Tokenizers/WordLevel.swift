@@ -1,4 +1,8 @@
 /// The WordLevel model: each word is one token, or the unknown token when the vocabulary lacks it.
+///
+/// ```swift
+/// let model = try WordLevel(vocabulary: [("[UNK]", 0), ("hello", 1)], unknownToken: "[UNK]")
+/// ```
 public final class WordLevel: Sendable {
     let vocabulary: VocabularyTable
     public let unknownID: Int32

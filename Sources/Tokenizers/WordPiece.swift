@@ -1,6 +1,10 @@
 /// The WordPiece model: each word becomes the longest vocabulary entries that cover it, left to right, pieces
 /// after the first carrying the `##` prefix; a word with a part no entry covers, or longer than
 /// `maxInputCharsPerWord` code points, becomes the unknown token.
+///
+/// ```swift
+/// if case .wordPiece(let model) = tokenizer.model { print(model.unknownToken, model.continuingPrefix) }
+/// ```
 public final class WordPiece: Sendable {
     /// Token → id, compared by UTF-8 bytes (Swift's `String ==` would equate "é" with "e\u{301}").
     let vocabulary: VocabularyTable

@@ -5,6 +5,10 @@ import Tensors
 
 /// One training example: a text (or a pair), with a label for classification or word tags for token
 /// classification (`words` then holds the text's words).
+///
+/// ```swift
+/// let example = TextExample(text: "a fine tool", label: 1)
+/// ```
 public struct TextExample: Sendable, Equatable {
     public var text: String
     public var pair: String?
@@ -22,6 +26,12 @@ public struct TextExample: Sendable, Equatable {
 }
 
 /// Examples read from CSV, TSV or JSONL, with their label names (ids are positions in `labels`).
+///
+/// ```swift
+/// let dataset = try TextDataset.load("reviews.csv")                    // text,label (CSV, TSV or JSONL)
+/// let (train, validation) = dataset.split(validationFraction: 0.1, seed: 1)
+/// dataset.labels                                                        // label names, sorted
+/// ```
 public struct TextDataset: Sendable {
     public var examples: [TextExample]
     /// Label (or tag) names by id: string labels sorted, as `datasets`' `class_encode_column` numbers them.

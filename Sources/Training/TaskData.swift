@@ -4,6 +4,12 @@ import Tokenizers
 
 /// Examples encoded once for a task, and the batches a trainer draws from them: seeded shuffling, length
 /// bucketing, padding to each batch's longest, and the labels each head needs (masked-LM masking included).
+///
+/// ```swift
+/// let data = try TaskData(
+///     dataset, task: .sequenceClassification, tokenizer: tokenizer, maxLength: 64, padID: 0, vocabularySize: 30522)
+/// let inputs = data.inputs(data.batches(size: 16, epoch: 0, seed: 1, shuffle: true, bucketing: true)[0])
+/// ```
 public struct TaskData: Sendable {
     public let task: ModelTask
     /// Token ids, type ids and per-token labels (-100 where none) of each example, unpadded.

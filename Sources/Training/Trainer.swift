@@ -9,6 +9,13 @@ import Tensors
 #endif
 
 /// How a `Trainer` trains: transformers' `TrainingArguments` that ModelHub implements, with its defaults.
+///
+/// ```swift
+/// var arguments = TrainingArguments()
+/// arguments.epochs = 3
+/// arguments.learningRate = 1e-4
+/// arguments.outputDirectory = "out"     // checkpoints, best/, metrics.jsonl, the model
+/// ```
 public struct TrainingArguments: Sendable {
     /// The learning-rate schedule after warmup.
     public enum Schedule: Sendable, Equatable {
@@ -50,6 +57,11 @@ public struct TrainingArguments: Sendable {
 }
 
 /// The metrics of one evaluation.
+///
+/// ```swift
+/// let metrics = try trainer.evaluate(validation)
+/// print(metrics.loss, metrics.accuracy ?? 0, metrics.macroF1 ?? 0)
+/// ```
 public struct EvaluationMetrics: Sendable, Equatable {
     public var loss: Double
     /// Classification: the share of correct labels (tokens for token classification).
@@ -61,6 +73,11 @@ public struct EvaluationMetrics: Sendable, Equatable {
 }
 
 /// What a finished training run reports.
+///
+/// ```swift
+/// let summary = try trainer.fit()
+/// print(summary)
+/// ```
 public struct TrainingSummary: Sendable {
     public var steps: Int
     public var epochs: Double
@@ -76,6 +93,12 @@ public struct TrainingSummary: Sendable {
 /// Trains a `PretrainedModel` on `TaskData`: AdamW (no decay on biases and LayerNorm weights), warmup and a
 /// schedule or ReduceLROnPlateau, clipping, accumulation, evaluation, early stopping, and checkpoints holding the
 /// model, optimizer, schedule, random state and step, from which a run resumes exactly.
+///
+/// ```swift
+/// let trainer = Trainer(model: model, arguments: arguments, train: trainData, validation: validationData)
+/// trainer.onEvaluation = { step, epoch, metrics in print(epoch, metrics.accuracy ?? 0) }
+/// try trainer.fit()                               // or fit(resumingFrom: "out/checkpoint-40")
+/// ```
 public final class Trainer {
     public let model: PretrainedModel
     public let arguments: TrainingArguments

@@ -58,6 +58,11 @@ extension AutoModelClass {
 
 /// An entry point whose head takes labels: `labels` replaces the config's (a new head of that size, trained by
 /// fine-tuning).
+///
+/// ```swift
+/// let model = try await AutoModelForSequenceClassification.fromPretrained("roberta-base", labels: ["neg", "pos"])
+/// model.loadReport.missing    // the new head: classifier.dense.weight, …
+/// ```
 public protocol AutoLabelledModelClass: AutoModelClass {}
 
 extension AutoLabelledModelClass {
@@ -77,42 +82,76 @@ extension AutoLabelledModelClass {
 
 /// The base model of a checkpoint (`BertModel`, `RobertaModel`, `DistilBertModel`, `GPT2Model`): hidden states,
 /// sentence embeddings.
+///
+/// ```swift
+/// let model = try await AutoModel.fromPretrained("sentence-transformers/all-MiniLM-L6-v2")   // a BertModel
+/// let hidden = try model(["a sentence"]).lastHiddenState                                     // [1, T, 384]
+/// ```
 public enum AutoModel: AutoModelClass {
     public typealias Model = any SentenceEncoder
     public static var task: ModelTask { .base }
 }
 
 /// The masked-LM head (fill-mask): `BertForMaskedLM`, `RobertaForMaskedLM`, `DistilBertForMaskedLM`.
+///
+/// ```swift
+/// let model = try AutoModelForMaskedLM.load("bert.mhub")
+/// let predictions = try model.fillMask(["The [MASK] is free."])
+/// ```
 public enum AutoModelForMaskedLM: AutoModelClass {
     public typealias Model = any MaskedLM
     public static var task: ModelTask { .maskedLM }
 }
 
 /// A causal language model (text generation): `GPT2LMHeadModel`.
+///
+/// ```swift
+/// let gpt2 = try await AutoModelForCausalLM.fromPretrained("gpt2")
+/// let tokens = try gpt2.generate([[464, 2068]], config: GenerationConfig(maxNewTokens: 5))   // new ids per prompt
+/// ```
 public enum AutoModelForCausalLM: AutoModelClass {
     public typealias Model = any CausalLM
     public static var task: ModelTask { .causalLM }
 }
 
 /// A text classifier: `BertForSequenceClassification`, `RobertaFor…`, `DistilBertFor…`, `GPT2For…`.
+///
+/// ```swift
+/// let classifier = try await AutoModelForSequenceClassification.fromPretrained("out/best")
+/// let scores = try classifier.classify(["a fine tool"])
+/// ```
 public enum AutoModelForSequenceClassification: AutoLabelledModelClass {
     public typealias Model = any SequenceClassifier
     public static var task: ModelTask { .sequenceClassification }
 }
 
 /// A token classifier (named entities, tags): `BertForTokenClassification`, ….
+///
+/// ```swift
+/// let tagger = try await AutoModelForTokenClassification.fromPretrained("bert-base-cased", labels: ["O", "PER", "LOC"])
+/// ```
 public enum AutoModelForTokenClassification: AutoLabelledModelClass {
     public typealias Model = any TokenClassifier
     public static var task: ModelTask { .tokenClassification }
 }
 
 /// Extractive question answering (start and end logits): `BertForQuestionAnswering`, ….
+///
+/// ```swift
+/// let reader = try await AutoModelForQuestionAnswering.fromPretrained("distilbert-base-uncased")
+/// ```
 public enum AutoModelForQuestionAnswering: AutoModelClass {
     public typealias Model = any QuestionAnswerer
     public static var task: ModelTask { .questionAnswering }
 }
 
 /// A model's config.json (`AutoConfig.fromPretrained` in transformers).
+///
+/// ```swift
+/// let config = try await AutoConfig.fromPretrained("gpt2")     // config.json alone is fetched
+/// config.modelType      // "gpt2"
+/// config.hiddenSize     // 768
+/// ```
 public enum AutoConfig {
     /// `model` is a model name, a folder or an `.mhub` file; a name's config is fetched alone when missing.
     public static func fromPretrained(

@@ -1,6 +1,12 @@
 import NN
 
 /// BERT's config.json keys (transformers' `BertConfig`); RoBERTa's are the same (`RobertaConfig`).
+///
+/// ```swift
+/// let config = try ModelConfig.fromPretrained(folder)
+/// let settings = config.settings as? BertConfig     // nil for another model_type
+/// settings?.layerNormEpsilon
+/// ```
 public struct BertConfig: ArchitectureConfig {
     public let vocabularySize: Int
     /// `hidden_size`.

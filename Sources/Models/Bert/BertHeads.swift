@@ -49,6 +49,10 @@ final class BertOnlyMLMHead: Module, @unchecked Sendable {
 }
 
 /// BERT with the masked-LM head (`BertForMaskedLM`).
+///
+/// ```swift
+/// let model = try await AutoModelForMaskedLM.fromPretrained("bert-base-uncased")   // a BertForMaskedLM for this model_type
+/// ```
 public final class BertForMaskedLM: PretrainedModel, MaskedLM, @unchecked Sendable {
     let bert: BertModel
     let cls: BertOnlyMLMHead
@@ -75,6 +79,10 @@ public final class BertForMaskedLM: PretrainedModel, MaskedLM, @unchecked Sendab
 }
 
 /// The pooled first token, dropout, a linear classifier (`BertForSequenceClassification`).
+///
+/// ```swift
+/// let model = try await AutoModelForSequenceClassification.fromPretrained("textattack/bert-base-uncased-SST-2")   // a BertForSequenceClassification for this model_type
+/// ```
 public final class BertForSequenceClassification: PretrainedModel, SequenceClassifier, @unchecked Sendable {
     let bert: BertModel
     let dropout: Dropout
@@ -104,6 +112,10 @@ public final class BertForSequenceClassification: PretrainedModel, SequenceClass
 }
 
 /// One label per token: dropout, a linear classifier (`BertForTokenClassification`).
+///
+/// ```swift
+/// let model = try await AutoModelForTokenClassification.fromPretrained("dslim/bert-base-NER")   // a BertForTokenClassification for this model_type
+/// ```
 public final class BertForTokenClassification: PretrainedModel, TokenClassifier, @unchecked Sendable {
     let bert: BertModel
     let dropout: Dropout
@@ -130,6 +142,10 @@ public final class BertForTokenClassification: PretrainedModel, TokenClassifier,
 }
 
 /// Start and end logits per token from `qa_outputs` (`BertForQuestionAnswering`).
+///
+/// ```swift
+/// let model = try await AutoModelForQuestionAnswering.fromPretrained("deepset/bert-base-cased-squad2")   // a BertForQuestionAnswering for this model_type
+/// ```
 public final class BertForQuestionAnswering: PretrainedModel, QuestionAnswerer, @unchecked Sendable {
     let bert: BertModel
     let qaOutputs: Linear

@@ -1,6 +1,12 @@
 import NN
 
 /// DistilBERT's config.json keys (transformers' `DistilBertConfig`): `dim`, `n_layers`, `n_heads`, `hidden_dim`.
+///
+/// ```swift
+/// let config = try ModelConfig.fromPretrained(folder)
+/// let settings = config.settings as? DistilBertConfig     // nil for another model_type
+/// settings?.sinusoidalPositions
+/// ```
 public struct DistilBertConfig: ArchitectureConfig {
     public let vocabularySize: Int
     /// `dim`.

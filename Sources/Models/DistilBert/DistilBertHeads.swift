@@ -5,6 +5,10 @@ import Tensors
 // LM; pre_classifier + ReLU + classifier on the first token; a classifier per token; qa_outputs.
 
 /// DistilBERT with the masked-LM head (`DistilBertForMaskedLM`); `vocab_projector` is tied to the word embeddings.
+///
+/// ```swift
+/// let model = try await AutoModelForMaskedLM.fromPretrained("distilbert-base-uncased")   // a DistilBertForMaskedLM for this model_type
+/// ```
 public final class DistilBertForMaskedLM: PretrainedModel, MaskedLM, @unchecked Sendable {
     let activation: Activation
     let distilbert: DistilBertModel
@@ -41,6 +45,10 @@ public final class DistilBertForMaskedLM: PretrainedModel, MaskedLM, @unchecked 
 }
 
 /// The first token through pre_classifier, ReLU, dropout and the classifier (`DistilBertForSequenceClassification`).
+///
+/// ```swift
+/// let model = try await AutoModelForSequenceClassification.fromPretrained("distilbert/distilbert-base-uncased-finetuned-sst-2-english")   // a DistilBertForSequenceClassification for this model_type
+/// ```
 public final class DistilBertForSequenceClassification: PretrainedModel, SequenceClassifier, @unchecked Sendable {
     let distilbert: DistilBertModel
     let preClassifier: Linear
@@ -72,6 +80,10 @@ public final class DistilBertForSequenceClassification: PretrainedModel, Sequenc
 }
 
 /// One label per token: dropout, a linear classifier (`DistilBertForTokenClassification`).
+///
+/// ```swift
+/// let model = try await AutoModelForTokenClassification.fromPretrained("elastic/distilbert-base-cased-finetuned-conll03-english")   // a DistilBertForTokenClassification for this model_type
+/// ```
 public final class DistilBertForTokenClassification: PretrainedModel, TokenClassifier, @unchecked Sendable {
     let distilbert: DistilBertModel
     let dropout: Dropout
@@ -98,6 +110,10 @@ public final class DistilBertForTokenClassification: PretrainedModel, TokenClass
 }
 
 /// Start and end logits per token from dropout and `qa_outputs` (`DistilBertForQuestionAnswering`).
+///
+/// ```swift
+/// let model = try await AutoModelForQuestionAnswering.fromPretrained("distilbert/distilbert-base-cased-distilled-squad")   // a DistilBertForQuestionAnswering for this model_type
+/// ```
 public final class DistilBertForQuestionAnswering: PretrainedModel, QuestionAnswerer, @unchecked Sendable {
     let distilbert: DistilBertModel
     let qaOutputs: Linear

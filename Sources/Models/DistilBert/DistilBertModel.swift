@@ -121,6 +121,11 @@ final class DistilBertTransformer: Module, @unchecked Sendable {
 }
 
 /// The DistilBERT encoder (`DistilBertModel`): hidden states (no pooler).
+///
+/// ```swift
+/// let model = try AutoModel.load("Tests/Fixtures/parity/distilbert-base")   // a DistilBertModel
+/// let hidden = try model(ModelInputs(inputIDs: Tensor([2, 17, 45, 3], shape: [1, 4]))).lastHiddenState
+/// ```
 public final class DistilBertModel: PretrainedModel, SentenceEncoder, @unchecked Sendable {
     let embeddings: DistilBertEmbeddings
     let transformer: DistilBertTransformer

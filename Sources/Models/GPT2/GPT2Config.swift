@@ -1,6 +1,12 @@
 import NN
 
 /// GPT-2's config.json keys (transformers' `GPT2Config`).
+///
+/// ```swift
+/// let config = try ModelConfig.fromPretrained(folder)
+/// let settings = config.settings as? GPT2Config     // nil for another model_type
+/// settings?.activation
+/// ```
 public struct GPT2Config: ArchitectureConfig {
     public let vocabularySize: Int
     /// `n_embd`.

@@ -4,6 +4,10 @@ import Tensors
 // GPT-2's task heads (modeling_gpt2.py): the language-model head tied to `wte`, and `score` on the last token.
 
 /// GPT-2 with its language-model head, tied to the token embeddings (`GPT2LMHeadModel`).
+///
+/// ```swift
+/// let model = try await AutoModelForCausalLM.fromPretrained("gpt2")   // a GPT2LMHeadModel for this model_type
+/// ```
 public final class GPT2LMHeadModel: PretrainedModel, CausalLM, @unchecked Sendable {
     let transformer: GPT2Model
     let lmHead: Linear
@@ -41,6 +45,10 @@ public final class GPT2LMHeadModel: PretrainedModel, CausalLM, @unchecked Sendab
 }
 
 /// `score` (no bias) on each row's last token that is not padding (`GPT2ForSequenceClassification`).
+///
+/// ```swift
+/// let model = try await AutoModelForSequenceClassification.fromPretrained("microsoft/DialogRPT-updown")   // a GPT2ForSequenceClassification for this model_type
+/// ```
 public final class GPT2ForSequenceClassification: PretrainedModel, SequenceClassifier, @unchecked Sendable {
     let transformer: GPT2Model
     let score: Linear

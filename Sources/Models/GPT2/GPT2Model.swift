@@ -85,6 +85,11 @@ final class GPT2Block: Module, @unchecked Sendable {
 }
 
 /// The GPT-2 transformer (`GPT2Model`): token and position embeddings, the blocks, `ln_f`.
+///
+/// ```swift
+/// let model = try AutoModel.load("Tests/Fixtures/parity/gpt2-base")   // a GPT2Model
+/// let hidden = try model(ModelInputs(inputIDs: Tensor([5, 17, 45], shape: [1, 3]))).lastHiddenState   // [1, 3, 32]
+/// ```
 public final class GPT2Model: PretrainedModel, SentenceEncoder, @unchecked Sendable {
     let wte: Embedding
     let wpe: Embedding

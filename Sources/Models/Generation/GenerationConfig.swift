@@ -1,4 +1,10 @@
 /// How `generate` picks tokens: transformers' `GenerationConfig` fields, with its defaults (greedy unless sampling).
+///
+/// ```swift
+/// var settings = GenerationConfig(maxNewTokens: 40, sampling: true, temperature: 0.8, topP: 0.95, seed: 42)
+/// settings.eosTokenIDs = [50256]
+/// let result = try gpt2.generate("Once upon a time", config: settings) { print($0, terminator: "") }
+/// ```
 public struct GenerationConfig: Sendable {
     public var maxNewTokens = 20
     /// EOS is not allowed before this many new tokens (`min_new_tokens`).

@@ -5,6 +5,12 @@ import Tensors
 #endif
 
 /// transformers' logits processors, on one row of next-token scores (float32, as PyTorch computes them).
+///
+/// ```swift
+/// var scores: [Float] = [2.0, 0.5, -1.0, 3.0]
+/// LogitsProcessing.temperature(&scores, 0.7)
+/// LogitsProcessing.topK(&scores, 2)          // the others become −∞
+/// ```
 public enum LogitsProcessing {
     /// Divides scores of tokens in `history` by the penalty when positive, multiplies them when negative.
     public static func repetitionPenalty(_ scores: inout [Float], history: [Int], penalty: Float) {

@@ -4,6 +4,11 @@ import Support
 import Tensors
 
 /// What loading a checkpoint into a model found, reported the way transformers reports it.
+///
+/// ```swift
+/// let model = try PretrainedModel.load(folder, task: .sequenceClassification)
+/// if let warning = model.loadReport.warning(modelClass: model.className, path: folder) { print(warning) }
+/// ```
 public struct LoadReport: Sendable, Equatable {
     /// Parameters the checkpoint lacks, freshly initialised (a new task head, typically).
     public var missing: [String] = []

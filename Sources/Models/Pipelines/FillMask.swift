@@ -2,6 +2,10 @@ import Tensors
 import Tokenizers
 
 /// One fill-mask candidate: the token, its text, its id and its probability.
+///
+/// ```swift
+/// for prediction in try bert.fillMask(["The [MASK] is free."])[0] { print(prediction.text, prediction.score) }
+/// ```
 public struct MaskPrediction: Sendable, Equatable {
     /// The vocabulary entry (`Ġfree` for byte-level BPE).
     public let token: String

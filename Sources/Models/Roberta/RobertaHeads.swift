@@ -29,6 +29,10 @@ final class RobertaLMHead: Module, @unchecked Sendable {
 }
 
 /// RoBERTa with the masked-LM head (`RobertaForMaskedLM`).
+///
+/// ```swift
+/// let model = try await AutoModelForMaskedLM.fromPretrained("roberta-base")   // a RobertaForMaskedLM for this model_type
+/// ```
 public final class RobertaForMaskedLM: PretrainedModel, MaskedLM, @unchecked Sendable {
     let roberta: RobertaModel
     let lmHead: RobertaLMHead
@@ -74,6 +78,10 @@ final class RobertaClassificationHead: Module, @unchecked Sendable {
 }
 
 /// One label (or score) per text from the classification head (`RobertaForSequenceClassification`).
+///
+/// ```swift
+/// let model = try await AutoModelForSequenceClassification.fromPretrained("cardiffnlp/twitter-roberta-base-sentiment")   // a RobertaForSequenceClassification for this model_type
+/// ```
 public final class RobertaForSequenceClassification: PretrainedModel, SequenceClassifier, @unchecked Sendable {
     let roberta: RobertaModel
     let classifier: RobertaClassificationHead
@@ -101,6 +109,10 @@ public final class RobertaForSequenceClassification: PretrainedModel, SequenceCl
 }
 
 /// One label per token: dropout, a linear classifier (`RobertaForTokenClassification`).
+///
+/// ```swift
+/// let model = try await AutoModelForTokenClassification.fromPretrained("Jean-Baptiste/roberta-large-ner-english")   // a RobertaForTokenClassification for this model_type
+/// ```
 public final class RobertaForTokenClassification: PretrainedModel, TokenClassifier, @unchecked Sendable {
     let roberta: RobertaModel
     let dropout: Dropout
@@ -129,6 +141,10 @@ public final class RobertaForTokenClassification: PretrainedModel, TokenClassifi
 }
 
 /// Start and end logits per token from `qa_outputs` (`RobertaForQuestionAnswering`).
+///
+/// ```swift
+/// let model = try await AutoModelForQuestionAnswering.fromPretrained("deepset/roberta-base-squad2")   // a RobertaForQuestionAnswering for this model_type
+/// ```
 public final class RobertaForQuestionAnswering: PretrainedModel, QuestionAnswerer, @unchecked Sendable {
     let roberta: RobertaModel
     let qaOutputs: Linear

@@ -34,6 +34,11 @@ final class RobertaEmbeddings: BertEmbeddings, @unchecked Sendable {
 }
 
 /// The RoBERTa encoder (`RobertaModel`): hidden states and, unless a head leaves it out, the pooled first token.
+///
+/// ```swift
+/// let model = try AutoModel.load("Tests/Fixtures/parity/roberta-base")   // a RobertaModel
+/// let hidden = try model(ModelInputs(inputIDs: Tensor([0, 31, 64, 2], shape: [1, 4]))).lastHiddenState
+/// ```
 public final class RobertaModel: PretrainedModel, SentenceEncoder, @unchecked Sendable {
     let embeddings: RobertaEmbeddings
     let encoder: BertEncoder
