@@ -5,7 +5,9 @@ import Support
 ///
 /// ```swift
 /// let archive = try Checkpoint.open("model.safetensors")      // or .bin, .pt, .mhub, an index.json
-/// for (index, record) in archive.tensors.enumerated() { print(record.name, record.shape, try archive.bytes(at: index).count) }
+/// for (index, record) in archive.tensors.enumerated() {
+///     print(record.name, record.shape, try archive.bytes(at: index).count)
+/// }
 /// ```
 public enum Checkpoint {
     /// Opens a `.safetensors`, PyTorch zip or legacy `.bin/.pt/.pth`, `.mhub`, or a sharded `*.index.json`.

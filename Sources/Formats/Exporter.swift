@@ -9,7 +9,8 @@ import Support
 /// Writes an `.mhub` back out as a Hugging Face folder: `model.safetensors`, `config.json`, tokenizer files.
 ///
 /// ```swift
-/// let written = try Exporter.export(try MHubFile(path: "tiny.mhub"), to: "tiny-folder")   // safetensors + config + tokenizer
+/// // model.safetensors, config.json and the tokenizer files
+/// let written = try Exporter.export(try MHubFile(path: "tiny.mhub"), to: "tiny-folder")
 /// ```
 public enum Exporter {
     /// Exports `mhub` into `folder`, which must not exist or be empty.

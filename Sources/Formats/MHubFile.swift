@@ -49,7 +49,7 @@ public struct MHubBlob: Sendable {
 /// A carried file (config, tokenizer) stored verbatim.
 ///
 /// ```swift
-/// for file in try MHubFile(path: "model.mhub").files { print(file.path, file.blob.length) }   // config.json, tokenizer…
+/// for file in try MHubFile(path: "model.mhub").files { print(file.path, file.blob.length) }   // config.json, …
 /// ```
 public struct MHubCarriedFile: Sendable {
     public let path: String

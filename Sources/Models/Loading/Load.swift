@@ -55,8 +55,8 @@ extension PretrainedModel {
         return try architecture.modelClass(for: .base, path: path)
     }
 
-    /// Gives every parameter of `named` (a `walk()`'s, tied ones under each name) its checkpoint tensor (shape checked first) and draws the ones the checkpoint lacks,
-    /// reporting them as transformers does.
+    /// Gives every parameter of `named` (a `walk()`'s, tied ones under each name) its checkpoint tensor, shape
+    /// checked first, and draws the ones the checkpoint lacks, reporting them as transformers does.
     ///
     /// A parameter shared by several names (a tied decoder) is loaded from the first name the checkpoint has, and
     /// each of its names there counts as used.
