@@ -85,38 +85,36 @@ struct PullCommand: ParsableCommand {
             name, revision: revision, selection: filters.selection, refresh: true, progress: { printer.show($0) })
         printer.finish()
         guard let model = located.resolved else { throw ValidationError("\(name) is not a model name") }
-        let result = (model: model, snapshot: located.path, downloaded: located.downloaded, reused: located.reused)
-        let bytesReceived = located.bytesReceived
         let seconds = Output.now() - started
         if json {
             Output.printJSON(
                 .object(
                     JSONObject([
-                        ("name", .string(name)), ("repo", .string(result.model.repo)),
-                        ("revision", .string(revision)), ("commit", .string(result.model.commit)),
-                        ("snapshot", .string(result.snapshot)),
-                        ("files", .array(result.model.files.map { .string($0.path) })),
-                        ("downloaded", .array(result.downloaded.map(JSONValue.string))),
-                        ("reused", .array(result.reused.map(JSONValue.string))),
-                        ("bytes_received", .int(Int(bytesReceived))), ("seconds", .number(String(seconds))),
+                        ("name", .string(name)), ("repo", .string(model.repo)),
+                        ("revision", .string(revision)), ("commit", .string(model.commit)),
+                        ("snapshot", .string(located.path)),
+                        ("files", .array(model.files.map { .string($0.path) })),
+                        ("downloaded", .array(located.downloaded.map(JSONValue.string))),
+                        ("reused", .array(located.reused.map(JSONValue.string))),
+                        ("bytes_received", .int(Int(located.bytesReceived))), ("seconds", .number(String(seconds))),
                     ])))
             return
         }
-        let total = result.model.files.reduce(Int64(0)) { $0 + $1.size }
+        let total = model.files.reduce(Int64(0)) { $0 + $1.size }
         print(
-            "\(result.model.repo) @ \(revision) (commit \(result.model.commit.prefix(7))): "
-                + "\(result.model.files.count) files, \(Output.bytes(Int(total)))")
-        if !result.downloaded.isEmpty {
-            let rate = seconds > 0 ? Double(bytesReceived) / seconds : 0
+            "\(model.repo) @ \(revision) (commit \(model.commit.prefix(7))): "
+                + "\(model.files.count) files, \(Output.bytes(Int(total)))")
+        if !located.downloaded.isEmpty {
+            let rate = seconds > 0 ? Double(located.bytesReceived) / seconds : 0
             print(
-                "  downloaded \(result.downloaded.count): \(result.downloaded.joined(separator: ", ")) "
-                    + "(\(Output.bytes(Int(bytesReceived))) in \(Output.format1(seconds)) s, "
+                "  downloaded \(located.downloaded.count): \(located.downloaded.joined(separator: ", ")) "
+                    + "(\(Output.bytes(Int(located.bytesReceived))) in \(Output.format1(seconds)) s, "
                     + "\(Output.bytes(Int(rate)))/s)")
         }
-        if !result.reused.isEmpty {
-            print("  already cached \(result.reused.count): \(result.reused.joined(separator: ", "))")
+        if !located.reused.isEmpty {
+            print("  already cached \(located.reused.count): \(located.reused.joined(separator: ", "))")
         }
-        print(result.snapshot)
+        print(located.path)
     }
 }
 
