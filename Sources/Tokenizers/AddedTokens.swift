@@ -56,10 +56,13 @@ struct AddedTokenMatcher: Sendable {
         case token(AddedToken, Range<Int>)
     }
 
-    /// Splits `text[range]` around the added tokens found in it.
-    func split(_ text: [UInt32], _ range: Range<Int>) -> [Piece] {
-        guard !tokens.isEmpty else { return [.text(range)] }
-        var pieces: [Piece] = []
+    /// Splits `text[range]` around the added tokens found in it, in place of what `pieces` held.
+    func split(_ text: [UInt32], _ range: Range<Int>, into pieces: inout [Piece]) {
+        pieces.removeAll(keepingCapacity: true)
+        guard !tokens.isEmpty else {
+            pieces.append(.text(range))
+            return
+        }
         var plainStart = range.lowerBound
         var index = range.lowerBound
         while index < range.upperBound {
@@ -79,7 +82,6 @@ struct AddedTokenMatcher: Sendable {
             index = end
         }
         if plainStart < range.upperBound { pieces.append(.text(plainStart..<range.upperBound)) }
-        return pieces
     }
 
     private func match(_ text: [UInt32], at index: Int, in range: Range<Int>) -> (scalars: [UInt32], token: AddedToken)?

@@ -1,5 +1,9 @@
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The byte-pair-encoding model: a word starts as its characters and the ranked merges are applied, the best-ranked
 /// (then leftmost) pair first, until no ranked pair is left; the pieces' ids come from the vocabulary.
 ///
@@ -16,8 +20,9 @@ public final class BPE: Sendable {
     private let otherCharacterIDs: [UInt32: Int32]
     /// Used for characters that are not tokens; nil drops them, as tokenizers does.
     let unknownID: Int32?
-    /// Words already merged (words repeat: most of a text's words were seen before), shared by all threads.
-    private let cache = WordCache()
+    /// Names this model's word caches: each thread keeps its own (`ThreadScratch`), so threads share no lock.
+    let identity = BPE.identities.add(1, ordering: .relaxed).newValue
+    private static let identities = Atomic<UInt64>(0)
 
     /// A model from (token, id) pairs and merges given as pairs of tokens, in rank order.
     public init(
@@ -64,8 +69,11 @@ public final class BPE: Sendable {
         otherCharacterIDs = others
     }
 
-    /// The pieces of one word (its characters): ids and their ranges within the word, appended to `pieces`.
-    func tokenize(_ word: UnsafeBufferPointer<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)]) {
+    /// The pieces of one word (its characters): ids and their ranges within the word, appended to `pieces`; words
+    /// already merged come from `cache` (words repeat: most of a text's words were seen before).
+    func tokenize(
+        _ word: UnsafeBufferPointer<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)], cache: WordCache
+    ) {
         if cache.lookup(word, into: &pieces) { return }
         var symbols: [(id: Int32, range: Range<Int>)] = []
         symbols.reserveCapacity(word.count)
@@ -130,22 +138,19 @@ struct MergeTable: Sendable {
 }
 
 /// Merged words by their characters, up to 10,000 words of up to 256 characters (then no more are added, as
-/// tokenizers' cache does).
+/// tokenizers' cache does). One thread's: no lock.
 ///
-/// Flat arrays behind one lock, probed by a 64-bit hash of the characters: a hit allocates nothing and retains
-/// nothing; it is taken only when the stored characters are equal.
-final class WordCache: Sendable {
-    private struct Table {
-        /// 0 for an empty slot, else the entry index + 1.
-        var slots = [Int32](repeating: 0, count: 16_384)
-        var hashes: [UInt64] = []
-        /// Per entry: where its characters and its pieces start in `characters` / `pieces`, and how many.
-        var spans: [(word: Int32, wordCount: Int32, pieces: Int32, pieceCount: Int32)] = []
-        var characters: [UInt32] = []
-        var pieces: [(id: Int32, lower: Int32, upper: Int32)] = []
-    }
+/// Flat arrays probed by a 64-bit hash of the characters: a hit allocates nothing and retains nothing; it is taken
+/// only when the stored characters are equal.
+final class WordCache {
+    /// 0 for an empty slot, else the entry index + 1.
+    private var slots = [Int32](repeating: 0, count: 16_384)
+    private var hashes: [UInt64] = []
+    /// Per entry: where its characters and its pieces start in `characters` / `pieces`, and how many.
+    private var spans: [(word: Int32, wordCount: Int32, pieces: Int32, pieceCount: Int32)] = []
+    private var characters: [UInt32] = []
+    private var pieces: [(id: Int32, lower: Int32, upper: Int32)] = []
 
-    private let table = Mutex(Table())
     static let capacity = 10_000
     /// Longer words are not kept (tokenizers' cache skips them too), which bounds the cache's memory.
     static let longestWord = 256
@@ -158,21 +163,20 @@ final class WordCache: Sendable {
     }
 
     /// The slot holding `word`, or the empty slot where it would go.
-    private static func probe(
-        _ table: borrowing Table, _ word: UnsafeBufferPointer<UInt32>, _ hash: UInt64
-    ) -> (Int, Int?) {
-        let mask = table.slots.count - 1
+    private func probe(_ word: UnsafeBufferPointer<UInt32>, _ hash: UInt64) -> (Int, Int?) {
+        let mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash ^ hash >> 31) & mask
         while true {
-            let entry = Int(table.slots[slot]) - 1
+            let entry = Int(slots[slot]) - 1
             if entry < 0 { return (slot, nil) }
-            if table.hashes[entry] == hash {
-                let span = table.spans[entry]
-                let start = Int(span.word)
-                if Int(span.wordCount) == word.count,
-                    table.characters[start..<start + word.count].elementsEqual(word)
-                {
-                    return (slot, entry)
+            if hashes[entry] == hash {
+                let span = spans[entry]
+                if Int(span.wordCount) == word.count {
+                    let same = characters.withUnsafeBufferPointer { stored in
+                        guard let base = stored.baseAddress, let key = word.baseAddress else { return true }
+                        return memcmp(base + Int(span.word), key, word.count * 4) == 0
+                    }
+                    if same { return (slot, entry) }
                 }
             }
             slot = (slot + 1) & mask
@@ -180,33 +184,25 @@ final class WordCache: Sendable {
     }
 
     /// Appends the cached pieces of `word` and says whether there were any.
-    func lookup(_ word: UnsafeBufferPointer<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)]) -> Bool {
-        let hash = Self.hash(word)
-        return table.withLock { table in
-            guard let entry = Self.probe(table, word, hash).1 else { return false }
-            let span = table.spans[entry]
-            for index in Int(span.pieces)..<Int(span.pieces + span.pieceCount) {
-                let piece = table.pieces[index]
-                pieces.append((piece.id, Int(piece.lower)..<Int(piece.upper)))
-            }
-            return true
+    func lookup(_ word: UnsafeBufferPointer<UInt32>, into out: inout [(id: Int32, range: Range<Int>)]) -> Bool {
+        guard let entry = probe(word, Self.hash(word)).1 else { return false }
+        let span = spans[entry]
+        for index in Int(span.pieces)..<Int(span.pieces + span.pieceCount) {
+            let piece = pieces[index]
+            out.append((piece.id, Int(piece.lower)..<Int(piece.upper)))
         }
+        return true
     }
 
-    func store(_ word: UnsafeBufferPointer<UInt32>, _ pieces: [(id: Int32, range: Range<Int>)]) {
+    func store(_ word: UnsafeBufferPointer<UInt32>, _ merged: [(id: Int32, range: Range<Int>)]) {
+        guard spans.count < Self.capacity, word.count <= Self.longestWord else { return }
         let hash = Self.hash(word)
-        table.withLock { table in
-            guard table.spans.count < Self.capacity, word.count <= Self.longestWord else { return }
-            let (slot, existing) = Self.probe(table, word, hash)
-            guard existing == nil else { return }
-            table.slots[slot] = Int32(table.spans.count + 1)
-            table.hashes.append(hash)
-            table.spans.append(
-                (Int32(table.characters.count), Int32(word.count), Int32(table.pieces.count), Int32(pieces.count)))
-            table.characters += word
-            for piece in pieces {
-                table.pieces.append((piece.id, Int32(piece.range.lowerBound), Int32(piece.range.upperBound)))
-            }
-        }
+        let (slot, existing) = probe(word, hash)
+        guard existing == nil else { return }
+        slots[slot] = Int32(spans.count + 1)
+        hashes.append(hash)
+        spans.append((Int32(characters.count), Int32(word.count), Int32(pieces.count), Int32(merged.count)))
+        characters += word
+        for piece in merged { pieces.append((piece.id, Int32(piece.range.lowerBound), Int32(piece.range.upperBound))) }
     }
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -205,17 +206,25 @@ extension Tokenizer {
         var encodings = [Encoding](repeating: Encoding(), count: texts.count)
         var failures = [TokenizerError?](repeating: nil, count: texts.count)
         let workers = min(texts.count, max(1, activeProcessorCount()))
+        // Runs of consecutive texts taken from a shared counter: the cores balance themselves, and each writes its
+        // own stretch of the results (one text at a time in turn would have them write the same cache lines).
+        let run = 32
+        let next = Atomic<Int>(0)
         encodings.withUnsafeMutableBufferPointer { slots in
             failures.withUnsafeMutableBufferPointer { errors in
                 nonisolated(unsafe) let (slots, errors) = (slots, errors)  // each index is written by one worker
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    for index in stride(from: worker, to: texts.count, by: workers) {
-                        do throws(TokenizerError) {
-                            slots[index] = try encode(
-                                texts[index], pair: pairs?[index], addSpecialTokens: addSpecialTokens,
-                                truncation: truncation)
-                        } catch {
-                            errors[index] = error
+                DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                    while true {
+                        let start = next.add(run, ordering: .relaxed).oldValue
+                        guard start < texts.count else { return }
+                        for index in start..<min(start + run, texts.count) {
+                            do throws(TokenizerError) {
+                                slots[index] = try encode(
+                                    texts[index], pair: pairs?[index], addSpecialTokens: addSpecialTokens,
+                                    truncation: truncation)
+                            } catch {
+                                errors[index] = error
+                            }
                         }
                     }
                 }

@@ -104,24 +104,15 @@ public struct Tokenizer: Sendable {
 
     /// Encodes one text, or a pair, as `tokenizer(text, pair)` does in Python (no truncation, no padding).
     public func encode(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true) -> Encoding {
-        var buffers = Buffers()
-        var first = Pieces()
-        collect(text, into: &first, buffers: &buffers)
-        var second: Pieces?
-        if let pair {
-            var pieces = Pieces()
-            collect(pair, into: &pieces, buffers: &buffers)
-            second = pieces
-        }
-        if trimOffsets.enabled {
-            trim(first.ids, &first.offsets)
-            if var other = second {
-                second = nil  // keeps the offsets array unique while it is trimmed
-                trim(other.ids, &other.offsets)
-                second = other
+        ThreadScratch.using { scratch in
+            collect(text, into: &scratch.first, buffers: &scratch.buffers)
+            if let pair { collect(pair, into: &scratch.second, buffers: &scratch.buffers) }
+            if trimOffsets.enabled {
+                trim(scratch.first.ids, &scratch.first.offsets)
+                if pair != nil { trim(scratch.second.ids, &scratch.second.offsets) }
             }
+            return assemble(scratch.first, pair == nil ? nil : scratch.second, addSpecialTokens: addSpecialTokens)
         }
-        return assemble(first, second, addSpecialTokens: addSpecialTokens)
     }
 
     /// One text's tokens while it is encoded: ids and their offsets in the text.
@@ -130,12 +121,18 @@ public struct Tokenizer: Sendable {
         var offsets: [Range<Int>] = []
     }
 
-    /// Buffers reused across the words and texts of one call, so a word costs no allocation.
+    /// Buffers reused across the words and texts a thread encodes (`ThreadScratch`), so a word costs no allocation.
     struct Buffers {
+        var scalars: [UInt32] = []
+        var text = NormalizedText()
+        var split: [AddedTokenMatcher.Piece] = []
+        var normalizedSplit: [AddedTokenMatcher.Piece] = []
         var words: [Range<Int>] = []
         var pieces: [(id: Int32, range: Range<Int>)] = []
         var wordPiece = WordPiece.Scratch()
         var byteLevel = ByteLevel.Scratch()
+        /// This thread's BPE word caches, by model (`wordCache(for:)`).
+        var wordCaches: [(model: UInt64, cache: WordCache)] = []
     }
 
     /// The final encoding, built once at its full size: the template's special tokens around the texts, or (without
@@ -230,28 +227,37 @@ public struct Tokenizer: Sendable {
 
     /// The tokens of one text, with offsets into it and no special tokens added.
     func encodeSequence(_ text: String, sequence: Int) -> Encoding {
-        var buffers = Buffers()
-        var pieces = Pieces()
-        collect(text, into: &pieces, buffers: &buffers)
-        var encoding = Encoding()
-        encoding.reserveCapacity(pieces.ids.count)
-        for (id, offsets) in zip(pieces.ids, pieces.offsets) {
-            encoding.append(
-                id: id, token: token(for: id) ?? "", typeID: 0, offsets: offsets, special: false, sequence: sequence)
+        ThreadScratch.using { scratch in
+            collect(text, into: &scratch.first, buffers: &scratch.buffers)
+            var encoding = Encoding()
+            encoding.reserveCapacity(scratch.first.ids.count)
+            for (id, offsets) in zip(scratch.first.ids, scratch.first.offsets) {
+                encoding.append(
+                    id: id, token: token(for: id) ?? "", typeID: 0, offsets: offsets, special: false,
+                    sequence: sequence)
+            }
+            return encoding
         }
-        return encoding
     }
 
-    /// Appends the tokens of `text` (added tokens, then normalizer, pre-tokenizer and model on the rest).
+    /// The tokens of `text` (added tokens, then normalizer, pre-tokenizer and model on the rest), in place of what
+    /// `out` held.
     private func collect(_ text: String, into out: inout Pieces, buffers: inout Buffers) {
-        let scalars = Self.scalarValues(text)
-        out.ids.reserveCapacity(out.ids.count + scalars.count / 4 + 4)
-        out.offsets.reserveCapacity(out.offsets.count + scalars.count / 4 + 4)
+        out.ids.removeAll(keepingCapacity: true)
+        out.offsets.removeAll(keepingCapacity: true)
+        var scalars: [UInt32] = []
+        swap(&scalars, &buffers.scalars)  // out of `buffers`, which the calls below also take
+        defer { swap(&scalars, &buffers.scalars) }
+        Self.scalarValues(text, into: &scalars)
         guard !rawMatcher.isEmpty else {
             collectSegment(scalars[...], into: &out, buffers: &buffers)
             return
         }
-        for piece in rawMatcher.split(scalars, 0..<scalars.count) {
+        var split: [AddedTokenMatcher.Piece] = []
+        swap(&split, &buffers.split)
+        defer { swap(&split, &buffers.split) }
+        rawMatcher.split(scalars, 0..<scalars.count, into: &split)
+        for piece in split {
             switch piece {
             case .token(let token, let range):
                 out.ids.append(token.id)
@@ -262,11 +268,12 @@ public struct Tokenizer: Sendable {
         }
     }
 
-    /// The text's code points; ASCII bytes are taken straight from the UTF-8 (most text is mostly ASCII).
-    static func scalarValues(_ text: String) -> [UInt32] {
+    /// The text's code points, in place of what `values` held; ASCII bytes are taken straight from the UTF-8 (most
+    /// text is mostly ASCII).
+    static func scalarValues(_ text: String, into values: inout [UInt32]) {
+        values.removeAll(keepingCapacity: true)
         var text = text
-        return text.withUTF8 { bytes in
-            var values: [UInt32] = []
+        text.withUTF8 { bytes in
             values.reserveCapacity(bytes.count)
             var index = 0
             while index < bytes.count {
@@ -283,24 +290,31 @@ public struct Tokenizer: Sendable {
                 values.append(value)
                 index += length
             }
-            return values
         }
     }
 
     /// A stretch of text between added tokens that are matched before normalization.
     private func collectSegment(_ scalars: ArraySlice<UInt32>, into out: inout Pieces, buffers: inout Buffers) {
         var text = NormalizedText()
+        swap(&text, &buffers.text)
+        defer { swap(&text, &buffers.text) }
         if let normalizer {
             normalizer.normalize(scalars, into: &text)
         } else {
-            text.scalars = Array(scalars)
-            text.origins = scalars.indices.map { Int32(truncatingIfNeeded: $0) }
+            text.scalars.removeAll(keepingCapacity: true)
+            text.scalars += scalars
+            text.origins.removeAll(keepingCapacity: true)
+            for index in scalars.indices { text.origins.append(Int32(truncatingIfNeeded: index)) }
         }
         guard !normalizedMatcher.isEmpty else {
             appendWords(of: text, in: 0..<text.scalars.count, to: &out, buffers: &buffers)
             return
         }
-        for part in normalizedMatcher.split(text.scalars, 0..<text.scalars.count) {
+        var split: [AddedTokenMatcher.Piece] = []
+        swap(&split, &buffers.normalizedSplit)
+        defer { swap(&split, &buffers.normalizedSplit) }
+        normalizedMatcher.split(text.scalars, 0..<text.scalars.count, into: &split)
+        for part in split {
             switch part {
             case .token(let token, let span):
                 out.ids.append(token.id)
@@ -314,16 +328,29 @@ public struct Tokenizer: Sendable {
     private func appendWords(
         of text: NormalizedText, in span: Range<Int>, to out: inout Pieces, buffers: inout Buffers
     ) {
-        // The model is taken out of its enum once, not per word (each time costs a retain and a release).
-        let tokenize: (UnsafeBufferPointer<UInt32>, inout Buffers) -> Void
+        // The model is taken out of its enum once, not per word (each time costs a retain and a release), and the
+        // closures are not escaping: no allocation per segment.
         switch model {
         case .wordPiece(let wordPiece):
-            tokenize = { wordPiece.tokenize($0, into: &$1.pieces, scratch: &$1.wordPiece) }
+            appendWords(of: text, in: span, to: &out, buffers: &buffers) {
+                wordPiece.tokenize($0, into: &$1.pieces, scratch: &$1.wordPiece)
+            }
         case .bpe(let bpe):
-            tokenize = { bpe.tokenize($0, into: &$1.pieces) }
+            let cache = buffers.wordCache(for: bpe.identity)
+            appendWords(of: text, in: span, to: &out, buffers: &buffers) {
+                bpe.tokenize($0, into: &$1.pieces, cache: cache)
+            }
         case .wordLevel(let wordLevel):
-            tokenize = { wordLevel.tokenize($0, into: &$1.pieces, bytes: &$1.wordPiece.utf8) }
+            appendWords(of: text, in: span, to: &out, buffers: &buffers) {
+                wordLevel.tokenize($0, into: &$1.pieces, bytes: &$1.wordPiece.utf8)
+            }
         }
+    }
+
+    private func appendWords(
+        of text: NormalizedText, in span: Range<Int>, to out: inout Pieces, buffers: inout Buffers,
+        tokenize: (UnsafeBufferPointer<UInt32>, inout Buffers) -> Void
+    ) {
         func emit(_ scalars: UnsafeBufferPointer<UInt32>, _ origins: UnsafeBufferPointer<Int32>) {
             buffers.pieces.removeAll(keepingCapacity: true)
             tokenize(scalars, &buffers)

