@@ -73,9 +73,9 @@ for (name, path) in tokenizers where only.map({ name.contains($0) }) ?? true {
     let rate = Double(bytes) / best / 1e6
     ours[path] = rate
     print(String(format: "  ModelHub      %-38@ %7.2f MB/s  (%d tokens, best of 3)", name, rate, tokens))
-    if profileRounds != nil { continue }
+    if profileRounds != nil, ProcessInfo.processInfo.environment["TOKBENCH_BATCH"] == nil { continue }
     var batchBest = Double.infinity
-    for _ in 0..<3 {
+    for _ in 0..<(profileRounds ?? 3) {
         let start = now()
         let encodings = try tokenizer.encodeBatch(kept)
         batchBest = min(batchBest, now() - start)

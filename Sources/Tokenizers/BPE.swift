@@ -21,7 +21,7 @@ public final class BPE: Sendable {
     /// Used for characters that are not tokens; nil drops them, as tokenizers does.
     let unknownID: Int32?
     /// Names this model's word caches: each thread keeps its own (`ThreadScratch`), so threads share no lock.
-    let identity = BPE.identities.add(1, ordering: .relaxed).newValue
+    let identity = BPE.identities.add(1, ordering: .relaxed).newValue  // from 1: 0 is "none"
     private static let identities = Atomic<UInt64>(0)
 
     /// A model from (token, id) pairs and merges given as pairs of tokens, in rank order.
@@ -72,7 +72,8 @@ public final class BPE: Sendable {
     /// The pieces of one word (its characters): ids and their ranges within the word, appended to `pieces`; words
     /// already merged come from `cache` (words repeat: most of a text's words were seen before).
     func tokenize(
-        _ word: UnsafeBufferPointer<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)], cache: WordCache
+        _ word: UnsafeBufferPointer<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)],
+        cache: inout WordCache
     ) {
         if cache.lookup(word, into: &pieces) { return }
         var symbols: [(id: Int32, range: Range<Int>)] = []
@@ -137,21 +138,24 @@ struct MergeTable: Sendable {
     }
 }
 
-/// Merged words by their characters, up to 10,000 words of up to 256 characters (then no more are added, as
-/// tokenizers' cache does). One thread's: no lock.
+/// Merged words by their characters, up to 32,768 words of up to 256 characters and 512K characters in all (then
+/// no more are added, as tokenizers' cache does at 10,000 words; per thread, at most about 3 MB). One thread's: no lock; a struct, so its arrays are reached without the run-time
+/// exclusivity checks a class's properties need.
 ///
 /// Flat arrays probed by a 64-bit hash of the characters: a hit allocates nothing and retains nothing; it is taken
 /// only when the stored characters are equal.
-final class WordCache {
-    /// 0 for an empty slot, else the entry index + 1.
-    private var slots = [Int32](repeating: 0, count: 16_384)
+struct WordCache {
+    /// 0 for an empty slot, else the entry index + 1; allocated by the first `store` (an empty cache costs nothing,
+    /// so one can stand in while a thread's cache is taken out of its list).
+    private var slots: [Int32] = []
     private var hashes: [UInt64] = []
     /// Per entry: where its characters and its pieces start in `characters` / `pieces`, and how many.
     private var spans: [(word: Int32, wordCount: Int32, pieces: Int32, pieceCount: Int32)] = []
     private var characters: [UInt32] = []
     private var pieces: [(id: Int32, lower: Int32, upper: Int32)] = []
 
-    static let capacity = 10_000
+    static let capacity = 32_768
+    static let characterCapacity = 1 << 19
     /// Longer words are not kept (tokenizers' cache skips them too), which bounds the cache's memory.
     static let longestWord = 256
 
@@ -185,7 +189,7 @@ final class WordCache {
 
     /// Appends the cached pieces of `word` and says whether there were any.
     func lookup(_ word: UnsafeBufferPointer<UInt32>, into out: inout [(id: Int32, range: Range<Int>)]) -> Bool {
-        guard let entry = probe(word, Self.hash(word)).1 else { return false }
+        guard !slots.isEmpty, let entry = probe(word, Self.hash(word)).1 else { return false }
         let span = spans[entry]
         for index in Int(span.pieces)..<Int(span.pieces + span.pieceCount) {
             let piece = pieces[index]
@@ -194,8 +198,11 @@ final class WordCache {
         return true
     }
 
-    func store(_ word: UnsafeBufferPointer<UInt32>, _ merged: [(id: Int32, range: Range<Int>)]) {
-        guard spans.count < Self.capacity, word.count <= Self.longestWord else { return }
+    mutating func store(_ word: UnsafeBufferPointer<UInt32>, _ merged: [(id: Int32, range: Range<Int>)]) {
+        guard spans.count < Self.capacity, word.count <= Self.longestWord,
+            characters.count + word.count <= Self.characterCapacity
+        else { return }
+        if slots.isEmpty { slots = [Int32](repeating: 0, count: 2 * Self.capacity) }
         let hash = Self.hash(word)
         let (slot, existing) = probe(word, hash)
         guard existing == nil else { return }

@@ -12,14 +12,18 @@ final class ThreadScratch {
     /// Set while an encoding uses this scratch (a nested use gets a fresh one).
     private var busy = false
 
-    /// Runs `body` with this thread's scratch.
-    static func using<Result>(_ body: (ThreadScratch) -> Result) -> Result {
+    /// This thread's scratch, marked in use until `release()`; a fresh one if it is in use already.
+    ///
+    /// A pair of calls rather than a closure: a closure would capture the tokenizer, and copying it retains every
+    /// array it holds — atomic writes to memory every thread reads, which is what kept two cores from scaling.
+    static func acquire() -> ThreadScratch {
         let scratch = current
-        guard !scratch.busy else { return body(ThreadScratch()) }
+        guard !scratch.busy else { return ThreadScratch() }
         scratch.busy = true
-        defer { scratch.busy = false }
-        return body(scratch)
+        return scratch
     }
+
+    func release() { busy = false }
 
     private static var current: ThreadScratch {
         if let raw = pthread_getspecific(key) { return Unmanaged<ThreadScratch>.fromOpaque(raw).takeUnretainedValue() }
@@ -39,15 +43,46 @@ final class ThreadScratch {
 }
 
 extension Tokenizer.Buffers {
-    /// How many models' word caches one thread keeps; the oldest goes when another is needed.
+    /// How many other models' word caches one thread keeps; the oldest goes when another is needed.
     static let cachedModels = 4
 
-    /// This thread's word cache for the BPE model with `identity`.
-    mutating func wordCache(for identity: UInt64) -> WordCache {
-        if let found = wordCaches.first(where: { $0.model == identity }) { return found.cache }
-        if wordCaches.count == Self.cachedModels { wordCaches.removeFirst() }
-        let cache = WordCache()
-        wordCaches.append((identity, cache))
-        return cache
+    /// Makes `wordCache` the cache of the BPE model with `identity` (models are numbered from 1), putting the one
+    /// it held back among the others.
+    mutating func selectWordCache(for identity: UInt64) {
+        guard wordCacheModel != identity else { return }
+        if wordCacheModel != 0 {
+            if wordCaches.count == Self.cachedModels { wordCaches.removeFirst() }
+            wordCaches.append((wordCacheModel, wordCache))
+        }
+        if let index = wordCaches.firstIndex(where: { $0.model == identity }) {
+            wordCache = wordCaches.remove(at: index).cache
+        } else {
+            wordCache = WordCache()
+        }
+        wordCacheModel = identity
+    }
+}
+
+/// A subword model as the encoding loop calls it: one word's pieces into `buffers.pieces`.
+protocol WordModel {
+    func tokenize(_ word: UnsafeBufferPointer<UInt32>, buffers: inout Tokenizer.Buffers)
+}
+
+extension WordPiece: WordModel {
+    func tokenize(_ word: UnsafeBufferPointer<UInt32>, buffers: inout Tokenizer.Buffers) {
+        tokenize(word, into: &buffers.pieces, scratch: &buffers.wordPiece)
+    }
+}
+
+extension BPE: WordModel {
+    /// With `buffers.wordCache`, which `selectWordCache(for:)` made this model's.
+    func tokenize(_ word: UnsafeBufferPointer<UInt32>, buffers: inout Tokenizer.Buffers) {
+        tokenize(word, into: &buffers.pieces, cache: &buffers.wordCache)
+    }
+}
+
+extension WordLevel: WordModel {
+    func tokenize(_ word: UnsafeBufferPointer<UInt32>, buffers: inout Tokenizer.Buffers) {
+        tokenize(word, into: &buffers.pieces, bytes: &buffers.wordPiece.utf8)
     }
 }

@@ -104,15 +104,15 @@ public struct Tokenizer: Sendable {
 
     /// Encodes one text, or a pair, as `tokenizer(text, pair)` does in Python (no truncation, no padding).
     public func encode(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true) -> Encoding {
-        ThreadScratch.using { scratch in
-            collect(text, into: &scratch.first, buffers: &scratch.buffers)
-            if let pair { collect(pair, into: &scratch.second, buffers: &scratch.buffers) }
-            if trimOffsets.enabled {
-                trim(scratch.first.ids, &scratch.first.offsets)
-                if pair != nil { trim(scratch.second.ids, &scratch.second.offsets) }
-            }
-            return assemble(scratch.first, pair == nil ? nil : scratch.second, addSpecialTokens: addSpecialTokens)
+        let scratch = ThreadScratch.acquire()
+        defer { scratch.release() }
+        collect(text, into: &scratch.first, buffers: &scratch.buffers)
+        if let pair { collect(pair, into: &scratch.second, buffers: &scratch.buffers) }
+        if trimOffsets.enabled {
+            trim(scratch.first.ids, &scratch.first.offsets)
+            if pair != nil { trim(scratch.second.ids, &scratch.second.offsets) }
         }
+        return assemble(scratch.first, pair == nil ? nil : scratch.second, addSpecialTokens: addSpecialTokens)
     }
 
     /// One text's tokens while it is encoded: ids and their offsets in the text.
@@ -131,7 +131,9 @@ public struct Tokenizer: Sendable {
         var pieces: [(id: Int32, range: Range<Int>)] = []
         var wordPiece = WordPiece.Scratch()
         var byteLevel = ByteLevel.Scratch()
-        /// This thread's BPE word caches, by model (`wordCache(for:)`).
+        /// The word cache of the BPE model at work (`selectWordCache(for:)`), and this thread's others by model.
+        var wordCache = WordCache()
+        var wordCacheModel: UInt64 = 0
         var wordCaches: [(model: UInt64, cache: WordCache)] = []
     }
 
@@ -227,17 +229,16 @@ public struct Tokenizer: Sendable {
 
     /// The tokens of one text, with offsets into it and no special tokens added.
     func encodeSequence(_ text: String, sequence: Int) -> Encoding {
-        ThreadScratch.using { scratch in
-            collect(text, into: &scratch.first, buffers: &scratch.buffers)
-            var encoding = Encoding()
-            encoding.reserveCapacity(scratch.first.ids.count)
-            for (id, offsets) in zip(scratch.first.ids, scratch.first.offsets) {
-                encoding.append(
-                    id: id, token: token(for: id) ?? "", typeID: 0, offsets: offsets, special: false,
-                    sequence: sequence)
-            }
-            return encoding
+        let scratch = ThreadScratch.acquire()
+        defer { scratch.release() }
+        collect(text, into: &scratch.first, buffers: &scratch.buffers)
+        var encoding = Encoding()
+        encoding.reserveCapacity(scratch.first.ids.count)
+        for (id, offsets) in zip(scratch.first.ids, scratch.first.offsets) {
+            encoding.append(
+                id: id, token: token(for: id) ?? "", typeID: 0, offsets: offsets, special: false, sequence: sequence)
         }
+        return encoding
     }
 
     /// The tokens of `text` (added tokens, then normalizer, pre-tokenizer and model on the rest), in place of what
@@ -328,32 +329,26 @@ public struct Tokenizer: Sendable {
     private func appendWords(
         of text: NormalizedText, in span: Range<Int>, to out: inout Pieces, buffers: inout Buffers
     ) {
-        // The model is taken out of its enum once, not per word (each time costs a retain and a release), and the
-        // closures are not escaping: no allocation per segment.
+        // The model is taken out of its enum once per segment and passed on as a generic argument, not captured by
+        // a closure: a capture would retain it, an atomic write to memory every thread reads.
         switch model {
         case .wordPiece(let wordPiece):
-            appendWords(of: text, in: span, to: &out, buffers: &buffers) {
-                wordPiece.tokenize($0, into: &$1.pieces, scratch: &$1.wordPiece)
-            }
+            appendWords(of: text, in: span, to: &out, buffers: &buffers, with: wordPiece)
         case .bpe(let bpe):
-            let cache = buffers.wordCache(for: bpe.identity)
-            appendWords(of: text, in: span, to: &out, buffers: &buffers) {
-                bpe.tokenize($0, into: &$1.pieces, cache: cache)
-            }
+            buffers.selectWordCache(for: bpe.identity)
+            appendWords(of: text, in: span, to: &out, buffers: &buffers, with: bpe)
         case .wordLevel(let wordLevel):
-            appendWords(of: text, in: span, to: &out, buffers: &buffers) {
-                wordLevel.tokenize($0, into: &$1.pieces, bytes: &$1.wordPiece.utf8)
-            }
+            appendWords(of: text, in: span, to: &out, buffers: &buffers, with: wordLevel)
         }
     }
 
-    private func appendWords(
+    private func appendWords<Model: WordModel>(
         of text: NormalizedText, in span: Range<Int>, to out: inout Pieces, buffers: inout Buffers,
-        tokenize: (UnsafeBufferPointer<UInt32>, inout Buffers) -> Void
+        with model: Model
     ) {
         func emit(_ scalars: UnsafeBufferPointer<UInt32>, _ origins: UnsafeBufferPointer<Int32>) {
             buffers.pieces.removeAll(keepingCapacity: true)
-            tokenize(scalars, &buffers)
+            model.tokenize(scalars, buffers: &buffers)
             for piece in buffers.pieces {
                 out.ids.append(piece.id)
                 out.offsets.append(Int(origins[piece.range.lowerBound])..<Int(origins[piece.range.upperBound - 1]) + 1)
