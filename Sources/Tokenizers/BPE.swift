@@ -138,9 +138,11 @@ struct MergeTable: Sendable {
     }
 }
 
-/// Merged words by their characters, up to 32,768 words of up to 256 characters and 512K characters in all (then
-/// no more are added, as tokenizers' cache does at 10,000 words; per thread, at most about 3 MB). One thread's: no lock; a struct, so its arrays are reached without the run-time
-/// exclusivity checks a class's properties need.
+/// One thread's merged words, by their characters.
+///
+/// Up to 32,768 words of up to 256 characters and 512K characters in all, then no more are added (tokenizers' cache
+/// stops at 10,000 words): at most about 3 MB per thread. No lock; a struct, so its arrays are reached without the
+/// run-time exclusivity checks a class's properties need.
 ///
 /// Flat arrays probed by a 64-bit hash of the characters: a hit allocates nothing and retains nothing; it is taken
 /// only when the stored characters are equal.

