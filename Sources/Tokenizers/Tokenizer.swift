@@ -14,6 +14,15 @@ public struct Tokenizer: Sendable {
         case wordPiece(WordPiece)
         case bpe(BPE)
         case wordLevel(WordLevel)
+
+        /// The model's token → id table.
+        var vocabulary: VocabularyTable {
+            switch self {
+            case .wordPiece(let model): model.vocabulary
+            case .bpe(let model): model.vocabulary
+            case .wordLevel(let model): model.vocabulary
+            }
+        }
     }
 
     /// How a text is cut into words before the model sees them.
@@ -48,32 +57,46 @@ public struct Tokenizer: Sendable {
     public var padding: Padding?
     private let rawMatcher: AddedTokenMatcher
     private let normalizedMatcher: AddedTokenMatcher
-    private let tokensByID: [Int32: String]
-    /// The same, as an array when ids are dense enough (they are in real vocabularies): no hashing per token.
+    /// Token strings by id, when ids are dense enough (they are in real vocabularies): no hashing per token.
     private let tokenArray: [String?]
-    private let idsByToken: [[UInt8]: Int32]
+    /// The same when they are not.
+    private let sparseTokens: [Int32: String]
+    /// The added tokens' ids by their bytes (the model's vocabulary has the rest).
+    private let addedIDs: VocabularyTable
     private let specialIDs: Set<Int32>
     /// Per id (when offsets are trimmed): the space characters its token starts with (high byte) and ends with.
     private let spaceEdges: [UInt16]
 
-    /// A tokenizer from its parts; `vocabulary` lists the model's (token, id) pairs.
+    /// A tokenizer from its parts; the model carries the vocabulary.
     public init(
-        normalizer: BertNormalizer?, preTokenizer: PreTokenizer = .bert, model: Model, vocabulary: [(String, Int32)],
-        addedTokens: [AddedToken], template: Template?,
-        trimOffsets: (addPrefixSpace: Bool, enabled: Bool) = (false, false),
+        normalizer: BertNormalizer?, preTokenizer: PreTokenizer = .bert, model: Model, addedTokens: [AddedToken],
+        template: Template?, trimOffsets: (addPrefixSpace: Bool, enabled: Bool) = (false, false),
         decoder: Decoder = .wordPiece(WordPieceDecoder())
     ) throws(TokenizerError) {
-        var tokensByID: [Int32: String] = [:]
-        for (token, id) in vocabulary { tokensByID[id] = token }
+        let vocabulary = model.vocabulary
+        var maxID: Int32 = -1
+        for entry in vocabulary.entries { maxID = max(maxID, entry.id) }
         for token in addedTokens {
             guard token.id >= 0 else {
                 throw TokenizerError.invalid("added token '\(token.content)' has id \(token.id)")
             }
-            if let existing = tokensByID[token.id], existing.utf8.elementsEqual(token.content.utf8) == false {
+            maxID = max(maxID, token.id)
+        }
+        let dense = Int(maxID) < 2 * (vocabulary.entries.count + addedTokens.count) + 1024
+        var array = [String?](repeating: nil, count: dense ? Int(maxID) + 1 : 0)
+        var sparse: [Int32: String] = [:]
+        vocabulary.forEachEntry { bytes, id in
+            let token = String(decoding: bytes, as: UTF8.self)  // the files' UTF-8 was checked when read
+            if dense { array[Int(id)] = token } else { sparse[id] = token }
+        }
+        for token in addedTokens {
+            if let existing = dense ? array[Int(token.id)] : sparse[token.id],
+                existing.utf8.elementsEqual(token.content.utf8) == false
+            {
                 throw TokenizerError.invalid(
                     "added token '\(token.content)' takes id \(token.id), which the vocabulary gives to '\(existing)'")
             }
-            tokensByID[token.id] = token.content
+            if dense { array[Int(token.id)] = token.content } else { sparse[token.id] = token.content }
         }
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
@@ -82,12 +105,9 @@ public struct Tokenizer: Sendable {
         self.addedTokens = addedTokens
         self.template = template
         self.decoder = decoder
-        self.tokensByID = tokensByID
-        let maxID = Int(tokensByID.keys.max() ?? -1)
-        var array = [String?](repeating: nil, count: maxID < 2 * tokensByID.count + 1024 ? maxID + 1 : 0)
-        if !array.isEmpty { for (id, token) in tokensByID { array[Int(id)] = token } }
         tokenArray = array
-        idsByToken = Dictionary(tokensByID.map { (Array($1.utf8), $0) }, uniquingKeysWith: min)
+        sparseTokens = sparse
+        addedIDs = VocabularyTable(addedTokens.map { ($0.content, $0.id) })
         rawMatcher = AddedTokenMatcher(addedTokens.filter { !$0.normalized })
         normalizedMatcher = AddedTokenMatcher(addedTokens.filter(\.normalized))
         specialIDs = Set(addedTokens.filter(\.special).map(\.id))
@@ -96,11 +116,16 @@ public struct Tokenizer: Sendable {
 
     /// The token string of an id (vocabulary or added token).
     public func token(for id: Int32) -> String? {
-        id >= 0 && Int(id) < tokenArray.count ? tokenArray[Int(id)] : tokensByID[id]
+        id >= 0 && Int(id) < tokenArray.count ? tokenArray[Int(id)] : sparseTokens[id]
     }
 
-    /// The id of a token string.
-    public func id(for token: String) -> Int32? { idsByToken[Array(token.utf8)] }
+    /// The id of a token string (the smaller, when an added token and the vocabulary both have it).
+    public func id(for token: String) -> Int32? {
+        switch (addedIDs.id(token), model.vocabulary.id(token)) {
+        case (let added?, let vocabulary?): return min(added, vocabulary)
+        case (let added, let vocabulary): return added ?? vocabulary
+        }
+    }
 
     /// Encodes one text, or a pair, as `tokenizer(text, pair)` does in Python (no truncation, no padding).
     public func encode(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true) -> Encoding {

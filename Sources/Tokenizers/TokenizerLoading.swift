@@ -14,58 +14,33 @@ extension Tokenizer {
 
     /// Reads `tokenizer.json` bytes; `path` names them in errors.
     public static func load(json bytes: [UInt8], path: String) throws(TokenizerError) -> Tokenizer {
-        let root: JSONObject
-        do {
-            guard let object = try JSONParser.parse(bytes, maxDepth: 64).object else {
-                throw TokenizerError.file(path: path, reason: "not a JSON object")
-            }
-            root = object
-        } catch let error as JSONParser.Failure {
-            throw TokenizerError.file(path: path, reason: "not valid JSON: \(error)")
-        } catch let error as TokenizerError {
-            throw error
-        } catch {
-            throw TokenizerError.file(path: path, reason: "\(error)")
-        }
+        let document = try TokenizerDocument(bytes, path: path)
+        let root = document.root
         let reader = JSONReader(path: path)
-        guard let model = root["model"]?.object else { throw TokenizerError.file(path: path, reason: "no \"model\"") }
-        let type =
-            model["type"]?.string
-            ?? (model["vocab"]?.object != nil ? (model["merges"] == nil ? "WordPiece" : "BPE") : "?")
+        guard let model = document.model else { throw TokenizerError.file(path: path, reason: "no \"model\"") }
+        let hasVocabulary = document.vocabulary != nil || model["vocab"]?.object != nil
+        let hasMerges = document.merges != nil || model["merges"] != nil
+        let type = model["type"]?.string ?? (hasVocabulary ? (hasMerges ? "BPE" : "WordPiece") : "?")
         guard ["WordPiece", "BPE", "WordLevel"].contains(type) else {
             throw TokenizerError.unsupported(path: path, what: "the \(type) model")
         }
-        guard let vocabObject = model["vocab"]?.object else {
+        guard let table = document.vocabulary else {
             throw TokenizerError.file(path: path, reason: "model.vocab is not an object")
-        }
-        var vocabulary: [(String, Int32)] = []
-        vocabulary.reserveCapacity(vocabObject.count)
-        var seenIDs = Set<Int32>()
-        for (token, value) in vocabObject.entries {
-            guard let id = value.nonNegativeInteger(limit: Int(Int32.max)) else {
-                throw TokenizerError.file(path: path, reason: "model.vocab: '\(token)' has no valid id")
-            }
-            guard seenIDs.insert(Int32(id)).inserted else {
-                throw TokenizerError.file(path: path, reason: "model.vocab: id \(id) is given twice")
-            }
-            vocabulary.append((token, Int32(id)))
         }
         let subwords: Tokenizer.Model
         do {
             if type == "BPE" {
-                subwords = .bpe(try reader.bpe(model, vocabulary: vocabulary))
+                subwords = .bpe(try reader.bpe(model, vocabulary: table, merges: document.merges))
             } else if type == "WordLevel" {
                 subwords = .wordLevel(
-                    try WordLevel(
-                        vocabulary: vocabulary, unknownToken: try reader.string(model, "unk_token", default: "<unk>")))
+                    try WordLevel(table: table, unknownToken: try reader.string(model, "unk_token", default: "<unk>")))
             } else {
                 let unknown = try reader.string(model, "unk_token", default: "[UNK]")
                 let prefix = try reader.string(model, "continuing_subword_prefix", default: "##")
                 let maxChars = try reader.integer(model, "max_input_chars_per_word", default: 100)
                 subwords = .wordPiece(
                     try WordPiece(
-                        vocabulary: vocabulary, unknownToken: unknown, continuingPrefix: prefix,
-                        maxInputCharsPerWord: maxChars))
+                        table: table, unknownToken: unknown, continuingPrefix: prefix, maxInputCharsPerWord: maxChars))
             }
         } catch {
             throw error.description.hasPrefix(path) ? error : TokenizerError.file(path: path, reason: error.description)
@@ -88,8 +63,8 @@ extension Tokenizer {
         var tokenizer: Tokenizer
         do {
             tokenizer = try Tokenizer(
-                normalizer: normalizer, preTokenizer: preTokenizer, model: subwords, vocabulary: vocabulary,
-                addedTokens: added, template: template, trimOffsets: trim, decoder: decoder)
+                normalizer: normalizer, preTokenizer: preTokenizer, model: subwords, addedTokens: added,
+                template: template, trimOffsets: trim, decoder: decoder)
         } catch {
             throw TokenizerError.file(path: path, reason: error.description)
         }
@@ -113,22 +88,22 @@ extension Tokenizer {
         vocabulary bytes: [UInt8], path: String, lowercase: Bool = true, stripAccents: Bool? = nil,
         handleChineseChars: Bool = true
     ) throws(TokenizerError) -> Tokenizer {
-        let vocabulary = try WordPiece.readVocabulary(bytes, path: path)
-        let ids = Dictionary(vocabulary.map { (Array($0.0.utf8), $0.1) }, uniquingKeysWith: { $1 })
+        let table = try WordPiece.readTable(bytes, path: path)
         var added: [AddedToken] = []
         for name in ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] {
-            guard let id = ids[Array(name.utf8)] else { continue }
+            guard let id = table.id(name) else { continue }
             added.append(AddedToken(content: name, id: id, special: true))
         }
-        guard let cls = ids[Array("[CLS]".utf8)], let sep = ids[Array("[SEP]".utf8)] else {
+        guard let cls = table.id("[CLS]"), let sep = table.id("[SEP]") else {
             throw TokenizerError.file(path: path, reason: "the vocabulary lacks [CLS] or [SEP]")
         }
         do {
+            let model = try WordPiece(
+                table: table, unknownToken: "[UNK]", continuingPrefix: "##", maxInputCharsPerWord: 100)
             return try Tokenizer(
                 normalizer: BertNormalizer(
                     handleChineseChars: handleChineseChars, stripAccents: stripAccents, lowercase: lowercase),
-                model: .wordPiece(WordPiece(vocabulary: vocabulary)), vocabulary: vocabulary, addedTokens: added,
-                template: .bert(cls: ("[CLS]", cls), sep: ("[SEP]", sep)))
+                model: .wordPiece(model), addedTokens: added, template: .bert(cls: ("[CLS]", cls), sep: ("[SEP]", sep)))
         } catch {
             throw TokenizerError.file(path: path, reason: error.description)
         }
@@ -261,7 +236,7 @@ private struct JSONReader {
 
     /// The BPE model: merges as "a b" strings or ["a", "b"] pairs; options tokenizers has that change results
     /// (dropout, byte fallback, subword prefixes and suffixes, ignore_merges) are refused unless off.
-    func bpe(_ model: JSONObject, vocabulary: [(String, Int32)]) throws(TokenizerError) -> BPE {
+    func bpe(_ model: JSONObject, vocabulary: VocabularyTable, merges: MergeList?) throws(TokenizerError) -> BPE {
         for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
             if let text = model[key]?.string, !text.isEmpty {
                 throw TokenizerError.unsupported(path: path, what: "BPE \(key) '\(text)'")
@@ -273,28 +248,11 @@ private struct JSONReader {
         for key in ["byte_fallback", "ignore_merges"] where try bool(model, key, default: false) {
             throw TokenizerError.unsupported(path: path, what: "BPE \(key)")
         }
-        guard let list = model["merges"]?.array else {
-            throw TokenizerError.file(path: path, reason: "model.merges is not a list")
-        }
-        var merges: [(String, String)] = []
-        merges.reserveCapacity(list.count)
-        for (index, item) in list.enumerated() {
-            if let text = item.string {
-                let parts = text.split(separator: " ", omittingEmptySubsequences: false)
-                guard parts.count == 2 else {
-                    throw TokenizerError.file(path: path, reason: "merge \(index + 1) is not two tokens: '\(text)'")
-                }
-                merges.append((String(parts[0]), String(parts[1])))
-            } else if let pair = item.array, pair.count == 2, let left = pair[0].string, let right = pair[1].string {
-                merges.append((left, right))
-            } else {
-                throw TokenizerError.file(path: path, reason: "merge \(index + 1) is not two tokens")
-            }
-        }
+        guard let merges else { throw TokenizerError.file(path: path, reason: "model.merges is not a list") }
         var unknown: String?
         if let field = model["unk_token"], field != .null { unknown = try string(model, "unk_token", default: "") }
         do {
-            return try BPE(vocabulary: vocabulary, merges: merges, unknownToken: unknown)
+            return try BPE(table: vocabulary, merges: merges, unknownToken: unknown)
         } catch {
             throw TokenizerError.file(path: path, reason: error.description)
         }
@@ -405,24 +363,30 @@ extension Tokenizer {
         style: ByteLevelStyle, addPrefixSpace: Bool = false
     ) throws(TokenizerError) -> Tokenizer {
         let (vocabularyPath, mergesPath) = paths
-        guard let object = (try? JSONParser.parse(vocabBytes, maxDepth: 4))?.object else {
-            throw TokenizerError.file(path: vocabularyPath, reason: "not a JSON object of token → id")
-        }
-        var vocabulary: [(String, Int32)] = []
-        var seen = Set<Int32>()
-        for (token, value) in object.entries {
-            guard let id = value.nonNegativeInteger(limit: Int(Int32.max)), seen.insert(Int32(id)).inserted else {
-                throw TokenizerError.file(path: vocabularyPath, reason: "'\(token)' has no valid, unique id")
+        var table: VocabularyTable
+        do {
+            table = try vocabBytes.withUnsafeBytes { raw in
+                var parser = JSONParser(raw, maxDepth: 4)
+                guard parser.next == UInt8(ascii: "{") else {
+                    throw TokenizerError.file(path: vocabularyPath, reason: "not a JSON object of token → id")
+                }
+                let table = try TokenizerDocument.readVocabulary(&parser, label: nil) {
+                    TokenizerError.file(path: vocabularyPath, reason: $0)
+                }
+                try parser.end()
+                return table
             }
-            vocabulary.append((token, Int32(id)))
+        } catch let error as TokenizerError {
+            throw error
+        } catch {
+            throw TokenizerError.file(path: vocabularyPath, reason: "not valid JSON: \(error)")
         }
         let merges = try readMerges(mergeBytes, path: mergesPath)
-        let ids = Dictionary(vocabulary.map { (Array($0.0.utf8), $0.1) }, uniquingKeysWith: { $1 })
         func special(_ name: String, lstrip: Bool = false) -> AddedToken? {
-            ids[Array(name.utf8)].map { AddedToken(content: name, id: $0, special: true, lstrip: lstrip) }
+            table.id(name).map { AddedToken(content: name, id: $0, special: true, lstrip: lstrip) }
         }
         let model: BPE
-        do { model = try BPE(vocabulary: vocabulary, merges: merges) } catch {
+        do { model = try BPE(table: table, merges: merges, unknownToken: nil) } catch {
             throw TokenizerError.file(path: mergesPath, reason: error.description)
         }
         let template: Template?
@@ -432,7 +396,7 @@ extension Tokenizer {
             template = nil
             added = [special("<|endoftext|>")].compactMap { $0 }
         case .roberta:
-            guard let cls = ids[Array("<s>".utf8)], let sep = ids[Array("</s>".utf8)] else {
+            guard let cls = table.id("<s>"), let sep = table.id("</s>") else {
                 throw TokenizerError.file(path: vocabularyPath, reason: "a RoBERTa vocabulary needs <s> and </s>")
             }
             template = .roberta(cls: ("<s>", cls), sep: ("</s>", sep))
@@ -444,8 +408,7 @@ extension Tokenizer {
         do {
             return try Tokenizer(
                 normalizer: nil, preTokenizer: .byteLevel(ByteLevel(addPrefixSpace: addPrefixSpace)),
-                model: .bpe(model),
-                vocabulary: vocabulary, addedTokens: added, template: template,
+                model: .bpe(model), addedTokens: added, template: template,
                 trimOffsets: (addPrefixSpace, style == .roberta), decoder: .byteLevel)
         } catch {
             throw TokenizerError.file(path: vocabularyPath, reason: error.description)
@@ -454,21 +417,27 @@ extension Tokenizer {
 
     /// `merges.txt`: a `#version` first line is skipped, then one merge per line as exactly two tokens separated by
     /// one space; empty lines (the last one) are skipped; CRLF accepted.
-    static func readMerges(_ bytes: [UInt8], path: String) throws(TokenizerError) -> [(String, String)] {
-        var merges: [(String, String)] = []
+    static func readMerges(_ bytes: [UInt8], path: String) throws(TokenizerError) -> MergeList {
+        var merges = MergeList()
+        var lineStart = 0
+        var number = 0
         // Lines split on bytes: as Characters, "\r\n" is one and would never equal "\n".
-        for (index, rawLine) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
-            let lineBytes = rawLine.last == 0x0D ? rawLine.dropLast() : rawLine
-            guard let line = String(validating: lineBytes, as: UTF8.self) else {
-                throw TokenizerError.file(path: path, reason: "line \(index + 1) is not UTF-8")
-            }
-            if line.isEmpty || (index == 0 && line.hasPrefix("#version")) { continue }
-            let parts = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+        while lineStart <= bytes.count {
+            number += 1
+            var end = lineStart
+            while end < bytes.count, bytes[end] != 0x0A { end += 1 }
+            defer { lineStart = end + 1 }
+            let line = bytes[lineStart..<(end > lineStart && bytes[end - 1] == 0x0D ? end - 1 : end)]
+            let valid = line.withUnsafeBufferPointer { isValidUTF8($0) }
+            guard valid else { throw TokenizerError.file(path: path, reason: "line \(number) is not UTF-8") }
+            if line.isEmpty || (number == 1 && line.starts(with: "#version".utf8)) { continue }
+            let spaces = line.indices.filter { line[$0] == 0x20 }
+            guard spaces.count == 1, let space = spaces.first, space > line.startIndex, space < line.endIndex - 1 else {
                 throw TokenizerError.file(
-                    path: path, reason: "line \(index + 1) is not two tokens: '\(line.prefix(80))'")
+                    path: path,
+                    reason: "line \(number) is not two tokens: '\(String(decoding: line.prefix(80), as: UTF8.self))'")
             }
-            merges.append((String(parts[0]), String(parts[1])))
+            merges.append(line[..<space], line[(space + 1)...])
         }
         return merges
     }

@@ -9,8 +9,12 @@ public final class WordLevel: Sendable {
 
     /// A model over `vocabulary` (token, id) pairs; the unknown token must be in it (tokenizers fails at encoding
     /// time on an unknown word otherwise, so such a file is refused when loaded).
-    public init(vocabulary: [(String, Int32)], unknownToken: String) throws(TokenizerError) {
-        let table = VocabularyTable(vocabulary)
+    public convenience init(vocabulary: [(String, Int32)], unknownToken: String) throws(TokenizerError) {
+        try self.init(table: VocabularyTable(vocabulary), unknownToken: unknownToken)
+    }
+
+    /// A model over a filled vocabulary table, as a tokenizer file is read.
+    init(table: VocabularyTable, unknownToken: String) throws(TokenizerError) {
         guard let unknownID = table.id(unknownToken) else {
             throw TokenizerError.invalid("the unknown token '\(unknownToken)' is not in the vocabulary")
         }

@@ -1,3 +1,5 @@
+import Support
+
 /// The WordPiece model: each word becomes the longest vocabulary entries that cover it, left to right, pieces
 /// after the first carrying the `##` prefix; a word with a part no entry covers, or longer than
 /// `maxInputCharsPerWord` code points, becomes the unknown token.
@@ -19,11 +21,21 @@ public final class WordPiece: Sendable {
 
     /// A model over `vocabulary` (token, id) pairs, a later pair winning over an earlier one with the same token;
     /// the unknown token must be in it.
-    public init(
+    public convenience init(
         vocabulary: [(String, Int32)], unknownToken: String = "[UNK]", continuingPrefix: String = "##",
         maxInputCharsPerWord: Int = 100
     ) throws(TokenizerError) {
-        let table = VocabularyTable(vocabulary)
+        try self.init(
+            table: VocabularyTable(vocabulary), unknownToken: unknownToken, continuingPrefix: continuingPrefix,
+            maxInputCharsPerWord: maxInputCharsPerWord)
+    }
+
+    /// A model over a filled vocabulary table, as a tokenizer file is read.
+    init(
+        table: VocabularyTable, unknownToken: String, continuingPrefix: String, maxInputCharsPerWord: Int
+    )
+        throws(TokenizerError)
+    {
         guard let unknownID = table.id(unknownToken) else {
             throw TokenizerError.invalid("the unknown token '\(unknownToken)' is not in the vocabulary")
         }
@@ -37,23 +49,26 @@ public final class WordPiece: Sendable {
 
     /// Reads `vocab.txt` as transformers' `load_vocab` does: one token per line, the id is the line number, only
     /// the line break is removed, and a repeated token keeps its last line.
-    public static func readVocabulary(_ bytes: [UInt8], path: String) throws(TokenizerError) -> [(String, Int32)] {
-        var vocabulary: [(String, Int32)] = []
+    static func readTable(_ bytes: [UInt8], path: String) throws(TokenizerError) -> VocabularyTable {
+        var table = VocabularyTable(capacity: bytes.count / 8)
         var id: Int32 = 0
         var start = 0
-        for index in 0...bytes.count where index == bytes.count || bytes[index] == 0x0A {
-            if index == bytes.count, start == index { break }  // no line after the final line break
-            var end = index
-            if end > start, bytes[end - 1] == 0x0D { end -= 1 }  // Python's universal newlines
-            guard let token = String(validating: bytes[start..<end], as: UTF8.self) else {
-                throw TokenizerError.file(path: path, reason: "line \(id + 1) is not UTF-8")
+        try bytes.withUnsafeBufferPointer { bytes throws(TokenizerError) in
+            for index in 0...bytes.count where index == bytes.count || bytes[index] == 0x0A {
+                if index == bytes.count, start == index { break }  // no line after the final line break
+                var end = index
+                if end > start, bytes[end - 1] == 0x0D { end -= 1 }  // Python's universal newlines
+                let line = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                guard isValidUTF8(line) else {
+                    throw TokenizerError.file(path: path, reason: "line \(id + 1) is not UTF-8")
+                }
+                table.insert(line, id: id)
+                id += 1
+                start = index + 1
             }
-            vocabulary.append((token, id))
-            id += 1
-            start = index + 1
         }
-        guard !vocabulary.isEmpty else { throw TokenizerError.file(path: path, reason: "the vocabulary is empty") }
-        return vocabulary
+        guard id > 0 else { throw TokenizerError.file(path: path, reason: "the vocabulary is empty") }
+        return table
     }
 
     /// The pieces of one word (its scalars): ids and their ranges within the word, appended to `pieces`.

@@ -1,10 +1,10 @@
 // swift-tools-version:5.4
-// libFuzzer harnesses for every parser in Formats and for config.json, kept out of the main package so its tests are not built with
+// libFuzzer harnesses for every parser in Formats, for config.json and for tokenizer files, kept out of the main package so its tests are not built with
 // -sanitize=fuzzer. Tools version 5.4 on purpose: with ≥ 5.5, -parse-as-library executables fail to link
 // (docs/ARCHITECTURE.md, defences: fuzzing). Build and run with ./run.sh (or `make fuzz` at the root).
 import PackageDescription
 
-let harnesses = ["FuzzSafeTensors", "FuzzTorch", "FuzzMHub", "FuzzJSON", "FuzzConfig"]
+let harnesses = ["FuzzSafeTensors", "FuzzTorch", "FuzzMHub", "FuzzJSON", "FuzzConfig", "FuzzTokenizer"]
 
 let package = Package(
     name: "FuzzTesting",

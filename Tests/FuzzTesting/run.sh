@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
 shift || true
-harnesses=${*:-FuzzSafeTensors FuzzTorch FuzzMHub FuzzJSON FuzzConfig}
+harnesses=${*:-FuzzSafeTensors FuzzTorch FuzzMHub FuzzJSON FuzzConfig FuzzTokenizer}
 fixtures=../Fixtures
 swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 | grep -Ev "ld.gold: warning" || true
 bin=$(swift build -c debug --show-bin-path)
@@ -22,6 +22,7 @@ for harness in $harnesses; do
         FuzzMHub) seeds="../../formats/vectors/*.mhub" ;;
         FuzzJSON) seeds="$fixtures/reference.json $fixtures/bad/manifest.json $fixtures/models/tiny-bert/*.json" ;;
         FuzzConfig) seeds="$fixtures/models/*/config.json $fixtures/parity/*/config.json" ;;
+        FuzzTokenizer) seeds="$fixtures/tokenizers/*/*.json $fixtures/tokenizers/*/merges.txt $fixtures/models/*/tokenizer.json" ;;
     esac
     for seed in $seeds; do
         # Inputs above libFuzzer's max_len are cut; keep the small ones.
