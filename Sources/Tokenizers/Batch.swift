@@ -194,21 +194,21 @@ extension Tokenizer {
         }
     }
 
-    /// Encodes many texts (or pairs) on all cores, truncated and padded as asked; `pairs` is nil or as long as
-    /// `texts`.
+    /// Encodes many texts (or pairs) on all cores (or on `threads`), truncated and padded as asked; `pairs` is nil
+    /// or as long as `texts`.
     public func encodeBatch(
         _ texts: [String], pairs: [String]? = nil, addSpecialTokens: Bool = true, truncation: Truncation? = nil,
-        padding: Padding? = nil
+        padding: Padding? = nil, threads: Int? = nil
     ) throws(TokenizerError) -> [Encoding] {
         if let pairs, pairs.count != texts.count {
             throw TokenizerError.invalid("\(texts.count) texts but \(pairs.count) pairs")
         }
         var encodings = [Encoding](repeating: Encoding(), count: texts.count)
         var failures = [TokenizerError?](repeating: nil, count: texts.count)
-        let workers = min(texts.count, max(1, activeProcessorCount()))
+        let workers = min(texts.count, max(1, threads ?? activeProcessorCount()))
         // Runs of consecutive texts taken from a shared counter: the cores balance themselves, and each writes its
         // own stretch of the results (one text at a time in turn would have them write the same cache lines).
-        let run = 32
+        let run = max(1, min(256, texts.count / (4 * workers)))
         let next = Atomic<Int>(0)
         encodings.withUnsafeMutableBufferPointer { slots in
             failures.withUnsafeMutableBufferPointer { errors in

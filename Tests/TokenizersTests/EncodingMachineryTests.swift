@@ -72,6 +72,11 @@ import Testing
             }
         }
         #expect(wrong == [0, 0, 0, 0])
+        // Batches in runs on any number of threads give the same encodings, in order.
+        let lines = Array(corpus.prefix(200))
+        for threads in [1, 3] {
+            #expect(try tokenizers[0].encodeBatch(lines, threads: threads).map(\.ids) == expected[0])
+        }
     }
 
     /// The same tokenizer.json with its model's keys in another order (merges before the vocabulary) loads to the
