@@ -170,7 +170,8 @@ for (name, path, _) in tokenizers {
 if profileRounds != nil { exit(0) }
 let encodeRates = peer([corpusPath] + tokenizers.map(\.path))
 print(
-    "  | tokenizer | tokens | ModelHub | HF tokenizers | ratio | encodeBatch, 1 thread | \(activeCores()) threads | gain |")
+    "  | tokenizer | tokens | ModelHub | HF tokenizers | ratio | encodeBatch, 1 thread | \(activeCores()) threads | gain |"
+)
 for (name, path, _) in tokenizers {
     let mine = ours[path] ?? 0
     let theirs = encodeRates?.first { $0.first == path }
