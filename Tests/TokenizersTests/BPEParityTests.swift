@@ -20,18 +20,7 @@ import Testing
         let tokenizer = try Tokenizer.load(file: Fixtures.path("tokenizers/\(name)/tokenizer.json"))
         var mismatches: [String] = []
         func check(_ encoding: Encoding, _ want: JSONObject, _ label: String) {
-            func ints(_ key: String) -> [Int] { want[key]?.array?.compactMap(\.integer) ?? [] }
-            let flat = ints("offsets")
-            let offsets = stride(from: 0, to: flat.count, by: 2).map { flat[$0]..<flat[$0 + 1] }
-            var problems: [String] = []
-            if encoding.ids.map(Int.init) != ints("ids") { problems.append("ids \(encoding.ids) != \(ints("ids"))") }
-            if encoding.typeIDs.map(Int.init) != ints("type_ids") { problems.append("type ids") }
-            if encoding.offsets != offsets { problems.append("offsets \(encoding.offsets) != \(offsets)") }
-            if encoding.specialTokensMask.map(Int.init) != ints("special") { problems.append("special mask") }
-            if tokenizer.decode(encoding.ids) != want["decoded"]?.string { problems.append("decode") }
-            if tokenizer.decode(encoding.ids, skipSpecialTokens: false) != want["decoded_all"]?.string {
-                problems.append("decode with specials")
-            }
+            let problems = differences(encoding, from: want, decodedBy: tokenizer)
             if !problems.isEmpty { mismatches.append("\(label): " + problems.joined(separator: "; ")) }
         }
         let singles = try #require(expected["single"]?.array).compactMap(\.object)
