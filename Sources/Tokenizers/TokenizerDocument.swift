@@ -99,8 +99,7 @@ struct TokenizerDocument {
             right.removeAll(keepingCapacity: true)
             if parser.next == UInt8(ascii: "\"") {
                 try parser.string(into: &left)
-                let spaces = left.indices.filter { left[$0] == 0x20 }
-                guard spaces.count == 1, let space = spaces.first else {
+                guard let space = left.firstIndex(of: 0x20), left.lastIndex(of: 0x20) == space else {
                     throw fail(
                         "merge \(number) is not two tokens: '\(String(decoding: left.prefix(80), as: UTF8.self))'")
                 }

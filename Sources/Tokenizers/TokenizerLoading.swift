@@ -363,7 +363,7 @@ extension Tokenizer {
         style: ByteLevelStyle, addPrefixSpace: Bool = false
     ) throws(TokenizerError) -> Tokenizer {
         let (vocabularyPath, mergesPath) = paths
-        var table: VocabularyTable
+        let table: VocabularyTable
         do {
             table = try vocabBytes.withUnsafeBytes { raw in
                 var parser = JSONParser(raw, maxDepth: 4)
@@ -431,8 +431,9 @@ extension Tokenizer {
             let valid = line.withUnsafeBufferPointer { isValidUTF8($0) }
             guard valid else { throw TokenizerError.file(path: path, reason: "line \(number) is not UTF-8") }
             if line.isEmpty || (number == 1 && line.starts(with: "#version".utf8)) { continue }
-            let spaces = line.indices.filter { line[$0] == 0x20 }
-            guard spaces.count == 1, let space = spaces.first, space > line.startIndex, space < line.endIndex - 1 else {
+            guard let space = line.firstIndex(of: 0x20), line.lastIndex(of: 0x20) == space, space > line.startIndex,
+                space < line.endIndex - 1
+            else {
                 throw TokenizerError.file(
                     path: path,
                     reason: "line \(number) is not two tokens: '\(String(decoding: line.prefix(80), as: UTF8.self))'")
