@@ -385,22 +385,7 @@ public struct JSONParser {
                 } else if (0xDC00...0xDFFF).contains(scalar) {
                     throw fail("lone surrogate")
                 }
-                // A scalar value (surrogates excluded above): its UTF-8 is valid by construction.
-                switch scalar {
-                case 0..<0x80:
-                    buffer.append(UInt8(scalar))
-                case 0x80..<0x800:
-                    buffer += [UInt8(0xC0 | scalar >> 6), UInt8(0x80 | scalar & 0x3F)]
-                case 0x800..<0x10000:
-                    buffer += [
-                        UInt8(0xE0 | scalar >> 12), UInt8(0x80 | scalar >> 6 & 0x3F), UInt8(0x80 | scalar & 0x3F),
-                    ]
-                default:
-                    buffer += [
-                        UInt8(0xF0 | scalar >> 18), UInt8(0x80 | scalar >> 12 & 0x3F), UInt8(0x80 | scalar >> 6 & 0x3F),
-                        UInt8(0x80 | scalar & 0x3F),
-                    ]
-                }
+                appendUTF8(scalar, to: &buffer)  // a scalar value (surrogates refused above): valid UTF-8
             default: throw fail("invalid escape")
             }
             runStart = index

@@ -1,3 +1,5 @@
+import Support
+
 /// The WordLevel model: each word is one token, or the unknown token when the vocabulary lacks it.
 ///
 /// ```swift
