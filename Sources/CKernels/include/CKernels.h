@@ -5,6 +5,7 @@
 #define MODELHUB_CKERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// y = x·Φ(x) = ½x(1 + erf(x/√2)).
 void mh_gelu(const float *x, float *y, size_t n);
@@ -56,5 +57,28 @@ void mh_adam(float *p, const float *g, float *m, float *v, size_t n, float beta1
 int mh_sgemm_batch(size_t batches, size_t m, size_t n, size_t k, float alpha, const float *a,
                    const ptrdiff_t *a_offsets, ptrdiff_t a_row, ptrdiff_t a_col, const float *b,
                    const ptrdiff_t *b_offsets, ptrdiff_t b_row, ptrdiff_t b_col, float *c);
+
+// Int8 products (int8.c): A [M, Kp] and W [N, Kp] symmetric s8 rows, Kp = K rounded up to 16 with a zero tail.
+
+/// The kernel paths of mh_s8_gemm; each equals the reference bit for bit.
+enum { MH_S8_REFERENCE = 0, MH_S8_AVX2 = 1, MH_S8_AVXVNNI = 2, MH_S8_AVX512VNNI = 3 };
+
+/// Quantizes `rows` rows of `k` floats per row, symmetric: scale = max|x| / 127, q = round-half-even(x / scale)
+/// clamped to ±127, each row padded with zeros to `kp` values.
+void mh_quantize_rows_s8(const float *x, size_t rows, size_t k, size_t kp, int8_t *q, float *scales);
+/// Σk w[j, k] for each of the `n` rows of W (the VNNI paths' correction for their u8-shifted activations).
+void mh_s8_row_sums(const int8_t *w, size_t n, size_t kp, int32_t *sums);
+/// Whether this CPU can run `path`.
+int mh_s8_path_supported(int path);
+/// The fastest path this CPU has (AVX-512 VNNI, AVX-VNNI, AVX2, else the reference).
+int mh_s8_best_path(void);
+/// C[i·ldc + j] = Σ A[i, p]·W[j, p] in int32 over `kp` (a multiple of 16) through `path`; `w_sums` from
+/// mh_s8_row_sums. Returns 0, 1 when scratch could not be allocated, 2 for a path this CPU lacks or a bad kp
+/// (nothing written).
+int mh_s8_gemm(int path, const int8_t *a, const int8_t *w, const int32_t *w_sums, size_t m, size_t n, size_t kp,
+               int32_t *c, size_t ldc);
+/// y[i, j] = C[i, j]·a_scales[i]·w_scales[j] (+ bias[j] when bias is not NULL).
+void mh_s8_dequantize(const int32_t *c, const float *a_scales, const float *w_scales, const float *bias, size_t m,
+                      size_t n, float *y);
 
 #endif

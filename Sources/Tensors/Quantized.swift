@@ -1,0 +1,151 @@
+import CKernels
+import Dispatch
+
+/// A linear layer's weight quantized for int8 products (dynamic quantization, as `torch.quantize_dynamic` and ONNX
+/// Runtime's `MatMulInteger` run it, but with per-output-channel scales): one symmetric s8 row per output channel
+/// with one f32 scale, rows padded with zeros to a multiple of 16 inputs.
+///
+/// ```swift
+/// let weight = QuantizedWeight(linear.weight.value)                 // [out, in] f32 → s8 rows + scales
+/// let y = x.quantizedLinear(weight, bias: linear.bias?.value)       // ≈ x.linear(weight:bias:)
+/// ```
+public struct QuantizedWeight: Sendable {
+    public let outputs: Int
+    public let inputs: Int
+    /// `inputs` rounded up to 16, the length of each stored row.
+    let stride: Int
+    let values: [Int8]
+    let scales: [Float]
+    /// Σ of each row's values (the VNNI kernels' correction term).
+    let rowSums: [Int32]
+
+    /// Quantizes a float32 weight laid out [outputs, inputs] (`Linear`), or [inputs, outputs] with `inputMajor`
+    /// (GPT-2's `Conv1D`): scale = max|row| / 127, values rounded half to even.
+    public init(_ weight: Tensor, inputMajor: Bool = false) {
+        precondition(weight.rank == 2, "a weight of rank \(weight.rank)")
+        let rows = (inputMajor ? weight.transposed() : weight).contiguous().floats
+        let (outputs, inputs) = inputMajor ? (weight.size(1), weight.size(0)) : (weight.size(0), weight.size(1))
+        let stride = (inputs + 15) / 16 * 16
+        var values = [Int8](repeating: 0, count: outputs * stride)
+        var scales = [Float](repeating: 0, count: outputs)
+        var sums = [Int32](repeating: 0, count: outputs)
+        rows.withUnsafeBufferPointer { x in
+            values.withUnsafeMutableBufferPointer { q in
+                scales.withUnsafeMutableBufferPointer { s in
+                    mh_quantize_rows_s8(x.baseAddress, outputs, inputs, stride, q.baseAddress, s.baseAddress)
+                }
+                sums.withUnsafeMutableBufferPointer { mh_s8_row_sums(q.baseAddress, outputs, stride, $0.baseAddress) }
+            }
+        }
+        self.outputs = outputs
+        self.inputs = inputs
+        self.stride = stride
+        self.values = values
+        self.scales = scales
+        rowSums = sums
+    }
+
+    /// The bytes it holds (values, scales and sums).
+    public var byteCount: Int { values.count + 8 * outputs }
+
+    /// The weight back in float32, [outputs, inputs] (each value times its row's scale).
+    public func dequantized() -> Tensor {
+        var out = [Float](repeating: 0, count: outputs * inputs)
+        for row in 0..<outputs {
+            for column in 0..<inputs { out[row * inputs + column] = Float(values[row * stride + column]) * scales[row] }
+        }
+        return Tensor(out, shape: [outputs, inputs])
+    }
+}
+
+/// Which int8 kernel the products use: the fastest the CPU has, unless a test names another.
+public enum Int8Kernel: Int32, Sendable, CaseIterable {
+    case reference = 0
+    case avx2 = 1
+    case avxVNNI = 2
+    case avx512VNNI = 3
+
+    /// Whether this CPU can run it.
+    public var isSupported: Bool { mh_s8_path_supported(rawValue) != 0 }
+
+    /// The kernel `quantizedLinear` uses.
+    public static var active: Int8Kernel { Int8Kernel(rawValue: mh_s8_best_path()) ?? .reference }
+
+    /// Its name as `hub bench --json` reports it.
+    public var name: String {
+        switch self {
+        case .reference: "reference"
+        case .avx2: "avx2"
+        case .avxVNNI: "avx-vnni"
+        case .avx512VNNI: "avx512-vnni"
+        }
+    }
+}
+
+extension Tensor {
+    /// x Wᵀ + b for x [..., in] with an int8 weight.
+    ///
+    /// Each row of x is quantized (symmetric, its own scale), the products accumulate exactly in int32, then are
+    /// scaled back and the bias added. Inference only (no gradient).
+    public func quantizedLinear(_ weight: QuantizedWeight, bias: Tensor?, kernel: Int8Kernel = .active) -> Tensor {
+        precondition(shape.last == weight.inputs, "product of \(shape) with an int8 weight of \(weight.inputs) inputs")
+        precondition(kernel.isSupported, "the \(kernel.name) int8 kernel on a CPU without it")
+        let x = detached().contiguous().converted(to: .float32)
+        let (k, n, stride) = (weight.inputs, weight.outputs, weight.stride)
+        let m = k == 0 ? 0 : x.count / k
+        let out = Tensor.empty(Array(shape.dropLast()) + [n], dtype: .float32)
+        guard m > 0, n > 0 else { return out }
+        var activations = [Int8](repeating: 0, count: m * stride)
+        var scales = [Float](repeating: 0, count: m)
+        var products = [Int32](repeating: 0, count: m * n)
+        let biasValues = bias.map { $0.detached().contiguous().converted(to: .float32) }
+        withExtendedLifetime((x, biasValues)) {
+            activations.withUnsafeMutableBufferPointer { a in
+                scales.withUnsafeMutableBufferPointer { s in
+                    mh_quantize_rows_s8(x.pointer(as: Float.self), m, k, stride, a.baseAddress, s.baseAddress)
+                }
+            }
+            activations.withUnsafeBufferPointer { a in
+                weight.values.withUnsafeBufferPointer { w in
+                    weight.rowSums.withUnsafeBufferPointer { sums in
+                        products.withUnsafeMutableBufferPointer { c in
+                            // Not empty (m, n > 0), so every base address is there.
+                            guard let aBase = a.baseAddress, let wBase = w.baseAddress,
+                                let sumsBase = sums.baseAddress, let cBase = c.baseAddress
+                            else { return }
+                            let (aShared, wShared, sumsShared, cShared) = (
+                                SharedBuffer(aBase), SharedBuffer(wBase), SharedBuffer(sumsBase), SharedBuffer(cBase)
+                            )
+                            // Two threads over rows (a batch) or over columns (one row: generation) when it pays.
+                            let parts = m * n * k >= 1 << 20 ? 2 : 1
+                            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                                let byRows = m >= 2
+                                let total = byRows ? m : n
+                                let start = total * part / parts, end = total * (part + 1) / parts
+                                let status =
+                                    byRows
+                                    ? mh_s8_gemm(
+                                        kernel.rawValue, aShared.base + start * stride, wShared.base, sumsShared.base,
+                                        end - start, n, stride, cShared.base + start * n, n)
+                                    : mh_s8_gemm(
+                                        kernel.rawValue, aShared.base, wShared.base + start * stride,
+                                        sumsShared.base + start, m, end - start, stride, cShared.base + start, n)
+                                precondition(status == 0, "int8 product failed (\(status))")
+                            }
+                        }
+                    }
+                }
+            }
+            products.withUnsafeBufferPointer { c in
+                scales.withUnsafeBufferPointer { s in
+                    weight.scales.withUnsafeBufferPointer { ws in
+                        mh_s8_dequantize(
+                            c.baseAddress, s.baseAddress, ws.baseAddress, biasValues?.pointer(as: Float.self), m, n,
+                            out.pointer(as: Float.self))
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,100 @@
+import CKernels
+import TestSupport
+import Testing
+
+@testable import Tensors
+
+/// Int8 products: every kernel path this CPU has equals the plain reference bit for bit (integer accumulation is
+/// exact), on awkward shapes and on the extreme values; the quantized linear stays close to the float32 one.
+@Suite struct QuantizedTests {
+    /// Random s8 rows of `kp` values (a multiple of 16) whose first `k` are drawn from `range`, the rest zero.
+    func rows(
+        _ count: Int, _ k: Int, _ kp: Int, _ range: ClosedRange<Int8>, _ generator: inout RandomGenerator
+    )
+        -> [Int8]
+    {
+        var out = [Int8](repeating: 0, count: count * kp)
+        for row in 0..<count {
+            for column in 0..<k {
+                let span = Int(range.upperBound) - Int(range.lowerBound) + 1
+                out[row * kp + column] = Int8(Int(range.lowerBound) + Int(generator.next() % UInt64(span)))
+            }
+        }
+        return out
+    }
+
+    func product(_ kernel: Int8Kernel, _ a: [Int8], _ w: [Int8], _ m: Int, _ n: Int, _ kp: Int) -> [Int32] {
+        var sums = [Int32](repeating: 0, count: n)
+        mh_s8_row_sums(w, n, kp, &sums)
+        var c = [Int32](repeating: -1, count: m * n)
+        #expect(mh_s8_gemm(kernel.rawValue, a, w, sums, m, n, kp, &c, n) == 0)
+        return c
+    }
+
+    @Test(arguments: [(1, 1, 1), (1, 7, 15), (2, 6, 16), (3, 13, 17), (5, 12, 100), (1, 64, 768), (17, 70, 384)])
+    func everyPathEqualsTheReference(_ m: Int, _ n: Int, _ k: Int) {
+        var generator = RandomGenerator(seed: UInt64(m * 1_000_003 + n * 1_009 + k))
+        let kp = (k + 15) / 16 * 16
+        for range: ClosedRange<Int8> in [-127...127, 127...127, -127 ... -127, -128...127] {
+            let a = rows(m, k, kp, range, &generator)
+            let w = rows(n, k, kp, range == 127...127 ? -127 ... -127 : range, &generator)
+            let reference = product(.reference, a, w, m, n, kp)
+            // The sums themselves, in Int64, for the reference.
+            for i in 0..<m {
+                for j in 0..<n {
+                    let sum = (0..<kp).reduce(Int64(0)) { $0 + Int64(a[i * kp + $1]) * Int64(w[j * kp + $1]) }
+                    #expect(Int64(reference[i * n + j]) == sum)
+                }
+            }
+            for kernel in Int8Kernel.allCases where kernel != .reference && kernel.isSupported {
+                #expect(product(kernel, a, w, m, n, kp) == reference, "\(kernel.name) on \(m)×\(n)×\(k), \(range)")
+            }
+        }
+    }
+
+    @Test func pathsAreReportedAndRefused() {
+        #expect(Int8Kernel.reference.isSupported)
+        #expect(Int8Kernel.active.isSupported)
+        var c = [Int32](repeating: 0, count: 1)
+        #expect(
+            mh_s8_gemm(Int8Kernel.reference.rawValue, [Int8](repeating: 1, count: 15), [1], [1], 1, 1, 15, &c, 1) == 2)
+        for kernel in Int8Kernel.allCases where !kernel.isSupported {
+            let a = [Int8](repeating: 1, count: 16)
+            #expect(mh_s8_gemm(kernel.rawValue, a, a, [16], 1, 1, 16, &c, 1) == 2)
+        }
+    }
+
+    /// Quantization rounds half to even and clamps, row by row; a zero row has scale 0.
+    @Test func rowsQuantizeSymmetrically() {
+        let x: [Float] = [1, -0.5, 0.25, 127 / 254.0, 0, 0, 0, 0]
+        var q = [Int8](repeating: 9, count: 32)
+        var scales = [Float](repeating: 9, count: 2)
+        mh_quantize_rows_s8(x, 2, 4, 16, &q, &scales)
+        #expect(scales == [1 / 127, 0])
+        #expect(Array(q[0..<4]) == [127, -64, 32, 64] && q[4..<32].allSatisfy { $0 == 0 })
+    }
+
+    /// The int8 linear against the float32 one on random weights and inputs (with and without a bias, one row and a
+    /// batch, a Conv1D-layout weight): within 2% of the output's scale, as two 8-bit roundings allow.
+    @Test(arguments: [1, 9])
+    func linearIsCloseToFloat(_ rows: Int) {
+        var generator = RandomGenerator(seed: 7)
+        let weight = Tensor.randomNormal([48, 100], using: &generator)
+        let bias = Tensor.randomNormal([48], using: &generator)
+        let x = Tensor.randomNormal([rows, 100], using: &generator)
+        for useBias in [false, true] {
+            let exact = x.linear(weight: weight, bias: useBias ? bias : nil).floats
+            for kernel in Int8Kernel.allCases where kernel.isSupported {
+                let approximate = x.quantizedLinear(QuantizedWeight(weight), bias: useBias ? bias : nil, kernel: kernel)
+                #expect(approximate.shape == [rows, 48])
+                let scale = exact.map(abs).max() ?? 1
+                let worst = zip(exact, approximate.floats).map { abs($0 - $1) }.max() ?? 0
+                #expect(worst <= 0.02 * scale, "\(kernel.name): \(worst) of \(scale)")
+            }
+        }
+        let conv = QuantizedWeight(weight.transposed().contiguous(), inputMajor: true)
+        #expect(
+            x.quantizedLinear(conv, bias: nil).floats == x.quantizedLinear(QuantizedWeight(weight), bias: nil).floats)
+        #expect(QuantizedWeight(weight).dequantized().shape == [48, 100])
+    }
+}
