@@ -27,7 +27,7 @@ func median(_ runs: Int, _ body: () -> Void) -> Double {
     return times.sorted()[times.count / 2]
 }
 
-// An argument keeps one part: `sgemm`, `forward`, `train` or `adam` (the optimizer step alone, only on request) for
+// An argument keeps one part: `sgemm`, `int8`, `forward`, `train` or `adam` (the optimizer step alone, only on request) for
 // profiling; the peer runs only with all parts.
 let only = CommandLine.arguments.dropFirst().first
 func wanted(_ part: String) -> Bool { only == nil || only == part }
@@ -51,6 +51,24 @@ if wanted("sgemm") {
         String(
             format: "sgemm %d×%d×%d: Tensor.matmul %.1f GFLOP/s, OpenBLAS direct %.1f GFLOP/s (%.2f×)", m, k, n,
             flops / viaTensor / 1e9, flops / direct / 1e9, direct / viaTensor))
+}
+
+// The int8 product (Tensor.quantizedLinear: the activations quantized per row, exact int32 products, rescaled) against
+// float32's Tensor.linear at BERT-base's three shapes, 1,024 rows (8 × 128 tokens) and one row (generation).
+if wanted("int8") {
+    print("int8 kernel: \(Int8Kernel.active.name) (of \(Int8Kernel.allCases.filter(\.isSupported).map(\.name)))")
+    for (rows, inputs, outputs) in [(1024, 768, 768), (1024, 768, 3072), (1024, 3072, 768), (1, 768, 3072)] {
+        let x = Tensor.randomNormal([rows, inputs], using: &generator)
+        let weight = Tensor.randomNormal([outputs, inputs], using: &generator)
+        let quantized = QuantizedWeight(weight)
+        let operations = 2.0 * Double(rows * inputs * outputs)
+        let float = median(rows == 1 ? 200 : 7) { _ = x.linear(weight: weight, bias: nil) }
+        let int8 = median(rows == 1 ? 200 : 7) { _ = x.quantizedLinear(quantized, bias: nil) }
+        print(
+            String(
+                format: "  %4d × %4d → %4d: f32 %6.1f GFLOP/s, int8 %6.1f GOP/s (%.2f× f32's rate)", rows, inputs,
+                outputs, operations / float / 1e9, operations / int8 / 1e9, float / int8))
+    }
 }
 
 let layers = (0..<12).map { _ in

@@ -2,12 +2,11 @@
 // a the activations quantized per row (per token) and w the weights per output channel, both symmetric s8 in
 // [−127, 127]. Accumulation is exact in int32, so every path below equals the plain reference bit for bit.
 //
-// Shapes: A [M, Kp] s8 rows, W [N, Kp] s8 rows (Kp = K rounded up to 16, the tail zero), C [M, N].
+// Shapes: A [M, Kp] s8 rows, W [N, Kp] s8 rows (Kp = K rounded up to 32, the tail zero), C [M, N].
 // Paths, chosen at run time (mh_s8_path):
 //   reference  plain C, the oracle;
-//   avx2       s8 → s16 widening (vpmovsxbw) and vpmaddwd: exact for any s8 values; vpmaddubsw would be twice
-//              as dense but adds pairs of u8·s8 products into a saturating s16 (2·255·127 > 32767), which would
-//              need 7-bit weights or activations (a loss of accuracy) — measured choices are in RESULTS;
+//   avx2       vpmaddubsw on activations kept to 7 bits (|a| ≤ 63; see the kernel), weights full s8: exact for such
+//              inputs, about twice the rate of widening both to s16 for vpmaddwd (measured: RESULTS);
 //   avx512vnni / avxvnni  vpdpbusd: u8·s8 products summed four at a time into int32 without saturation; the
 //              activations are shifted to u8 (a + 128) and 128·Σk w[n, k] is subtracted afterwards.
 #include "CKernels.h"
@@ -25,24 +24,73 @@
 // ---------------------------------------------------------------------------------------------------------------
 // Quantization
 
-void mh_quantize_rows_s8(const float *x, size_t rows, size_t k, size_t kp, int8_t *q, float *scales) {
+static void quantize_row(const float *row, size_t k, size_t kp, int8_t *out, float *scale, int limit) {
+    float largest = 0;
+    for (size_t i = 0; i < k; i++) {
+        float v = fabsf(row[i]);
+        largest = v > largest ? v : largest;
+    }
+    float inverse = largest > 0 ? (float)limit / largest : 0;
+    for (size_t i = 0; i < k; i++) {
+        float v = nearbyintf(row[i] * inverse);  // round half to even, as torch's quantize_per_channel
+        v = v > limit ? limit : v < -limit ? -limit : v;
+        out[i] = (int8_t)v;
+    }
+    memset(out + k, 0, kp - k);
+    *scale = largest / (float)limit;
+}
+
+#ifdef MH_X86
+// The same eight lanes at a time: the maximum over lanes, then vcvtps2dq (round half to even under the default
+// rounding mode), clamped, packed to bytes; the tail through the plain loop's arithmetic.
+__attribute__((target("avx2"))) static void quantize_row_avx2(const float *row, size_t k, size_t kp, int8_t *out,
+                                                                float *scale, int limit) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 most = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= k; i += 8) most = _mm256_max_ps(most, _mm256_andnot_ps(sign, _mm256_loadu_ps(row + i)));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, most);
+    float largest = 0;
+    for (int l = 0; l < 8; l++) largest = lanes[l] > largest ? lanes[l] : largest;
+    for (; i < k; i++) largest = fabsf(row[i]) > largest ? fabsf(row[i]) : largest;
+    float inverse = largest > 0 ? (float)limit / largest : 0;
+    const __m256 factor = _mm256_set1_ps(inverse);
+    const __m256i high = _mm256_set1_epi32(limit), low = _mm256_set1_epi32(-limit);
+    i = 0;
+    for (; i + 8 <= k; i += 8) {
+        __m256i q = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(row + i), factor));
+        q = _mm256_max_epi32(_mm256_min_epi32(q, high), low);
+        __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+        _mm_storel_epi64((__m128i *)(out + i), _mm_packs_epi16(words, words));
+    }
+    for (; i < k; i++) {
+        float v = nearbyintf(row[i] * inverse);
+        v = v > limit ? limit : v < -limit ? -limit : v;
+        out[i] = (int8_t)v;
+    }
+    memset(out + k, 0, kp - k);
+    *scale = largest / (float)limit;
+}
+#endif
+
+void mh_quantize_rows_s8_plain(const float *x, size_t rows, size_t k, size_t kp, int8_t *q, float *scales,
+                               int limit) {
+    for (size_t r = 0; r < rows; r++) quantize_row(x + r * k, k, kp, q + r * kp, scales + r, limit);
+}
+
+void mh_quantize_rows_s8(const float *x, size_t rows, size_t k, size_t kp, int8_t *q, float *scales, int limit) {
+#ifdef MH_X86
+    int fast = __builtin_cpu_supports("avx2");
+#endif
     for (size_t r = 0; r < rows; r++) {
-        const float *row = x + r * k;
-        float largest = 0;
-        for (size_t i = 0; i < k; i++) {
-            float v = fabsf(row[i]);
-            largest = v > largest ? v : largest;
+#ifdef MH_X86
+        if (fast) {
+            quantize_row_avx2(x + r * k, k, kp, q + r * kp, scales + r, limit);
+            continue;
         }
-        float scale = largest / 127.0f;
-        float inverse = largest > 0 ? 127.0f / largest : 0;
-        int8_t *out = q + r * kp;
-        for (size_t i = 0; i < k; i++) {
-            float v = nearbyintf(row[i] * inverse);  // round half to even, as torch's quantize_per_channel
-            v = v > 127 ? 127 : v < -127 ? -127 : v;
-            out[i] = (int8_t)v;
-        }
-        memset(out + k, 0, kp - k);
-        scales[r] = scale;
+#endif
+        quantize_row(x + r * k, k, kp, q + r * kp, scales + r, limit);
     }
 }
 
@@ -72,7 +120,10 @@ static void s8_gemm_reference(const int8_t *a, const int8_t *w, const int32_t *w
 #ifdef MH_X86
 
 // ---------------------------------------------------------------------------------------------------------------
-// AVX2: 2 rows × 6 columns of dot products at a time, 16 values of k per step; 12 accumulators of 8 int32.
+// AVX2: vpmaddubsw multiplies u8 by s8 and adds pairs into a *saturating* s16, so the activations are kept to 7 bits
+// (|a| ≤ 63, shifted to u = a + 64 in [1, 127]): a pair is then at most 2·127·127 = 32,258 < 32,767 and the sums
+// stay exact; vpmaddwd by ones widens them to int32. c = Σ u·w − 64·Σ w. Two rows × six columns of dot products at
+// a time, 32 values of k per step; 12 accumulators of 8 int32.
 
 __attribute__((target("avx2"))) static inline int32_t hsum_avx2(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
@@ -81,13 +132,13 @@ __attribute__((target("avx2"))) static inline int32_t hsum_avx2(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-__attribute__((target("avx2"))) static inline __m256i widen(const int8_t *p) {
-    return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)p));
+__attribute__((target("avx2"))) static inline __m256i dot32(__m256i u, const int8_t *w, __m256i ones) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_loadu_si256((const __m256i *)w)), ones);
 }
 
 __attribute__((target("avx2"))) static void s8_gemm_avx2(const int8_t *a, const int8_t *w, const int32_t *w_sums,
                                                            size_t m, size_t n, size_t kp, int32_t *c, size_t ldc) {
-    (void)w_sums;
+    const __m256i ones = _mm256_set1_epi16(1), shift = _mm256_set1_epi8(64);
     size_t j = 0;
     for (; j + 6 <= n; j += 6) {
         const int8_t *w0 = w + j * kp;
@@ -97,29 +148,28 @@ __attribute__((target("avx2"))) static void s8_gemm_avx2(const int8_t *a, const 
             __m256i acc[2][6];
             for (int r = 0; r < 2; r++)
                 for (int q = 0; q < 6; q++) acc[r][q] = _mm256_setzero_si256();
-            for (size_t p = 0; p < kp; p += 16) {
-                __m256i x0 = widen(a0 + p), x1 = widen(a1 + p);
+            for (size_t p = 0; p < kp; p += 32) {
+                __m256i u0 = _mm256_add_epi8(_mm256_loadu_si256((const __m256i *)(a0 + p)), shift);
+                __m256i u1 = _mm256_add_epi8(_mm256_loadu_si256((const __m256i *)(a1 + p)), shift);
                 for (int q = 0; q < 6; q++) {
-                    __m256i y = widen(w0 + q * kp + p);
-                    acc[0][q] = _mm256_add_epi32(acc[0][q], _mm256_madd_epi16(x0, y));
-                    acc[1][q] = _mm256_add_epi32(acc[1][q], _mm256_madd_epi16(x1, y));
+                    acc[0][q] = _mm256_add_epi32(acc[0][q], dot32(u0, w0 + q * kp + p, ones));
+                    acc[1][q] = _mm256_add_epi32(acc[1][q], dot32(u1, w0 + q * kp + p, ones));
                 }
             }
             for (int q = 0; q < 6; q++) {
-                c[i * ldc + j + q] = hsum_avx2(acc[0][q]);
-                c[(i + 1) * ldc + j + q] = hsum_avx2(acc[1][q]);
+                c[i * ldc + j + q] = hsum_avx2(acc[0][q]) - 64 * w_sums[j + q];
+                c[(i + 1) * ldc + j + q] = hsum_avx2(acc[1][q]) - 64 * w_sums[j + q];
             }
         }
         for (; i < m; i++) {  // the last row of an odd count
             const int8_t *a0 = a + i * kp;
             __m256i acc[6];
             for (int q = 0; q < 6; q++) acc[q] = _mm256_setzero_si256();
-            for (size_t p = 0; p < kp; p += 16) {
-                __m256i x0 = widen(a0 + p);
-                for (int q = 0; q < 6; q++)
-                    acc[q] = _mm256_add_epi32(acc[q], _mm256_madd_epi16(x0, widen(w0 + q * kp + p)));
+            for (size_t p = 0; p < kp; p += 32) {
+                __m256i u0 = _mm256_add_epi8(_mm256_loadu_si256((const __m256i *)(a0 + p)), shift);
+                for (int q = 0; q < 6; q++) acc[q] = _mm256_add_epi32(acc[q], dot32(u0, w0 + q * kp + p, ones));
             }
-            for (int q = 0; q < 6; q++) c[i * ldc + j + q] = hsum_avx2(acc[q]);
+            for (int q = 0; q < 6; q++) c[i * ldc + j + q] = hsum_avx2(acc[q]) - 64 * w_sums[j + q];
         }
     }
     for (; j < n; j++) {  // the columns past the last block of six
@@ -127,8 +177,10 @@ __attribute__((target("avx2"))) static void s8_gemm_avx2(const int8_t *a, const 
         for (size_t i = 0; i < m; i++) {
             const int8_t *a0 = a + i * kp;
             __m256i acc = _mm256_setzero_si256();
-            for (size_t p = 0; p < kp; p += 16) acc = _mm256_add_epi32(acc, _mm256_madd_epi16(widen(a0 + p), widen(w0 + p)));
-            c[i * ldc + j] = hsum_avx2(acc);
+            for (size_t p = 0; p < kp; p += 32)
+                acc = _mm256_add_epi32(
+                    acc, dot32(_mm256_add_epi8(_mm256_loadu_si256((const __m256i *)(a0 + p)), shift), w0 + p, ones));
+            c[i * ldc + j] = hsum_avx2(acc) - 64 * w_sums[j];
         }
     }
 }
@@ -203,6 +255,8 @@ int mh_s8_path_supported(int path) {
     }
 }
 
+int mh_s8_activation_limit(int path) { return path == MH_S8_AVX2 ? 63 : 127; }
+
 int mh_s8_best_path(void) {
     static const int order[] = {MH_S8_AVX512VNNI, MH_S8_AVXVNNI, MH_S8_AVX2};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
@@ -212,7 +266,7 @@ int mh_s8_best_path(void) {
 
 int mh_s8_gemm(int path, const int8_t *a, const int8_t *w, const int32_t *w_sums, size_t m, size_t n, size_t kp,
                int32_t *c, size_t ldc) {
-    if (kp % 16 != 0 || !mh_s8_path_supported(path)) return 2;
+    if (kp % 32 != 0 || !mh_s8_path_supported(path)) return 2;
     switch (path) {
 #ifdef MH_X86
     case MH_S8_AVX2: s8_gemm_avx2(a, w, w_sums, m, n, kp, c, ldc); return 0;

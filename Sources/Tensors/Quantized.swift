@@ -3,7 +3,7 @@ import Dispatch
 
 /// A linear layer's weight quantized for int8 products (dynamic quantization, as `torch.quantize_dynamic` and ONNX
 /// Runtime's `MatMulInteger` run it, but with per-output-channel scales): one symmetric s8 row per output channel
-/// with one f32 scale, rows padded with zeros to a multiple of 16 inputs.
+/// with one f32 scale, rows padded with zeros to a multiple of 32 inputs.
 ///
 /// ```swift
 /// let weight = QuantizedWeight(linear.weight.value)                 // [out, in] f32 → s8 rows + scales
@@ -12,7 +12,7 @@ import Dispatch
 public struct QuantizedWeight: Sendable {
     public let outputs: Int
     public let inputs: Int
-    /// `inputs` rounded up to 16, the length of each stored row.
+    /// `inputs` rounded up to 32, the length of each stored row.
     let stride: Int
     let values: [Int8]
     let scales: [Float]
@@ -25,14 +25,14 @@ public struct QuantizedWeight: Sendable {
         precondition(weight.rank == 2, "a weight of rank \(weight.rank)")
         let rows = (inputMajor ? weight.transposed() : weight).contiguous().floats
         let (outputs, inputs) = inputMajor ? (weight.size(1), weight.size(0)) : (weight.size(0), weight.size(1))
-        let stride = (inputs + 15) / 16 * 16
+        let stride = (inputs + 31) / 32 * 32
         var values = [Int8](repeating: 0, count: outputs * stride)
         var scales = [Float](repeating: 0, count: outputs)
         var sums = [Int32](repeating: 0, count: outputs)
         rows.withUnsafeBufferPointer { x in
             values.withUnsafeMutableBufferPointer { q in
                 scales.withUnsafeMutableBufferPointer { s in
-                    mh_quantize_rows_s8(x.baseAddress, outputs, inputs, stride, q.baseAddress, s.baseAddress)
+                    mh_quantize_rows_s8(x.baseAddress, outputs, inputs, stride, q.baseAddress, s.baseAddress, 127)
                 }
                 sums.withUnsafeMutableBufferPointer { mh_s8_row_sums(q.baseAddress, outputs, stride, $0.baseAddress) }
             }
@@ -68,6 +68,10 @@ public enum Int8Kernel: Int32, Sendable, CaseIterable {
     /// Whether this CPU can run it.
     public var isSupported: Bool { mh_s8_path_supported(rawValue) != 0 }
 
+    /// The largest |value| of the activations it takes (they are quantized to it): 63 for AVX2, whose u8·s8 pairs
+    /// would otherwise saturate at 16 bits, else 127.
+    public var activationLimit: Int32 { mh_s8_activation_limit(rawValue) }
+
     /// The kernel `quantizedLinear` uses.
     public static var active: Int8Kernel { Int8Kernel(rawValue: mh_s8_best_path()) ?? .reference }
 
@@ -85,8 +89,8 @@ public enum Int8Kernel: Int32, Sendable, CaseIterable {
 extension Tensor {
     /// x Wᵀ + b for x [..., in] with an int8 weight.
     ///
-    /// Each row of x is quantized (symmetric, its own scale), the products accumulate exactly in int32, then are
-    /// scaled back and the bias added. Inference only (no gradient).
+    /// Each row of x is quantized (symmetric, its own scale, to the kernel's `activationLimit`), the products
+    /// accumulate exactly in int32, then are scaled back and the bias added. Inference only (no gradient).
     public func quantizedLinear(_ weight: QuantizedWeight, bias: Tensor?, kernel: Int8Kernel = .active) -> Tensor {
         precondition(shape.last == weight.inputs, "product of \(shape) with an int8 weight of \(weight.inputs) inputs")
         precondition(kernel.isSupported, "the \(kernel.name) int8 kernel on a CPU without it")
@@ -102,7 +106,8 @@ extension Tensor {
         withExtendedLifetime((x, biasValues)) {
             activations.withUnsafeMutableBufferPointer { a in
                 scales.withUnsafeMutableBufferPointer { s in
-                    mh_quantize_rows_s8(x.pointer(as: Float.self), m, k, stride, a.baseAddress, s.baseAddress)
+                    mh_quantize_rows_s8(
+                        x.pointer(as: Float.self), m, k, stride, a.baseAddress, s.baseAddress, kernel.activationLimit)
                 }
             }
             activations.withUnsafeBufferPointer { a in

@@ -7,7 +7,7 @@ import Testing
 /// Int8 products: every kernel path this CPU has equals the plain reference bit for bit (integer accumulation is
 /// exact), on awkward shapes and on the extreme values; the quantized linear stays close to the float32 one.
 @Suite struct QuantizedTests {
-    /// Random s8 rows of `kp` values (a multiple of 16) whose first `k` are drawn from `range`, the rest zero.
+    /// Random s8 rows of `kp` values (a multiple of 32) whose first `k` are drawn from `range`, the rest zero.
     func rows(
         _ count: Int, _ k: Int, _ kp: Int, _ range: ClosedRange<Int8>, _ generator: inout RandomGenerator
     )
@@ -31,23 +31,30 @@ import Testing
         return c
     }
 
-    @Test(arguments: [(1, 1, 1), (1, 7, 15), (2, 6, 16), (3, 13, 17), (5, 12, 100), (1, 64, 768), (17, 70, 384)])
+    @Test(arguments: [(1, 1, 1), (1, 7, 15), (2, 6, 32), (3, 13, 33), (5, 12, 100), (1, 64, 768), (17, 70, 384)])
     func everyPathEqualsTheReference(_ m: Int, _ n: Int, _ k: Int) {
         var generator = RandomGenerator(seed: UInt64(m * 1_000_003 + n * 1_009 + k))
-        let kp = (k + 15) / 16 * 16
-        for range: ClosedRange<Int8> in [-127...127, 127...127, -127 ... -127, -128...127] {
-            let a = rows(m, k, kp, range, &generator)
-            let w = rows(n, k, kp, range == 127...127 ? -127 ... -127 : range, &generator)
-            let reference = product(.reference, a, w, m, n, kp)
-            // The sums themselves, in Int64, for the reference.
-            for i in 0..<m {
-                for j in 0..<n {
-                    let sum = (0..<kp).reduce(Int64(0)) { $0 + Int64(a[i * kp + $1]) * Int64(w[j * kp + $1]) }
-                    #expect(Int64(reference[i * n + j]) == sum)
+        let kp = (k + 31) / 32 * 32
+        for kernel in Int8Kernel.allCases where kernel != .reference && kernel.isSupported {
+            // Activations up to the kernel's limit (and -128 where it takes full s8), weights over all of s8: random,
+            // and the extremes (every product ±limit·127, the sums as large as they get).
+            let limit = Int8(kernel.activationLimit)
+            let cases: [(ClosedRange<Int8>, ClosedRange<Int8>)] = [
+                (-limit...limit, -127...127), (limit...limit, -127 ... -127), (-limit ... -limit, -127 ... -127),
+                (limit == 127 ? -128...127 : -limit...limit, -128...127),
+            ]
+            for (activations, weights) in cases {
+                let a = rows(m, k, kp, activations, &generator)
+                let w = rows(n, k, kp, weights, &generator)
+                let reference = product(.reference, a, w, m, n, kp)
+                for i in 0..<m {  // the reference itself, against sums in Int64
+                    for j in 0..<n {
+                        let sum = (0..<kp).reduce(Int64(0)) { $0 + Int64(a[i * kp + $1]) * Int64(w[j * kp + $1]) }
+                        #expect(Int64(reference[i * n + j]) == sum)
+                    }
                 }
-            }
-            for kernel in Int8Kernel.allCases where kernel != .reference && kernel.isSupported {
-                #expect(product(kernel, a, w, m, n, kp) == reference, "\(kernel.name) on \(m)×\(n)×\(k), \(range)")
+                #expect(
+                    product(kernel, a, w, m, n, kp) == reference, "\(kernel.name) on \(m)×\(n)×\(k), \(activations)")
             }
         }
     }
@@ -57,21 +64,41 @@ import Testing
         #expect(Int8Kernel.active.isSupported)
         var c = [Int32](repeating: 0, count: 1)
         #expect(
-            mh_s8_gemm(Int8Kernel.reference.rawValue, [Int8](repeating: 1, count: 15), [1], [1], 1, 1, 15, &c, 1) == 2)
+            mh_s8_gemm(Int8Kernel.reference.rawValue, [Int8](repeating: 1, count: 16), [1], [1], 1, 1, 16, &c, 1) == 2)
         for kernel in Int8Kernel.allCases where !kernel.isSupported {
-            let a = [Int8](repeating: 1, count: 16)
-            #expect(mh_s8_gemm(kernel.rawValue, a, a, [16], 1, 1, 16, &c, 1) == 2)
+            let a = [Int8](repeating: 1, count: 32)
+            #expect(mh_s8_gemm(kernel.rawValue, a, a, [32], 1, 1, 32, &c, 1) == 2)
         }
     }
 
-    /// Quantization rounds half to even and clamps, row by row; a zero row has scale 0.
+    /// Quantization rounds half to even and clamps, row by row, to the limit asked; a zero row has scale 0.
     @Test func rowsQuantizeSymmetrically() {
         let x: [Float] = [1, -0.5, 0.25, 127 / 254.0, 0, 0, 0, 0]
         var q = [Int8](repeating: 9, count: 32)
         var scales = [Float](repeating: 9, count: 2)
-        mh_quantize_rows_s8(x, 2, 4, 16, &q, &scales)
+        mh_quantize_rows_s8(x, 2, 4, 16, &q, &scales, 127)
         #expect(scales == [1 / 127, 0])
         #expect(Array(q[0..<4]) == [127, -64, 32, 64] && q[4..<32].allSatisfy { $0 == 0 })
+        mh_quantize_rows_s8(x, 1, 4, 16, &q, &scales, 63)  // AVX2's activations: 7 bits
+        #expect(scales[0] == 1 / 63 && Array(q[0..<4]) == [63, -32, 16, 32])
+    }
+
+    /// The vectorized quantization equals the plain loop on every row length around its 8-lane blocks, on values
+    /// that land exactly on halves (round to even) and beyond the limit.
+    @Test func vectorizedQuantizationEqualsThePlainLoop() {
+        var generator = RandomGenerator(seed: 3)
+        for k in [1, 7, 8, 9, 31, 33, 100, 768] {
+            let kp = (k + 31) / 32 * 32
+            var x = Tensor.randomNormal([5, k], using: &generator).floats
+            for index in stride(from: 0, to: x.count, by: 3) { x[index] = Float(index % 9) - 4.5 }  // halves
+            for limit: Int32 in [63, 127] {
+                var fast = [Int8](repeating: 1, count: 5 * kp), plain = fast
+                var fastScales = [Float](repeating: 0, count: 5), plainScales = fastScales
+                mh_quantize_rows_s8(x, 5, k, kp, &fast, &fastScales, limit)
+                mh_quantize_rows_s8_plain(x, 5, k, kp, &plain, &plainScales, limit)
+                #expect(fast == plain && fastScales == plainScales, "k \(k), limit \(limit)")
+            }
+        }
     }
 
     /// The int8 linear against the float32 one on random weights and inputs (with and without a bias, one row and a
