@@ -31,7 +31,18 @@ public final class Linear: Module, @unchecked Sendable {
         self.bias = bias
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight: weight.value, bias: bias?.value) }
+    /// The weight as int8 rows with per-row scales, once `quantize()` made it: products then run on the integer
+    /// kernels (inference only; the float weight stays the parameter that saving and training use).
+    public private(set) var quantized: QuantizedWeight?
+
+    /// Quantizes the weight (symmetric int8, one scale per output channel), as `torch.quantize_dynamic` swaps a
+    /// `Linear` for its dynamic int8 counterpart.
+    public func quantize() { quantized = QuantizedWeight(weight.value) }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        if let quantized { return x.quantizedLinear(quantized, bias: bias?.value) }
+        return x.linear(weight: weight.value, bias: bias?.value)
+    }
 }
 
 /// Rows of a [count, dimension] table looked up by integer ids (PyTorch's `nn.Embedding`).
@@ -144,5 +155,14 @@ public final class Conv1D: Module, @unchecked Sendable {
         self.bias = bias
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { x.conv1D(weight: weight.value, bias: bias.value) }
+    /// The weight as int8 (`quantize()`), as `Linear.quantized`.
+    public private(set) var quantized: QuantizedWeight?
+
+    /// Quantizes the weight, stored [in, out], to int8 rows per output channel.
+    public func quantize() { quantized = QuantizedWeight(weight.value, inputMajor: true) }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        if let quantized { return x.quantizedLinear(quantized, bias: bias.value) }
+        return x.conv1D(weight: weight.value, bias: bias.value)
+    }
 }

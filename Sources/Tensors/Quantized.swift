@@ -1,6 +1,10 @@
 import CKernels
 import Dispatch
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A linear layer's weight quantized for int8 products (dynamic quantization, as `torch.quantize_dynamic` and ONNX
 /// Runtime's `MatMulInteger` run it, but with per-output-channel scales): one symmetric s8 row per output channel
 /// with one f32 scale, rows padded with zeros to a multiple of 32 inputs.
@@ -68,12 +72,16 @@ public enum Int8Kernel: Int32, Sendable, CaseIterable {
     /// Whether this CPU can run it.
     public var isSupported: Bool { mh_s8_path_supported(rawValue) != 0 }
 
-    /// The largest |value| of the activations it takes (they are quantized to it): 63 for AVX2, whose u8·s8 pairs
-    /// would otherwise saturate at 16 bits, else 127.
-    public var activationLimit: Int32 { mh_s8_activation_limit(rawValue) }
-
-    /// The kernel `quantizedLinear` uses.
-    public static var active: Int8Kernel { Int8Kernel(rawValue: mh_s8_best_path()) ?? .reference }
+    /// The kernel `quantizedLinear` uses: the fastest this CPU has, or the one MODELHUB_INT8_KERNEL names
+    /// (`reference`, `avx2`, `avx-vnni`, `avx512-vnni`) when the CPU has it.
+    public static let active: Int8Kernel = {
+        if let name = getenv("MODELHUB_INT8_KERNEL").map({ String(cString: $0) }),
+            let chosen = allCases.first(where: { $0.name == name && $0.isSupported })
+        {
+            return chosen
+        }
+        return Int8Kernel(rawValue: mh_s8_best_path()) ?? .reference
+    }()
 
     /// Its name as `hub bench --json` reports it.
     public var name: String {
@@ -89,7 +97,7 @@ public enum Int8Kernel: Int32, Sendable, CaseIterable {
 extension Tensor {
     /// x Wᵀ + b for x [..., in] with an int8 weight.
     ///
-    /// Each row of x is quantized (symmetric, its own scale, to the kernel's `activationLimit`), the products
+    /// Each row of x is quantized (symmetric, its own scale), the products
     /// accumulate exactly in int32, then are scaled back and the bias added. Inference only (no gradient).
     public func quantizedLinear(_ weight: QuantizedWeight, bias: Tensor?, kernel: Int8Kernel = .active) -> Tensor {
         precondition(shape.last == weight.inputs, "product of \(shape) with an int8 weight of \(weight.inputs) inputs")
@@ -107,7 +115,7 @@ extension Tensor {
             activations.withUnsafeMutableBufferPointer { a in
                 scales.withUnsafeMutableBufferPointer { s in
                     mh_quantize_rows_s8(
-                        x.pointer(as: Float.self), m, k, stride, a.baseAddress, s.baseAddress, kernel.activationLimit)
+                        x.pointer(as: Float.self), m, k, stride, a.baseAddress, s.baseAddress, 127)
                 }
             }
             activations.withUnsafeBufferPointer { a in

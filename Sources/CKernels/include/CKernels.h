@@ -64,22 +64,18 @@ int mh_sgemm_batch(size_t batches, size_t m, size_t n, size_t k, float alpha, co
 enum { MH_S8_REFERENCE = 0, MH_S8_AVX2 = 1, MH_S8_AVXVNNI = 2, MH_S8_AVX512VNNI = 3 };
 
 /// Quantizes `rows` rows of `k` floats per row, symmetric: scale = max|x| / limit, q = round-half-even(x / scale)
-/// clamped to ±limit (127 for weights; mh_s8_activation_limit for a path's activations), rows padded with zeros to
-/// `kp` values.
+/// clamped to ±limit (127: every path takes all of s8), rows padded with zeros to `kp` values.
 void mh_quantize_rows_s8(const float *x, size_t rows, size_t k, size_t kp, int8_t *q, float *scales, int limit);
 /// The same by the plain loop (the oracle the vectorized one is tested against).
 void mh_quantize_rows_s8_plain(const float *x, size_t rows, size_t k, size_t kp, int8_t *q, float *scales,
                                int limit);
-/// The largest |activation| `path` takes exactly: 63 for AVX2 (whose u8·s8 pairs saturate at 16 bits), else 127.
-int mh_s8_activation_limit(int path);
 /// Σk w[j, k] for each of the `n` rows of W (the VNNI paths' correction for their u8-shifted activations).
 void mh_s8_row_sums(const int8_t *w, size_t n, size_t kp, int32_t *sums);
 /// Whether this CPU can run `path`.
 int mh_s8_path_supported(int path);
 /// The fastest path this CPU has (AVX-512 VNNI, AVX-VNNI, AVX2, else the reference).
 int mh_s8_best_path(void);
-/// C[i·ldc + j] = Σ A[i, p]·W[j, p] in int32 over `kp` (a multiple of 32) through `path` (A within the path's
-/// activation limit); `w_sums` from
+/// C[i·ldc + j] = Σ A[i, p]·W[j, p] in int32 over `kp` (a multiple of 32) through `path`; `w_sums` from
 /// mh_s8_row_sums. Returns 0, 1 when scratch could not be allocated, 2 for a path this CPU lacks or a bad kp
 /// (nothing written).
 int mh_s8_gemm(int path, const int8_t *a, const int8_t *w, const int32_t *w_sums, size_t m, size_t n, size_t kp,
