@@ -50,7 +50,8 @@ import Testing
         let sentences = reference["sentences"]?.array?.compactMap(\.string) ?? []
         let expected = reference["embeddings"]?.array?.map { $0.array?.compactMap(\.double) ?? [] } ?? []
         let model = try AutoModel.load(Self.folder)
-        #expect(model.quantize(.int8) == 37)  // six layers × (q, k, v, attention output, intermediate, output), the pooler
+        // Six layers × (q, k, v, attention output, intermediate, output), and the pooler.
+        #expect(model.quantize(.int8) == 37)
         let values = try model.sentenceEmbeddings(sentences).doubles
         var cosines: [Double] = []
         for (row, want) in expected.enumerated() {
