@@ -13,7 +13,8 @@ struct BenchCommand: ParsableCommand {
             train-step: forward, loss (masked LM for BERT/RoBERTa with labels on every token, causal LM for \
             GPT-2), backward and one AdamW step. generate: --new-tokens greedy tokens after a seq-token prompt, \
             with the key/value cache (tokens/s counts new tokens of all rows).
-            --json: {"task", "batch", "seq", "runs", "median_s", "min_s", "tokens_per_s"}.
+            --dtype int8 quantizes every linear layer first (forward and generate only).
+            --json: {"task", "batch", "seq", "runs", "median_s", "min_s", "tokens_per_s", "dtype", "kernel"}.
             """
     )
 
@@ -42,11 +43,16 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @OptionGroup var precision: InferencePrecision
+
     @OptionGroup var access: HubAccess
 
     func validate() throws {
         if batch < 1 || seq < 1 || runs < 1 || newTokens < 1 {
             throw ValidationError("--batch, --seq, --runs and --new-tokens must be at least 1")
+        }
+        if task == .trainStep, precision.dtype != .f32 {
+            throw ValidationError("--dtype \(precision.dtype.rawValue) is for inference; train-step runs in f32")
         }
     }
 
@@ -60,6 +66,7 @@ struct BenchCommand: ParsableCommand {
             case .trainStep: type == "gpt2" ? .causalLM : .maskedLM
             }
         let loaded = try ModelLoading.load(model, at: path, task: modelTask)
+        precision.apply(to: loaded)
         let config = loaded.config
         let length = task == .generate ? seq + newTokens : seq
         guard length <= loaded.maxInputLength else {
@@ -114,6 +121,7 @@ struct BenchCommand: ParsableCommand {
                         ("runs", .int(runs)),
                         ("median_s", ModelLoading.number(median)), ("min_s", ModelLoading.number(times[0])),
                         ("tokens_per_s", ModelLoading.number(tokens / median)),
+                        ("dtype", .string(precision.dtype.rawValue)), ("kernel", .string(precision.kernel)),
                     ])))
         } else {
             print(

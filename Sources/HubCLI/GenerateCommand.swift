@@ -48,6 +48,8 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Print JSON (and stream nothing).")
     var json = false
 
+    @OptionGroup var precision: InferencePrecision
+
     @OptionGroup var access: HubAccess
 
     func validate() throws {
@@ -59,8 +61,9 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let lm = try AutoModelForCausalLM.typed(
-            try ModelLoading.load(model, task: .causalLM, access: access, quiet: json), model)
+        let loaded = try ModelLoading.load(model, task: .causalLM, access: access, quiet: json)
+        precision.apply(to: loaded)
+        let lm = try AutoModelForCausalLM.typed(loaded, model)
         var settings = GenerationConfig(
             maxNewTokens: maxNewTokens, sampling: !greedy, temperature: temperature, topK: topK, topP: topP,
             repetitionPenalty: repetitionPenalty, seed: seed)

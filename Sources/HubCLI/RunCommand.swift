@@ -86,6 +86,8 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @OptionGroup var precision: InferencePrecision
+
     @OptionGroup var access: HubAccess
 
     func validate() throws {
@@ -101,6 +103,7 @@ struct RunCommand: ParsableCommand {
             case .classify: .sequenceClassification
             }
         let loaded = try ModelLoading.load(model, task: modelTask, access: access, quiet: json)
+        precision.apply(to: loaded)
         let encodings = try loaded.encode(texts)
         var result = JSONObject([
             ("task", .string(task.rawValue)),

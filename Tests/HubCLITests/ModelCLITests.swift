@@ -94,11 +94,48 @@ import Testing
                 ] + extra)
             #expect(result.status == 0, "\(task): \(result.stderr)")
             let object = try #require(try JSONParser.parse(Array(result.stdout.utf8), maxDepth: 8).object)
-            #expect(object.keys == ["task", "batch", "seq", "runs", "median_s", "min_s", "tokens_per_s"])
+            #expect(
+                object.keys == [
+                    "task", "batch", "seq", "runs", "median_s", "min_s", "tokens_per_s", "dtype", "kernel",
+                ])
+            #expect(object["dtype"]?.string == "f32" && object["kernel"]?.string == "openblas")
             #expect(object["task"]?.string == task && object["runs"]?.integer == 3)
             let median = object["median_s"]?.double ?? 0, fastest = object["min_s"]?.double ?? 1
             #expect(median > 0 && fastest <= median)
         }
+    }
+
+    /// `--dtype int8`: the embeddings move (the integer products are used) but stay within cosine 0.999 of float32
+    /// on the tiny BERT; bench reports the kernel; a training step in int8 is a usage error.
+    @Test func int8RunsAndBenches() throws {
+        func embeddings(_ dtype: String) throws -> [[Double]] {
+            let result = try runProcess(
+                hub,
+                ["run", Fixtures.path("models/tiny-bert"), "--task", "embed", "hello world", "a longer text", "--json"]
+                    + ["--dtype", dtype])
+            #expect(result.status == 0, "\(result.stderr)")
+            let object = try #require(try JSONParser.parse(Array(result.stdout.utf8), maxDepth: 8).object)
+            return object["embeddings"]?.array?.map { $0.array?.compactMap(\.double) ?? [] } ?? []
+        }
+        let (exact, quantized) = (try embeddings("f32"), try embeddings("int8"))
+        #expect(exact.count == 2 && quantized.count == 2 && exact != quantized)
+        for (a, b) in zip(exact, quantized) {
+            let dot = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
+            #expect(dot / (a.reduce(0) { $0 + $1 * $1 } * b.reduce(0) { $0 + $1 * $1 }).squareRoot() >= 0.999)
+        }
+        let bench = try runProcess(
+            hub,
+            [
+                "bench", Fixtures.path("models/tiny-gpt2"), "--task", "forward", "--dtype", "int8", "--seq", "8",
+                "--runs", "2",
+                "--json",
+            ])
+        let object = try #require(try JSONParser.parse(Array(bench.stdout.utf8), maxDepth: 8).object)
+        #expect(object["dtype"]?.string == "int8")
+        #expect(["reference", "avx2", "avx-vnni", "avx512-vnni"].contains(object["kernel"]?.string ?? ""))
+        let training = try runProcess(
+            hub, ["bench", Fixtures.path("models/tiny-gpt2"), "--task", "train-step", "--dtype", "int8"])
+        #expect(training.status == 64 && training.stderr.contains("inference"))
     }
 
     @Test func errors() throws {
