@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """transformers side of ModelsBench: the same models and shapes, 2 threads, median of runs after a warm-up; prints
 `name<TAB>value` lines. Arguments: the all-MiniLM-L6-v2 folder, then optionally the parts to run (load, forward,
-train, generate, finetune; all when none is named)."""
+train, generate, finetune, int8; all when none is named). int8: BERT-base's forward and GPT-2's greedy tokens after
+`torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)` (GPT-2's blocks are transformers'
+Conv1D, which quantize_dynamic leaves in float32: only its LM head becomes int8)."""
 import os
 import statistics
 import sys
@@ -69,6 +71,21 @@ if wanted("generate"):
         seconds = median(3, lambda: model.generate(prompt, max_new_tokens=32, min_new_tokens=32, do_sample=False,
                                                    pad_token_id=0))
     print(f"gpt2 greedy tokens/s\t{32 / seconds:.2f}", flush=True)
+if wanted("int8"):
+    quantize = torch.ao.quantization.quantize_dynamic
+    model = quantize(transformers.BertModel(bert).eval(), {torch.nn.Linear}, dtype=torch.qint8)
+    for batch in (1, 8):
+        x = ids(batch, 128, 30522)
+        with torch.no_grad():
+            print(f"bert int8 forward {batch}x128\t{median(5 if batch == 1 else 3, lambda: model(input_ids=x)):.4f}",
+                  flush=True)
+    config = transformers.GPT2Config(resid_pdrop=0, attn_pdrop=0, embd_pdrop=0)
+    model = quantize(transformers.GPT2LMHeadModel(config).eval(), {torch.nn.Linear}, dtype=torch.qint8)
+    prompt = ids(1, 8, 50257)
+    with torch.no_grad():
+        seconds = median(3, lambda: model.generate(prompt, max_new_tokens=32, min_new_tokens=32, do_sample=False,
+                                                   pad_token_id=0))
+    print(f"gpt2 int8 greedy tokens/s\t{32 / seconds:.2f}", flush=True)
 if wanted("finetune") and os.path.isfile(os.path.join(minilm, "model.safetensors")):
     # The loop transformers' Trainer runs (AdamW without decay on biases and LayerNorm weights, linear schedule,
     # clipping at 1, evaluation each epoch), written out: Trainer itself needs accelerate.

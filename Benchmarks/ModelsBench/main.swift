@@ -82,6 +82,24 @@ let gpt2Model: (any CausalLM)? =
             #"{"model_type": "gpt2", "vocab_size": 50257, "n_embd": 768, "n_layer": 12, "n_head": 12, "n_positions": 1024, "resid_pdrop": 0, "attn_pdrop": 0, "embd_pdrop": 0}"#
         )) : nil
 gpt2Model?.eval()
+// The int8 part: the same shapes with every linear layer quantized (model.quantize(.int8)), beside PyTorch's
+// quantize_dynamic, and the same models unquantized in the same round (our float32 baseline).
+let gpt2Config = try config(
+    #"{"model_type": "gpt2", "vocab_size": 50257, "n_embd": 768, "n_layer": 12, "n_head": 12, "n_positions": 1024, "resid_pdrop": 0, "attn_pdrop": 0, "embd_pdrop": 0}"#
+)
+let int8Models: [(name: String, bert: PretrainedModel, gpt2: any CausalLM)] =
+    wanted("int8")
+    ? try ["f32", "int8"].map { name in
+        let bert = try PretrainedModel.random(config: bertBase, task: .base)
+        let gpt2 = try AutoModelForCausalLM.random(config: gpt2Config)
+        bert.eval()
+        gpt2.eval()
+        if name == "int8" {
+            bert.quantize(.int8)
+            gpt2.quantize(.int8)
+        }
+        return (name, bert, gpt2)
+    } : []
 
 /// One round of the alternating parts: BERT-base forward at 1 × 128 and 8 × 128, its MLM training step, GPT-2
 /// greedy tokens/s; values by the peer's names.
@@ -109,6 +127,19 @@ gpt2Model?.eval()
         settings.eosTokenIDs = [-1]
         let prompt = [ids(1, 8, vocabulary: 50257).integers]
         figures["gpt2 greedy tokens/s"] = 32 / (try median(3) { _ = try model.generate(prompt, config: settings) })
+    }
+    for (name, bert, gpt2) in int8Models {
+        for batch in [1, 8] {
+            let inputs = ModelInputs(inputIDs: ids(batch, 128, vocabulary: 30522))
+            figures["bert \(name) forward \(batch)x128"] = try median(batch == 1 ? 5 : 3) {
+                _ = try Tensor.withoutGradient { try bert(inputs) }
+            }
+        }
+        var settings = GenerationConfig(maxNewTokens: 32)
+        settings.eosTokenIDs = [-1]
+        let prompt = [ids(1, 8, vocabulary: 50257).integers]
+        figures["gpt2 \(name) greedy tokens/s"] =
+            32 / (try median(3) { _ = try gpt2.generate(prompt, config: settings) })
     }
     return figures
 }
@@ -167,7 +198,7 @@ if !once.isEmpty {
         peerRuns = false
     }
 }
-let alternating = ["forward", "train", "generate"].filter(wanted)
+let alternating = ["forward", "train", "generate", "int8"].filter(wanted)
 for round in 1...rounds where !alternating.isEmpty {
     let figures = try measureRound()
     for (part, value) in figures { oursByPart[part, default: []].append(value) }
@@ -189,6 +220,12 @@ let labels = [
     "bert train 8x128": "BERT-base MLM train step 8 × 128 (forward + backward + AdamW)",
     "gpt2 greedy tokens/s": "GPT-2 small greedy, KV cache, 8 + 32 tokens, tokens",
     "minilm finetune examples/s": "fine-tune all-MiniLM-L6-v2, examples",
+    "bert f32 forward 1x128": "BERT-base forward 1 × 128, f32 (the int8 part's baseline)",
+    "bert f32 forward 8x128": "BERT-base forward 8 × 128, f32 (the int8 part's baseline)",
+    "bert int8 forward 1x128": "BERT-base forward 1 × 128, int8 (transformers: quantize_dynamic)",
+    "bert int8 forward 8x128": "BERT-base forward 8 × 128, int8 (transformers: quantize_dynamic)",
+    "gpt2 f32 greedy tokens/s": "GPT-2 small greedy, f32 (the int8 part's baseline), tokens",
+    "gpt2 int8 greedy tokens/s": "GPT-2 small greedy, int8 (transformers: quantize_dynamic), tokens",
 ]
 for part in labels.keys.sorted() {
     guard let mine = oursByPart[part].map(middle) else { continue }
