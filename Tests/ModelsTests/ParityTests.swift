@@ -30,6 +30,17 @@ enum ParityFixtures {
         for task in ModelTask.allCases where task != .base && name.hasSuffix(task.rawValue) { return (folder, task) }
         return (folder, .base)
     }
+
+    /// The model inputs a reference entry gives (`input_ids`, `attention_mask`, and `token_type_ids` when there).
+    static func inputs(_ given: JSONObject) -> ModelInputs {
+        var inputs = ModelInputs(
+            inputIDs: Fixtures.tensor(rows: Fixtures.integers(given["input_ids"])),
+            attentionMask: Fixtures.tensor(rows: Fixtures.integers(given["attention_mask"])))
+        if given["token_type_ids"] != nil {
+            inputs.tokenTypeIDs = Fixtures.tensor(rows: Fixtures.integers(given["token_type_ids"]))
+        }
+        return inputs
+    }
 }
 
 /// Every architecture and head against transformers on the same weights and inputs: hidden states, pooler, logits
@@ -42,13 +53,7 @@ enum ParityFixtures {
         let model = try PretrainedModel.load(folder, task: task)
         #expect(model.loadReport.missing.isEmpty, "\(model.loadReport)")
         #expect(model.loadReport.unexpected.isEmpty, "\(model.loadReport)")
-        let given = try #require(entry["inputs"]?.object)
-        var inputs = ModelInputs(
-            inputIDs: Fixtures.tensor(rows: Fixtures.integers(given["input_ids"])),
-            attentionMask: Fixtures.tensor(rows: Fixtures.integers(given["attention_mask"])))
-        if given["token_type_ids"] != nil {
-            inputs.tokenTypeIDs = Fixtures.tensor(rows: Fixtures.integers(given["token_type_ids"]))
-        }
+        var inputs = ParityFixtures.inputs(try #require(entry["inputs"]?.object))
         let outputs = try #require(entry["outputs"]?.object)
         let plain = try Tensor.withoutGradient { try model(inputs) }
         let produced: [String: Tensor?] = [

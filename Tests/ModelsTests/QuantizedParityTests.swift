@@ -19,13 +19,7 @@ import Testing
         let bound = try #require(Self.reference[key]?.object)
         let (folder, task) = ParityFixtures.locate(key)
         let model = try PretrainedModel.load(folder, task: task)
-        let given = try #require(bound["inputs"]?.object)
-        var inputs = ModelInputs(
-            inputIDs: Fixtures.tensor(rows: Fixtures.integers(given["input_ids"])),
-            attentionMask: Fixtures.tensor(rows: Fixtures.integers(given["attention_mask"])))
-        if given["token_type_ids"] != nil {
-            inputs.tokenTypeIDs = Fixtures.tensor(rows: Fixtures.integers(given["token_type_ids"]))
-        }
+        let inputs = ParityFixtures.inputs(try #require(bound["inputs"]?.object))
         func output() throws -> [Double] {
             let result = try Tensor.withoutGradient { try model(inputs) }
             let tensor = bound["output"]?.string == "logits" ? result.logits : result.lastHiddenState
