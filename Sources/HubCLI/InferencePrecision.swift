@@ -1,24 +1,34 @@
 import ArgumentParser
 import ModelHub
 
-/// `--dtype f32|int8` on `hub run`, `hub generate` and `hub bench`: the precision of the linear layers' products.
+/// `--dtype f32|bf16|f16|int8` on `hub run`, `hub generate` and `hub bench`: the precision the weights are held in.
 struct InferencePrecision: ParsableArguments {
     enum DType: String, ExpressibleByArgument, CaseIterable {
-        case f32, int8
+        case f32, bf16, f16, int8
+
+        /// The `Module.quantize` type, nil for float32.
+        var quantization: QuantizationType? { QuantizationType(rawValue: rawValue) }
     }
 
     @Option(
         help: """
-            f32, or int8: every linear layer's weights quantized per output channel and its products run on integer \
-            kernels, the activations quantized per token (model.quantize(.int8)).
+            f32; bf16 or f16: weights and embedding tables held in 16 bits, arithmetic in float32; int8: every \
+            linear layer's weights quantized per output channel and its products run on integer kernels, the \
+            activations quantized per token (model.quantize(.int8)).
             """)
     var dtype: DType = .f32
 
     /// Applies the precision to a loaded model.
     func apply(to model: PretrainedModel) {
-        if dtype == .int8 { model.quantize(.int8) }
+        if let type = dtype.quantization { model.quantize(type) }
     }
 
     /// The product kernel in use, as `--json` reports it.
-    var kernel: String { dtype == .int8 ? Int8Kernel.active.name : "openblas" }
+    var kernel: String {
+        switch dtype {
+        case .f32: "openblas"
+        case .int8: Int8Kernel.active.name
+        case .bf16, .f16: HalfWeight.kernelName
+        }
+    }
 }

@@ -31,16 +31,12 @@ public final class Linear: Module, @unchecked Sendable {
         self.bias = bias
     }
 
-    /// The weight as int8 rows with per-row scales, once `quantize()` made it: products then run on the integer
-    /// kernels (inference only; the float weight stays the parameter that saving and training use).
-    public private(set) var quantized: QuantizedWeight?
-
-    /// Quantizes the weight (symmetric int8, one scale per output channel), as `torch.quantize_dynamic` swaps a
-    /// `Linear` for its dynamic int8 counterpart.
-    public func quantize() { quantized = QuantizedWeight(weight.value) }
+    /// The weight in reduced precision once `Module.quantize` made it: products then run on its kernels
+    /// (inference only).
+    public internal(set) var reduced: ReducedWeight?
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        if let quantized { return x.quantizedLinear(quantized, bias: bias?.value) }
+        if let reduced { return reduced.linear(x, bias: bias?.value) }
         return x.linear(weight: weight.value, bias: bias?.value)
     }
 }
@@ -80,7 +76,13 @@ public final class Embedding: Module, @unchecked Sendable {
         self.paddingIndex = paddingIndex
     }
 
-    public func callAsFunction(_ ids: Tensor) -> Tensor { weight.value.embedding(ids, paddingIndex: paddingIndex) }
+    /// The table in 16 bits once `Module.quantize` made it (inference only).
+    public internal(set) var reduced: HalfWeight?
+
+    public func callAsFunction(_ ids: Tensor) -> Tensor {
+        if let reduced { return reduced.rows(ids) }
+        return weight.value.embedding(ids, paddingIndex: paddingIndex)
+    }
 }
 
 /// Layer normalization over the last axis with a learned scale and shift (PyTorch's `nn.LayerNorm`).
@@ -155,14 +157,11 @@ public final class Conv1D: Module, @unchecked Sendable {
         self.bias = bias
     }
 
-    /// The weight as int8 (`quantize()`), as `Linear.quantized`.
-    public private(set) var quantized: QuantizedWeight?
-
-    /// Quantizes the weight, stored [in, out], to int8 rows per output channel.
-    public func quantize() { quantized = QuantizedWeight(weight.value, inputMajor: true) }
+    /// The weight in reduced precision, rows per output channel (`Module.quantize`), as `Linear.reduced`.
+    public internal(set) var reduced: ReducedWeight?
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        if let quantized { return x.quantizedLinear(quantized, bias: bias.value) }
+        if let reduced { return reduced.linear(x, bias: bias.value) }
         return x.conv1D(weight: weight.value, bias: bias.value)
     }
 }

@@ -20,8 +20,12 @@ public final class Parameter: @unchecked Sendable {
     /// lacks is drawn, so loading never allocates a weight it then throws away.
     package private(set) var pending: Initializer?
 
+    /// Set once `release` dropped the float value: the value is rebuilt from the reduced copy on each read.
+    private var reconstruct: (@Sendable () -> Tensor)?
+
     /// The current value, a leaf that requires grad.
     public var value: Tensor {
+        if let reconstruct { return reconstruct().requiringGrad() }
         if pending != nil {
             var generator = RandomGenerator(seed: 0)
             materialize(using: &generator)
@@ -39,6 +43,22 @@ public final class Parameter: @unchecked Sendable {
         stored = Tensor.zeros([Int](repeating: 1, count: shape.count)).expanded(to: shape)
         pending = initializer
     }
+
+    /// Drops the float value once the layers that read it hold a reduced-precision copy (`Module.quantize`).
+    ///
+    /// Its memory is freed (a mapped checkpoint's pages leave resident memory) and `value` is rebuilt by
+    /// `reconstruct` from then on — for saving and inspection, not for training. `assign` makes it an ordinary
+    /// parameter again.
+    package func release(reconstruct: @escaping @Sendable () -> Tensor) {
+        guard self.reconstruct == nil else { return }
+        if pending == nil { stored.discardResidentPages() }
+        stored = Tensor.zeros([Int](repeating: 1, count: stored.rank)).expanded(to: stored.shape)
+        pending = nil
+        self.reconstruct = reconstruct
+    }
+
+    /// Whether `release` dropped the float value.
+    public var isReleased: Bool { reconstruct != nil }
 
     /// The shape, without drawing a pending value.
     public var shape: [Int] { stored.shape }
@@ -63,8 +83,9 @@ public final class Parameter: @unchecked Sendable {
     /// Replaces the value (a loaded weight, an optimizer update); the gradient is kept.
     public func assign(_ tensor: Tensor) {
         precondition(tensor.shape == stored.shape, "assigning \(tensor.shape) to a parameter of \(stored.shape)")
-        let gradient = pending == nil ? stored.grad : nil
+        let gradient = pending == nil && reconstruct == nil ? stored.grad : nil
         pending = nil
+        reconstruct = nil
         stored = tensor.contiguous().detached().requiringGrad()
         if let gradient { stored.setGrad(gradient) }
     }

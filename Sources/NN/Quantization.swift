@@ -1,15 +1,64 @@
 import Tensors
 
-/// How `Module.quantize` stores the weights it quantizes.
-public enum QuantizationType: Sendable {
+/// The precision `Module.quantize` stores weights in for inference.
+public enum QuantizationType: String, Sendable, CaseIterable {
     /// Symmetric int8, one float scale per output channel; activations quantized per row at run time, products
-    /// accumulated in int32 (dynamic quantization).
+    /// accumulated in int32 (dynamic quantization). Embedding tables (lookups, not products) are stored bfloat16.
     case int8
+    /// bfloat16 weights and tables, products and sums in float32.
+    case bfloat16 = "bf16"
+    /// IEEE float16 weights and tables, products and sums in float32.
+    case float16 = "f16"
+
+    var halfFormat: HalfWeight.Format {
+        self == .float16 ? .float16 : .bfloat16
+    }
+}
+
+/// A layer's weight in reduced precision for inference, set by `Module.quantize`.
+public enum ReducedWeight: Sendable {
+    case int8(QuantizedWeight)
+    case half(HalfWeight)
+
+    /// Reduces a float32 weight laid out [outputs, inputs], or [inputs, outputs] with `inputMajor`.
+    public init(_ weight: Tensor, _ type: QuantizationType, inputMajor: Bool = false) {
+        switch type {
+        case .int8: self = .int8(QuantizedWeight(weight, inputMajor: inputMajor))
+        case .bfloat16, .float16: self = .half(HalfWeight(weight, format: type.halfFormat, inputMajor: inputMajor))
+        }
+    }
+
+    /// x Wᵀ + b through the weight's kernels.
+    public func linear(_ x: Tensor, bias: Tensor?) -> Tensor {
+        switch self {
+        case .int8(let weight): x.quantizedLinear(weight, bias: bias)
+        case .half(let weight): x.halfLinear(weight, bias: bias)
+        }
+    }
+
+    /// The weight as float32, [outputs, inputs].
+    public func dequantized() -> Tensor {
+        switch self {
+        case .int8(let weight): weight.dequantized()
+        case .half(let weight): weight.dequantized()
+        }
+    }
+
+    /// The bytes it holds.
+    public var byteCount: Int {
+        switch self {
+        case .int8(let weight): weight.byteCount
+        case .half(let weight): weight.byteCount
+        }
+    }
 }
 
 extension Module {
-    /// Quantizes every `Linear` and `Conv1D` inside for inference, in place — what `torch.quantize_dynamic(model,
-    /// {nn.Linear}, dtype=torch.qint8)` does, with per-output-channel weight scales and per-row activation scales.
+    /// Stores every `Linear`, `Conv1D`, `LSTM` and `Embedding` weight inside in reduced precision, for inference.
+    ///
+    /// In place: what `torch.quantize_dynamic(model, {nn.Linear, nn.LSTM}, dtype=torch.qint8)` does for `.int8`
+    /// (with per-output-channel weight scales and per-row activation scales), or `model.to(torch.bfloat16)` for the
+    /// weights alone with float32 arithmetic. Biases and layer norms stay float32.
     ///
     /// ```swift
     /// let model = try await AutoModel.fromPretrained("all-MiniLM-L6-v2")
@@ -17,29 +66,67 @@ extension Module {
     /// let embeddings = try model.sentenceEmbeddings(["int8 products, float32 everywhere else"])
     /// ```
     ///
-    /// - Parameter keepingTiedWeights: leaves in float32 a layer whose weight is shared with another module (a
-    ///   language-model head tied to the word embeddings).
-    /// - Returns: how many layers were quantized.
+    /// The float32 weights are then released (their memory freed, a mapped checkpoint's pages dropped from
+    /// resident memory); a released parameter's `value` is rebuilt from the reduced copy, so saving still works.
+    ///
+    /// - Parameters:
+    ///   - keepingTiedWeights: leaves in float32 a weight shared by several modules (a language-model head tied to
+    ///     the word embeddings).
+    ///   - keepingFloatWeights: keeps the float32 parameters as they are (to go back to training).
+    /// - Returns: how many layers now run in reduced precision.
     @discardableResult
-    public func quantize(_ type: QuantizationType = .int8, keepingTiedWeights: Bool = false) -> Int {
+    public func quantize(
+        _ type: QuantizationType = .int8, keepingTiedWeights: Bool = false, keepingFloatWeights: Bool = false
+    ) -> Int {
         let tree = walk()
         var uses: [ObjectIdentifier: Int] = [:]
         for (_, parameter) in tree.parameters { uses[ObjectIdentifier(parameter), default: 0] += 1 }
-        func tied(_ parameter: Parameter) -> Bool {
-            keepingTiedWeights && uses[ObjectIdentifier(parameter), default: 0] > 1
+        // One reduced copy per parameter and kind, so a tied head and its embedding share it where they can.
+        var reduced: [ObjectIdentifier: [String: ReducedWeight]] = [:]
+        var rebuild: [ObjectIdentifier: (Parameter, ReducedWeight, Bool)] = [:]
+        func reduce(_ parameter: Parameter, _ type: QuantizationType, inputMajor: Bool = false) -> ReducedWeight? {
+            let id = ObjectIdentifier(parameter)
+            if keepingTiedWeights && uses[id, default: 0] > 1 { return nil }
+            let key = "\(type.rawValue)\(inputMajor)"
+            if let done = reduced[id]?[key] { return done }
+            let weight = ReducedWeight(parameter.value, type, inputMajor: inputMajor)
+            reduced[id, default: [:]][key] = weight
+            if rebuild[id] == nil { rebuild[id] = (parameter, weight, inputMajor) }
+            return weight
         }
         var count = 0
         for module in tree.modules {
             switch module {
-            case let linear as Linear where !tied(linear.weight):
-                linear.quantize()
-                count += 1
-            case let conv as Conv1D where !tied(conv.weight):
-                conv.quantize()
-                count += 1
+            case let linear as Linear:
+                guard let weight = reduce(linear.weight, type) else { continue }
+                linear.reduced = weight
+            case let conv as Conv1D:
+                guard let weight = reduce(conv.weight, type, inputMajor: true) else { continue }
+                conv.reduced = weight
+            case let lstm as LSTM:
+                guard let input = reduce(lstm.weightIhL0, type), let hidden = reduce(lstm.weightHhL0, type) else {
+                    continue
+                }
+                lstm.reduced = (input, hidden)
+            case let embedding as Embedding:
+                // A lookup needs no integer kernel: under int8 the table is bfloat16.
+                guard case .half(let table)? = reduce(embedding.weight, type == .int8 ? .bfloat16 : type) else {
+                    continue
+                }
+                embedding.reduced = table
             default:
                 continue
             }
+            count += 1
+        }
+        if !keepingFloatWeights {
+            for (parameter, weight, inputMajor) in rebuild.values {
+                parameter.release {
+                    let rows = weight.dequantized()
+                    return inputMajor ? rows.transposed().contiguous() : rows
+                }
+            }
+            Tensor.releaseCachedBuffers()
         }
         return count
     }

@@ -30,17 +30,30 @@ public final class LSTM: Module, @unchecked Sendable {
         self.hiddenSize = hiddenSize
     }
 
+    /// The input and hidden projections in reduced precision once `Module.quantize` made them (inference only),
+    /// as `quantize_dynamic` swaps `nn.LSTM` for its dynamic int8 counterpart.
+    public internal(set) var reduced: (input: ReducedWeight, hidden: ReducedWeight)?
+
     /// All hidden states [B, T, H], and the last hidden and cell states [B, H].
     public func callAsFunction(_ x: Tensor) -> (output: Tensor, hidden: Tensor, cell: Tensor) {
         let (batch, steps) = (x.size(0), x.size(1))
         let hidden = hiddenSize
         // The input projection for every step at once: [B, T, 4H].
-        let projected = x.matmul(weightIhL0.value.transposed()) + biasIhL0.value + biasHhL0.value
+        let projected =
+            reduced.map { $0.input.linear(x, bias: biasIhL0.value) + biasHhL0.value }
+            ?? x.matmul(weightIhL0.value.transposed()) + biasIhL0.value + biasHhL0.value
+        // The hidden projection, one step's product: through the reduced weight, else the float one read once.
+        let hiddenProduct: (Tensor) -> Tensor =
+            if let recurrent = reduced?.hidden {
+                { recurrent.linear($0, bias: nil) }
+            } else {
+                { [weight = weightHhL0.value.transposed()] in $0.matmul(weight) }
+            }
         var h = Tensor.zeros([batch, hidden], dtype: x.dtype)
         var c = Tensor.zeros([batch, hidden], dtype: x.dtype)
         var outputs: [Tensor] = []
         for step in 0..<steps {
-            let gates = projected.sliced(1, step..<step + 1).squeezed(1) + h.matmul(weightHhL0.value.transposed())
+            let gates = projected.sliced(1, step..<step + 1).squeezed(1) + hiddenProduct(h)
             let parts = gates.split([hidden, hidden, hidden, hidden], axis: 1)
             let (i, f, g, o) = (parts[0].sigmoid(), parts[1].sigmoid(), parts[2].tanh(), parts[3].sigmoid())
             c = f * c + i * g

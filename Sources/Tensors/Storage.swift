@@ -131,3 +131,21 @@ extension Tensor {
     /// Bytes of freed tensor buffers kept for reuse.
     public static var cachedBufferBytes: Int { BufferPool.shared.held }
 }
+
+extension Tensor {
+    /// Lets the pages under a borrowed (memory-mapped) tensor leave the process's resident memory.
+    ///
+    /// A later read brings them back from the file. Owned storage is left alone (it is freed when its last tensor
+    /// goes). For weights replaced by reduced-precision copies (`Module.quantize`).
+    package func discardResidentPages() {
+        guard !storage.isWritable, count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = UInt(bitPattern: storage.pointer + layout.offset * dtype.size)
+        let end = start + UInt((Self.span(layout)) * dtype.size)
+        // Whole pages inside the tensor only: a neighbour's bytes on a shared page stay where they are.
+        let first = (start + UInt(page) - 1) / UInt(page) * UInt(page)
+        let last = end / UInt(page) * UInt(page)
+        guard last > first, let address = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(address, Int(last - first), MADV_DONTNEED)
+    }
+}

@@ -27,7 +27,7 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// One past the farthest element a layout reaches from its offset (strides are never negative here).
-    private static func span(_ layout: Layout) -> Int {
+    static func span(_ layout: Layout) -> Int {
         var farthest = 0
         for (size, stride) in zip(layout.shape, layout.strides) where size > 0 { farthest += (size - 1) * stride }
         return farthest + 1

@@ -13,6 +13,8 @@ extension Tensor {
     func copyElements(into target: Tensor) {
         precondition(target.count == count && target.dtype == dtype, "copy of \(shape) \(dtype) into \(target.shape)")
         precondition(target.storage.isWritable, "writing to read-only (mapped) storage")
+        // Nothing to move; an empty layout may not count as contiguous, and copying its source would recurse.
+        guard count > 0 else { return }
         let size = dtype.size
         if !target.isContiguous {
             // Scatter: row-major source elements to the target's positions.

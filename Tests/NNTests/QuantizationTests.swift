@@ -4,8 +4,9 @@ import Testing
 @testable import NN
 @testable import Tensors
 
-/// `Module.quantize(.int8)` swaps every Linear and Conv1D (optionally not those sharing a weight) for int8 products
-/// that stay close to the float ones, and leaves the float parameters for saving and training.
+/// `Module.quantize` swaps every Linear, Conv1D, LSTM and Embedding (optionally not those sharing a weight) for
+/// reduced-precision weights that stay close to the float ones, then releases the float weights (their values
+/// rebuilt from the reduced copies) unless told to keep them.
 @Suite struct QuantizationTests {
     final class Net: Module, @unchecked Sendable {
         let embedding: Embedding
@@ -22,21 +23,83 @@ import Testing
             head = Linear(weight: embedding.weight, bias: nil)
         }
 
-        func callAsFunction(_ x: Tensor) -> Tensor { head(conv(first(x))) }
+        func callAsFunction(_ ids: Tensor) -> Tensor { head(conv(first(embedding(ids)))) }
     }
 
-    @Test func quantizesLinearLayersInPlace() {
-        var generator = RandomGenerator(seed: 5)
-        let x = Tensor.randomNormal([3, 40], using: &generator)
-        let net = Net(generator: &generator)
-        let exact = net(x).floats
-        #expect(net.quantize(.int8, keepingTiedWeights: true) == 2)
-        #expect(net.first.quantized != nil && net.conv.quantized != nil && net.head.quantized == nil)
-        #expect(net.quantize(.int8) == 3 && net.head.quantized != nil)
-        let approximate = net(x).floats
+    static let ids = Tensor([3, 0, 49, 7, 7, 12], shape: [2, 3], dtype: .int64)
+
+    /// The largest difference from `exact`, relative to its largest magnitude.
+    func relativeError(_ exact: [Float], _ approximate: [Float]) -> Float {
         let scale = exact.map(abs).max() ?? 1
-        let worst = zip(exact, approximate).map { abs($0 - $1) }.max() ?? 0
-        #expect(worst > 0 && worst <= 0.03 * scale, "\(worst) of \(scale)")
-        #expect(net.parameters().count == 5)  // the float weights stay (state dict, saving)
+        return (zip(exact, approximate).map { abs($0 - $1) }.max() ?? 0) / scale
+    }
+
+    @Test func int8KeepsTiedWeightsWhenAskedAndStaysClose() {
+        var generator = RandomGenerator(seed: 5)
+        let net = Net(generator: &generator)
+        let exact = net(Self.ids).floats
+        #expect(net.quantize(.int8, keepingTiedWeights: true, keepingFloatWeights: true) == 2)
+        #expect(net.first.reduced != nil && net.conv.reduced != nil)
+        #expect(net.head.reduced == nil && net.embedding.reduced == nil)
+        #expect(net(Self.ids).floats != exact)
+        #expect(net.quantize(.int8) == 4 && net.head.reduced != nil && net.embedding.reduced != nil)
+        if case .int8 = net.head.reduced {} else { Issue.record("the head is not int8") }
+        let error = relativeError(exact, net(Self.ids).floats)
+        #expect(error > 0 && error <= 0.03, "\(error)")
+    }
+
+    @Test(arguments: [QuantizationType.bfloat16, .float16])
+    func halfSharesOneTableBetweenTiedModules(type: QuantizationType) throws {
+        var generator = RandomGenerator(seed: 6)
+        let net = Net(generator: &generator)
+        let exact = net(Self.ids).floats
+        #expect(net.quantize(type) == 4)
+        guard case .half(let head)? = net.head.reduced, let table = net.embedding.reduced else {
+            Issue.record("not half")
+            return
+        }
+        #expect(head.values.storage === table.values.storage)  // one copy for both
+        let error = relativeError(exact, net(Self.ids).floats)
+        #expect(error > 0 && error <= (type == .float16 ? 0.002 : 0.02), "\(error)")
+    }
+
+    @Test func releasedWeightsAreRebuiltFromTheReducedCopy() {
+        var generator = RandomGenerator(seed: 7)
+        let net = Net(generator: &generator)
+        let before = net.conv.weight.value.floats
+        net.quantize(.bfloat16)
+        #expect(net.parameters().count == 5 && net.parameters().filter(\.isReleased).count == 3)
+        #expect(net.conv.weight.shape == [40, 40] && net.conv.weight.value.shape == [40, 40])
+        // Conv1D's [in, out] layout comes back as stored, each value rounded once.
+        let after = net.conv.weight.value.floats
+        #expect(relativeError(before, after) <= 1.0 / 128 && after != before)
+        // Assigning makes it an ordinary parameter again.
+        net.conv.weight.assign(Tensor(before, shape: [40, 40]))
+        #expect(!net.conv.weight.isReleased && net.conv.weight.value.floats == before)
+    }
+
+    @Test func keepingFloatWeightsLeavesTheParameters() {
+        var generator = RandomGenerator(seed: 8)
+        let net = Net(generator: &generator)
+        let before = net.first.weight.value.floats
+        net.quantize(.int8, keepingFloatWeights: true)
+        #expect(net.parameters().allSatisfy { !$0.isReleased })
+        #expect(net.first.weight.value.floats == before)
+    }
+
+    /// `quantize_dynamic` swaps nn.LSTM too: both projections run reduced, and the outputs stay close.
+    @Test(arguments: QuantizationType.allCases) func lstmProjectionsQuantize(type: QuantizationType) {
+        var generator = RandomGenerator(seed: 9)
+        let lstm = LSTM(inputSize: 24, hiddenSize: 32, generator: &generator)
+        let x = Tensor.randomNormal([3, 7, 24], using: &generator)
+        let (output, hidden, cell) = lstm(x)
+        #expect(lstm.quantize(type) == 1 && lstm.reduced != nil)
+        let reduced = lstm(x)
+        #expect(reduced.output.shape == [3, 7, 32])
+        let bound: Float = type == .float16 ? 0.002 : 0.03
+        for (exact, approximate) in [(output, reduced.output), (hidden, reduced.hidden), (cell, reduced.cell)] {
+            let error = relativeError(exact.floats, approximate.floats)
+            #expect(error > 0 && error <= bound, "\(type): \(error)")
+        }
     }
 }

@@ -84,4 +84,25 @@ int mh_s8_gemm(int path, const int8_t *a, const int8_t *w, const int32_t *w_sums
 void mh_s8_dequantize(const int32_t *c, const float *a_scales, const float *w_scales, const float *bias, size_t m,
                       size_t n, float *y);
 
+// Half-precision weights (half.c): bf16 or f16 values, float32 arithmetic.
+
+/// The half formats: bfloat16 (the top 16 bits of a float32) and IEEE binary16.
+enum { MH_HALF_BF16 = 0, MH_HALF_F16 = 1 };
+
+/// Whether the vectorized path (AVX2, FMA and F16C) runs on this CPU.
+int mh_half_fast_path(void);
+/// dst[i] = src[i] as float32 (exact), vectorized where the CPU allows.
+void mh_half_to_f32(int format, const uint16_t *src, size_t n, float *dst);
+/// dst[i] = src[i] rounded to the half format (nearest, ties to even; NaN → 0xFFFF in bf16, ±0x7E00 in f16, as
+/// Support's HalfPrecision and PyTorch), vectorized where the CPU allows.
+void mh_f32_to_half(int format, const float *src, size_t n, uint16_t *dst);
+/// The plain loops of the two conversions (the oracles the vectorized ones are tested against).
+void mh_half_to_f32_plain(int format, const uint16_t *src, size_t n, float *dst);
+void mh_f32_to_half_plain(int format, const float *src, size_t n, uint16_t *dst);
+/// y[i·ldy + j] = bias[j] + Σp x[i·k + p]·w[j·k + p] for `m` rows of x [m, k] and W [n, k] in half, products in
+/// float32 (bias may be NULL). `fast` 0 forces the plain loop (the oracle); otherwise the AVX2 path where the CPU
+/// has it. Meant for few rows (generation); batches convert W blocks and use sgemm.
+void mh_half_gemv(int fast, int format, const float *x, size_t m, size_t k, const uint16_t *w, size_t n,
+                  const float *bias, float *y, size_t ldy);
+
 #endif
