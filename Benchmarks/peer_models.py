@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """transformers side of ModelsBench: the same models and shapes, 2 threads, median of runs after a warm-up; prints
 `name<TAB>value` lines. Arguments: the all-MiniLM-L6-v2 folder, then optionally the parts to run (load, forward,
-train, generate, finetune, int8; all when none is named). int8: BERT-base's forward and GPT-2's greedy tokens after
+train, generate, finetune, int8, memory; all when none is named). int8: BERT-base's forward and GPT-2's greedy tokens after
 `torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)` (GPT-2's blocks are transformers'
 Conv1D, which quantize_dynamic leaves in float32: only its LM head becomes int8)."""
 import os
@@ -86,6 +86,29 @@ if wanted("int8"):
         seconds = median(3, lambda: model.generate(prompt, max_new_tokens=32, min_new_tokens=32, do_sample=False,
                                                    pad_token_id=0))
     print(f"gpt2 int8 greedy tokens/s\t{32 / seconds:.2f}", flush=True)
+if wanted("memory"):
+    # Resident memory after loading BERT-base and one forward, in a fresh interpreter per precision (as ModelsBench
+    # does): float32, bfloat16 weights (model.to(torch.bfloat16)) and quantize_dynamic's int8 Linear layers.
+    import subprocess
+    child = """
+import sys, torch, transformers
+torch.set_num_threads(2)
+transformers.logging.set_verbosity_error()
+model = transformers.BertModel(transformers.BertConfig(vocab_size=30522, hidden_size=768, num_hidden_layers=12,
+    num_attention_heads=12, intermediate_size=3072, type_vocab_size=2)).eval()
+if sys.argv[1] == "bf16":
+    model = model.to(torch.bfloat16)
+elif sys.argv[1] == "int8":
+    model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+with torch.no_grad():
+    model(input_ids=torch.randint(1000, 30000, (1, 128)))
+import gc; gc.collect()
+print(int(open("/proc/self/statm").read().split()[1]) * 4096 / 1e6)
+"""
+    for dtype in ("f32", "bf16", "int8"):
+        megabytes = float(subprocess.run([sys.executable, "-c", child, dtype], capture_output=True, text=True,
+                                         check=True).stdout)
+        print(f"bert {dtype} resident MB\t{megabytes:.1f}", flush=True)
 if wanted("finetune") and os.path.isfile(os.path.join(minilm, "model.safetensors")):
     # The loop transformers' Trainer runs (AdamW without decay on biases and LayerNorm weights, linear schedule,
     # clipping at 1, evaluation each epoch), written out: Trainer itself needs accelerate.

@@ -34,7 +34,31 @@ func median(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
 
 func config(_ json: String) throws -> ModelConfig { try ModelConfig.parse(Array(json.utf8), path: "bench config") }
 
-// An argument keeps one part: `load`, `forward`, `train`, `generate` or `finetune`; the peer runs the same parts.
+/// Resident memory of this process, in bytes (/proc/self/statm).
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+}
+
+// `ModelsBench --memory FOLDER DTYPE` (a child of the memory part, so each precision starts from a fresh process):
+// loads the model, reduces it to DTYPE, runs one forward at 1 × 128 (every weight page touched), hands the freed
+// activation buffers back and prints the resident MB.
+if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "--memory" {
+    let model = try PretrainedModel.load(CommandLine.arguments[2], task: .base)
+    model.eval()
+    if let type = QuantizationType(rawValue: CommandLine.arguments[3]) { model.quantize(type) }
+    var generator = RandomGenerator(seed: 3)
+    let inputs = ModelInputs(
+        inputIDs: Tensor((0..<128).map { _ in 1000 + Int(generator.next() % 29000) }, shape: [1, 128]))
+    _ = try Tensor.withoutGradient { try model(inputs) }
+    Tensor.releaseCachedBuffers()
+    print(String(format: "%.1f", Double(residentBytes()) / 1e6))
+    exit(0)
+}
+
+// An argument keeps one part: `load`, `forward`, `train`, `generate`, `int8`, `memory` or `finetune`; the peer runs
+// the same parts.
 let only = CommandLine.arguments.dropFirst().first
 func wanted(_ part: String) -> Bool { only == nil || only == part }
 var ours: [String: Double] = [:]
@@ -89,14 +113,14 @@ let gpt2Config = try config(
 )
 let int8Models: [(name: String, bert: PretrainedModel, gpt2: any CausalLM)] =
     wanted("int8")
-    ? try ["f32", "int8"].map { name in
+    ? try ["f32", "bf16", "int8"].map { name in
         let bert = try PretrainedModel.random(config: bertBase, task: .base)
         let gpt2 = try AutoModelForCausalLM.random(config: gpt2Config)
         bert.eval()
         gpt2.eval()
-        if name == "int8" {
-            bert.quantize(.int8)
-            gpt2.quantize(.int8)
+        if let type = QuantizationType(rawValue: name) {
+            bert.quantize(type)
+            gpt2.quantize(type)
         }
         return (name, bert, gpt2)
     } : []
@@ -142,6 +166,38 @@ let int8Models: [(name: String, bert: PretrainedModel, gpt2: any CausalLM)] =
             32 / (try median(3) { _ = try gpt2.generate(prompt, config: settings) })
     }
     return figures
+}
+
+if wanted("memory") {
+    // Resident memory after loading BERT-base (random weights saved as model.safetensors, mapped when loaded) and
+    // one forward, per precision, each in a fresh process.
+    let folder = NSTemporaryDirectory() + "/modelhub-bench-bert-base"
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try PretrainedModel.random(config: bertBase, task: .base).savePretrained(folder)
+    var resident: [String: Double] = [:]
+    for dtype in ["f32", "bf16", "f16", "int8"] {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        child.arguments = ["--memory", folder, dtype]
+        let pipe = Pipe()
+        child.standardOutput = pipe
+        try child.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        child.waitUntilExit()
+        guard child.terminationStatus == 0,
+            let megabytes = Double(
+                String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        else { fatalError("the \(dtype) memory child failed") }
+        resident[dtype] = megabytes
+        ours["bert \(dtype) resident MB"] = megabytes
+    }
+    let f32 = resident["f32"] ?? 1
+    print(
+        "  ModelHub  resident memory after loading BERT-base and one forward: "
+            + ["f32", "bf16", "f16", "int8"].map {
+                String(format: "%@ %.0f MB (%.0f%%)", $0, resident[$0] ?? 0, 100 * (resident[$0] ?? 0) / f32)
+            }
+            .joined(separator: ", "))
 }
 
 if wanted("finetune") {
@@ -190,7 +246,7 @@ var peerRuns = true  // stops after a first failure
 var peerByPart: [String: [Double]] = [:]
 var oursByPart: [String: [Double]] = [:]
 for (part, value) in ours { oursByPart[part] = [value] }
-let once = ["load", "finetune"].filter(wanted)
+let once = ["load", "memory", "finetune"].filter(wanted)
 if !once.isEmpty {
     if let peer = measurePeer(once) {
         for (part, value) in peer { peerByPart[part, default: []].append(value) }
@@ -226,17 +282,28 @@ let labels = [
     "bert int8 forward 8x128": "BERT-base forward 8 × 128, int8 (transformers: quantize_dynamic)",
     "gpt2 f32 greedy tokens/s": "GPT-2 small greedy, f32 (the int8 part's baseline), tokens",
     "gpt2 int8 greedy tokens/s": "GPT-2 small greedy, int8 (transformers: quantize_dynamic), tokens",
+    "bert bf16 forward 1x128": "BERT-base forward 1 × 128, bf16 weights",
+    "bert bf16 forward 8x128": "BERT-base forward 8 × 128, bf16 weights",
+    "gpt2 bf16 greedy tokens/s": "GPT-2 small greedy, bf16 weights, tokens",
+    "bert f32 resident MB": "resident memory, BERT-base f32 loaded + one forward",
+    "bert bf16 resident MB": "resident memory, BERT-base bf16 (transformers: .to(torch.bfloat16))",
+    "bert int8 resident MB": "resident memory, BERT-base int8 (transformers: quantize_dynamic)",
 ]
 for part in labels.keys.sorted() {
     guard let mine = oursByPart[part].map(middle) else { continue }
     let rate = part.hasSuffix("/s")
-    var line = String(format: rate ? "  ModelHub  %@: %.1f/s" : "  ModelHub  %@: %.4f s", labels[part] ?? part, mine)
+    let memory = part.hasSuffix(" MB")
+    var line = String(
+        format: rate ? "  ModelHub  %@: %.1f/s" : memory ? "  ModelHub  %@: %.0f MB" : "  ModelHub  %@: %.4f s",
+        labels[part] ?? part, mine)
     if let theirs = peerByPart[part].map(middle) {
         line += String(
             format: rate
                 ? "; transformers %.1f/s → ModelHub makes %.2f× its rate"
-                : "; transformers %.4f s → ModelHub takes %.2f× its time",
-            theirs, rate ? mine / theirs : mine / theirs)
+                : memory
+                    ? "; transformers %.0f MB → ModelHub holds %.2f× its memory"
+                    : "; transformers %.4f s → ModelHub takes %.2f× its time",
+            theirs, mine / theirs)
         if (peerByPart[part]?.count ?? 0) > 1 { line += " (median of \(peerByPart[part]?.count ?? 0) rounds)" }
     }
     print(line)

@@ -57,17 +57,25 @@ if wanted("sgemm") {
 // float32's Tensor.linear at BERT-base's three shapes, 1,024 rows (8 × 128 tokens) and one row (generation).
 if wanted("int8") {
     print("int8 kernel: \(Int8Kernel.active.name) (of \(Int8Kernel.allCases.filter(\.isSupported).map(\.name)))")
-    for (rows, inputs, outputs) in [(1024, 768, 768), (1024, 768, 3072), (1024, 3072, 768), (1, 768, 3072)] {
+    print("bf16 kernel: \(HalfWeight.kernelName)")
+    // The last shape is GPT-2's LM head: 154 MB of float32, far past the caches, so one row is bound by memory.
+    let shapes = [(1024, 768, 768), (1024, 768, 3072), (1024, 3072, 768), (1, 768, 3072), (1, 768, 50257)]
+    for (rows, inputs, outputs) in shapes {
         let x = Tensor.randomNormal([rows, inputs], using: &generator)
         let weight = Tensor.randomNormal([outputs, inputs], using: &generator)
         let quantized = QuantizedWeight(weight)
+        let half = HalfWeight(weight, format: .bfloat16)
         let operations = 2.0 * Double(rows * inputs * outputs)
-        let float = median(rows == 1 ? 200 : 7) { _ = x.linear(weight: weight, bias: nil) }
-        let int8 = median(rows == 1 ? 200 : 7) { _ = x.quantizedLinear(quantized, bias: nil) }
+        let runs = rows > 1 ? 7 : outputs > 10_000 ? 30 : 200
+        let float = median(runs) { _ = x.linear(weight: weight, bias: nil) }
+        let bf16 = median(runs) { _ = x.halfLinear(half, bias: nil) }
+        let int8 = median(runs) { _ = x.quantizedLinear(quantized, bias: nil) }
         print(
             String(
-                format: "  %4d × %4d → %4d: f32 %6.1f GFLOP/s, int8 %6.1f GOP/s (%.2f× f32's rate)", rows, inputs,
-                outputs, operations / float / 1e9, operations / int8 / 1e9, float / int8))
+                format:
+                    "  %4d × %4d → %5d: f32 %6.1f GFLOP/s, bf16 %6.1f (%.2f×), int8 %6.1f GOP/s (%.2f× f32's rate)",
+                rows, inputs, outputs, operations / float / 1e9, operations / bf16 / 1e9, float / bf16,
+                operations / int8 / 1e9, float / int8))
     }
 }
 

@@ -8,6 +8,7 @@
 #include "CKernels.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__clang__)
@@ -156,53 +157,49 @@ __attribute__((target("avx2,fma,f16c"))) static void f32_to_half_avx2(int format
     for (; i < n; i++) dst[i] = format == MH_HALF_BF16 ? f32_to_bf16(src[i]) : f32_to_f16(src[i]);
 }
 
-// Four weight rows at a time against one or two input rows: each weight vector converted once, used twice.
-__attribute__((target("avx2,fma,f16c"))) static void half_gemv_avx2(int format, const float *x, size_t m, size_t k,
-                                                                    const uint16_t *w, size_t n, const float *bias,
-                                                                    float *y, size_t ldy) {
-    size_t k8 = k / 8 * 8;
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        const uint16_t *w0 = w + j * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
-        size_t i = 0;
-        for (; i < m; i += 2) {
-            const float *x0 = x + i * k, *x1 = i + 1 < m ? x0 + k : x0;
-            __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
-            __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-            for (size_t p = 0; p < k8; p += 8) {
-                __m256 v0 = _mm256_loadu_ps(x0 + p), v1 = _mm256_loadu_ps(x1 + p);
-                __m256 c0 = load8(format, w0 + p), c1 = load8(format, w1 + p);
-                __m256 c2 = load8(format, w2 + p), c3 = load8(format, w3 + p);
-                a00 = _mm256_fmadd_ps(v0, c0, a00);
-                a01 = _mm256_fmadd_ps(v0, c1, a01);
-                a02 = _mm256_fmadd_ps(v0, c2, a02);
-                a03 = _mm256_fmadd_ps(v0, c3, a03);
-                a10 = _mm256_fmadd_ps(v1, c0, a10);
-                a11 = _mm256_fmadd_ps(v1, c1, a11);
-                a12 = _mm256_fmadd_ps(v1, c2, a12);
-                a13 = _mm256_fmadd_ps(v1, c3, a13);
-            }
-            float sums[2][4] = {{hsum(a00), hsum(a01), hsum(a02), hsum(a03)},
-                                {hsum(a10), hsum(a11), hsum(a12), hsum(a13)}};
-            const uint16_t *rows[4] = {w0, w1, w2, w3};
-            for (size_t r = 0; r < 2 && i + r < m; r++) {
-                const float *xr = r == 0 ? x0 : x1;
-                for (size_t c = 0; c < 4; c++) {
-                    float sum = sums[r][c];
-                    for (size_t p = k8; p < k; p++) sum += xr[p] * half_to_f32(format, rows[c][p]);
-                    y[(i + r) * ldy + j + c] = sum + (bias ? bias[j + c] : 0);
-                }
-            }
-        }
-    }
-    for (; j < n; j++) {
+__attribute__((target("avx2,fma,f16c"))) static inline float hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
+    return hsum(_mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, d)));
+}
+
+// One weight row at a time, read once from start to end: a single sequential stream is what the hardware
+// prefetcher follows best (four rows interleaved reached 17–19 GB/s on two cores where this reaches 30, as much as
+// OpenBLAS's float32 sgemv), and the row stays in L1 for the other input rows. 32 values per step.
+//
+// bf16: a 256-bit load holds 16 values, and each 32-bit lane two of them: shifted left by 16 the lane is the even
+// value as a float32, masked to its top half the odd one — no widening instructions, one shift or and per eight
+// values. The input is de-interleaved once to match (`xp`: per 16 values, the eight even then the eight odd).
+__attribute__((target("avx2,fma,f16c"))) static void half_gemv_avx2(int format, const float *x, const float *xp,
+                                                                    size_t m, size_t k, const uint16_t *w, size_t n,
+                                                                    const float *bias, float *y, size_t ldy) {
+    const size_t k32 = k / 32 * 32;
+    const __m256i top = _mm256_set1_epi32((int)0xFFFF0000);
+    for (size_t j = 0; j < n; j++) {
         const uint16_t *wj = w + j * k;
         for (size_t i = 0; i < m; i++) {
-            const float *xi = x + i * k;
-            __m256 acc = _mm256_setzero_ps();
-            for (size_t p = 0; p < k8; p += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(xi + p), load8(format, wj + p), acc);
-            float sum = hsum(acc);
-            for (size_t p = k8; p < k; p++) sum += xi[p] * half_to_f32(format, wj[p]);
+            const float *xi = x + i * k, *xpi = xp + i * k32;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            if (format == MH_HALF_BF16) {
+                for (size_t p = 0; p < k32; p += 32) {
+                    __m256i v0 = _mm256_loadu_si256((const __m256i *)(wj + p));
+                    __m256i v1 = _mm256_loadu_si256((const __m256i *)(wj + p + 16));
+                    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xpi + p), _mm256_castsi256_ps(_mm256_slli_epi32(v0, 16)), a0);
+                    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(xpi + p + 8), _mm256_castsi256_ps(_mm256_and_si256(v0, top)),
+                                         a1);
+                    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(xpi + p + 16),
+                                         _mm256_castsi256_ps(_mm256_slli_epi32(v1, 16)), a2);
+                    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(xpi + p + 24), _mm256_castsi256_ps(_mm256_and_si256(v1, top)),
+                                         a3);
+                }
+            } else {
+                for (size_t p = 0; p < k32; p += 32) {
+                    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xi + p), load8(format, wj + p), a0);
+                    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(xi + p + 8), load8(format, wj + p + 8), a1);
+                    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(xi + p + 16), load8(format, wj + p + 16), a2);
+                    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(xi + p + 24), load8(format, wj + p + 24), a3);
+                }
+            }
+            float sum = hsum4(a0, a1, a2, a3);
+            for (size_t p = k32; p < k; p++) sum += xi[p] * half_to_f32(format, wj[p]);
             y[i * ldy + j] = sum + (bias ? bias[j] : 0);
         }
     }
@@ -244,14 +241,27 @@ void mh_f32_to_half(int format, const float *src, size_t n, uint16_t *dst) {
     mh_f32_to_half_plain(format, src, n, dst);
 }
 
-void mh_half_gemv(int fast, int format, const float *x, size_t m, size_t k, const uint16_t *w, size_t n,
-                  const float *bias, float *y, size_t ldy) {
+int mh_half_gemv(int fast, int format, const float *x, size_t m, size_t k, const uint16_t *w, size_t n,
+                 const float *bias, float *y, size_t ldy) {
 #ifdef MH_X86
     if (fast && has_avx2()) {
-        half_gemv_avx2(format, x, m, k, w, n, bias, y, ldy);
-        return;
+        // The de-interleaved inputs (bf16 only; whole 32-value blocks), on the stack when small.
+        size_t k32 = k / 32 * 32, count = format == MH_HALF_BF16 ? m * k32 : 0;
+        float local[4096];
+        float *xp = count <= 4096 ? local : malloc(count * sizeof(float));
+        if (!xp) return 1;
+        for (size_t i = 0; i < m && count; i++)
+            for (size_t p = 0; p < k32; p += 16)
+                for (size_t l = 0; l < 8; l++) {
+                    xp[i * k32 + p + l] = x[i * k + p + 2 * l];
+                    xp[i * k32 + p + 8 + l] = x[i * k + p + 2 * l + 1];
+                }
+        half_gemv_avx2(format, x, xp, m, k, w, n, bias, y, ldy);
+        if (xp != local) free(xp);
+        return 0;
     }
 #endif
     (void)fast;
     half_gemv_plain(format, x, m, k, w, n, bias, y, ldy);
+    return 0;
 }

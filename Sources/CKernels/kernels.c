@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
 #define MH_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -368,4 +371,10 @@ MH_CLONES int mh_sgemm_batch(size_t batches, size_t m, size_t n, size_t k, float
     }
     free(panel);
     return 0;
+}
+
+void mh_trim_heap(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
 }

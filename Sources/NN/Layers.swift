@@ -76,8 +76,8 @@ public final class Embedding: Module, @unchecked Sendable {
         self.paddingIndex = paddingIndex
     }
 
-    /// The table in 16 bits once `Module.quantize` made it (inference only).
-    public internal(set) var reduced: HalfWeight?
+    /// The table in reduced precision once `Module.quantize` made it (inference only).
+    public internal(set) var reduced: ReducedTable?
 
     public func callAsFunction(_ ids: Tensor) -> Tensor {
         if let reduced { return reduced.rows(ids) }

@@ -3,7 +3,8 @@ import Tensors
 /// The precision `Module.quantize` stores weights in for inference.
 public enum QuantizationType: String, Sendable, CaseIterable {
     /// Symmetric int8, one float scale per output channel; activations quantized per row at run time, products
-    /// accumulated in int32 (dynamic quantization). Embedding tables (lookups, not products) are stored bfloat16.
+    /// accumulated in int32 (dynamic quantization). Embedding tables are int8 rows too, each dequantized when looked
+    /// up.
     case int8
     /// bfloat16 weights and tables, products and sums in float32.
     case bfloat16 = "bf16"
@@ -53,6 +54,28 @@ public enum ReducedWeight: Sendable {
     }
 }
 
+/// An embedding table in reduced precision for lookups, set by `Module.quantize`.
+public enum ReducedTable: Sendable {
+    case int8(QuantizedTable)
+    case half(HalfWeight)
+
+    /// Rows picked by integer `ids` as float32 [ids.shape..., width].
+    public func rows(_ ids: Tensor) -> Tensor {
+        switch self {
+        case .int8(let table): table.rows(ids)
+        case .half(let table): table.rows(ids)
+        }
+    }
+
+    /// The table as float32, [count, width].
+    public func dequantized() -> Tensor {
+        switch self {
+        case .int8(let table): table.dequantized()
+        case .half(let table): table.dequantized()
+        }
+    }
+}
+
 extension Module {
     /// Stores every `Linear`, `Conv1D`, `LSTM` and `Embedding` weight inside in reduced precision, for inference.
     ///
@@ -81,38 +104,58 @@ extension Module {
         let tree = walk()
         var uses: [ObjectIdentifier: Int] = [:]
         for (_, parameter) in tree.parameters { uses[ObjectIdentifier(parameter), default: 0] += 1 }
-        // One reduced copy per parameter and kind, so a tied head and its embedding share it where they can.
-        var reduced: [ObjectIdentifier: [String: ReducedWeight]] = [:]
-        var rebuild: [ObjectIdentifier: (Parameter, ReducedWeight, Bool)] = [:]
-        func reduce(_ parameter: Parameter, _ type: QuantizationType, inputMajor: Bool = false) -> ReducedWeight? {
+        func tied(_ parameter: Parameter) -> Bool {
+            keepingTiedWeights && uses[ObjectIdentifier(parameter), default: 0] > 1
+        }
+        // One reduced copy per parameter and kind, so a tied head and its embedding share it where they can, and
+        // for each reduced parameter one way to rebuild its float value once released.
+        var weights: [ObjectIdentifier: [Bool: ReducedWeight]] = [:]  // by parameter, then inputMajor
+        var tables: [ObjectIdentifier: QuantizedTable] = [:]
+        var rebuild: [ObjectIdentifier: (Parameter, @Sendable () -> Tensor)] = [:]
+        func reduce(_ parameter: Parameter, inputMajor: Bool = false) -> ReducedWeight? {
             let id = ObjectIdentifier(parameter)
-            if keepingTiedWeights && uses[id, default: 0] > 1 { return nil }
-            let key = "\(type.rawValue)\(inputMajor)"
-            if let done = reduced[id]?[key] { return done }
+            guard !tied(parameter) else { return nil }
+            if let done = weights[id]?[inputMajor] { return done }
             let weight = ReducedWeight(parameter.value, type, inputMajor: inputMajor)
-            reduced[id, default: [:]][key] = weight
-            if rebuild[id] == nil { rebuild[id] = (parameter, weight, inputMajor) }
+            weights[id, default: [:]][inputMajor] = weight
+            rebuild[id] =
+                rebuild[id] ?? (
+                    parameter,
+                    {
+                        let rows = weight.dequantized()
+                        return inputMajor ? rows.transposed().contiguous() : rows
+                    }
+                )
             return weight
+        }
+        func reduceTable(_ parameter: Parameter) -> ReducedTable? {
+            guard !tied(parameter) else { return nil }
+            if type != .int8 {
+                // The same half rows a tied half head multiplies by: shared, not copied.
+                guard case .half(let rows)? = reduce(parameter) else { return nil }
+                return .half(rows)
+            }
+            let id = ObjectIdentifier(parameter)
+            if let done = tables[id] { return .int8(done) }
+            let table = QuantizedTable(parameter.value)
+            tables[id] = table
+            rebuild[id] = rebuild[id] ?? (parameter, { table.dequantized() })
+            return .int8(table)
         }
         var count = 0
         for module in tree.modules {
             switch module {
             case let linear as Linear:
-                guard let weight = reduce(linear.weight, type) else { continue }
+                guard let weight = reduce(linear.weight) else { continue }
                 linear.reduced = weight
             case let conv as Conv1D:
-                guard let weight = reduce(conv.weight, type, inputMajor: true) else { continue }
+                guard let weight = reduce(conv.weight, inputMajor: true) else { continue }
                 conv.reduced = weight
             case let lstm as LSTM:
-                guard let input = reduce(lstm.weightIhL0, type), let hidden = reduce(lstm.weightHhL0, type) else {
-                    continue
-                }
+                guard let input = reduce(lstm.weightIhL0), let hidden = reduce(lstm.weightHhL0) else { continue }
                 lstm.reduced = (input, hidden)
             case let embedding as Embedding:
-                // A lookup needs no integer kernel: under int8 the table is bfloat16.
-                guard case .half(let table)? = reduce(embedding.weight, type == .int8 ? .bfloat16 : type) else {
-                    continue
-                }
+                guard let table = reduceTable(embedding.weight) else { continue }
                 embedding.reduced = table
             default:
                 continue
@@ -120,12 +163,7 @@ extension Module {
             count += 1
         }
         if !keepingFloatWeights {
-            for (parameter, weight, inputMajor) in rebuild.values {
-                parameter.release {
-                    let rows = weight.dequantized()
-                    return inputMajor ? rows.transposed().contiguous() : rows
-                }
-            }
+            for (parameter, rebuilt) in rebuild.values { parameter.release(reconstruct: rebuilt) }
             Tensor.releaseCachedBuffers()
         }
         return count

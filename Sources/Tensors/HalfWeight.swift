@@ -80,11 +80,15 @@ public struct HalfWeight: Sendable {
 }
 
 extension Tensor {
+    /// The most rows `halfLinear` multiplies straight from the half rows (each weight row is read once from memory
+    /// and stays in L1 for the other rows); past it, converting W for sgemm costs less.
+    static let halfRowsLimit = 16
+
     /// x Wᵀ + b for x [..., in] with a half-precision weight, products and sums in float32.
     ///
     /// Inference only (no gradient).
-    /// Up to four rows (a generation step) read W's half rows directly; more rows convert W a block at a time and
-    /// multiply by sgemm.
+    /// Up to `halfRowsLimit` rows (a generation step, a short prompt) read W's half rows directly; more rows convert
+    /// W a block at a time and multiply by sgemm.
     ///
     /// - Parameter vectorized: false runs the few-rows product by its plain C loop (the oracle tests compare with).
     public func halfLinear(_ weight: HalfWeight, bias: Tensor?, vectorized: Bool = true) -> Tensor {
@@ -105,21 +109,22 @@ extension Tensor {
             let w = SharedBuffer(weight.values.pointer(as: UInt16.self))
             let output = SharedBuffer(out.pointer(as: Float.self))
             let b = biasValues.map { SharedBuffer($0.pointer(as: Float.self)) }
-            if m <= 4 {
+            if m <= Self.halfRowsLimit {
                 // Generation: memory-bound, so the columns are split over two threads when W is large.
                 let parts = n * k >= 1 << 18 && n >= 8 ? 2 : 1
                 DispatchQueue.concurrentPerform(iterations: parts) { part in
                     let start = n * part / parts, end = n * (part + 1) / parts
-                    mh_half_gemv(
+                    let status = mh_half_gemv(
                         vectorized ? 1 : 0, format, input.base, m, k, w.base + start * k, end - start,
                         b.map { $0.base + start }, output.base + start, n)
+                    precondition(status == 0, "half product: no memory for \(m) × \(k) inputs")
                 }
                 return
             }
             if let b { for row in 0..<m { (output.base + row * n).update(from: b.base, count: n) } }
-            // Blocks of about 1 MB of float32 rows: large enough for sgemm to run at speed, small enough to stay in
-            // cache while it packs them.
-            let block = Swift.min(n, Swift.max(16, (1 << 18) / k / 16 * 16))
+            // Blocks of about 4 MB of float32 rows: each sgemm call packs x again, so blocks much smaller than the
+            // weight cost more than converting it (1 MB blocks ran at 0.8× float32's rate on BERT's 3072 → 768).
+            let block = Swift.min(n, Swift.max(16, (1 << 20) / k / 16 * 16))
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * k)
             defer { scratch.deallocate() }
             let converted = SharedBuffer(scratch)

@@ -62,6 +62,59 @@ public struct QuantizedWeight: Sendable {
     }
 }
 
+/// An embedding table in int8 for lookups: symmetric, one f32 scale per group of 32 values of a row (per row when
+/// the width is not a multiple of 32) — finer than a weight's per-row scale, because a looked-up row is used as it
+/// is, not summed against activations (per-row scales cost all-MiniLM-L6-v2 its 0.99 cosine bound).
+///
+/// ```swift
+/// let table = QuantizedTable(embedding.weight.value)       // [count, width] f32 → s8 groups + scales
+/// let vectors = table.rows(ids)                            // ≈ embedding.weight.value.embedding(ids)
+/// ```
+public struct QuantizedTable: Sendable {
+    public let count: Int
+    public let width: Int
+    /// Values per scale.
+    public let group: Int
+    /// The groups as rows of a `QuantizedWeight` [count × width / group, group].
+    let groups: QuantizedWeight
+
+    /// Quantizes a float32 table [count, width].
+    public init(_ table: Tensor) {
+        precondition(table.rank == 2, "a table of rank \(table.rank)")
+        (count, width) = (table.size(0), table.size(1))
+        group = width % 32 == 0 && width > 0 ? 32 : Swift.max(width, 1)
+        groups = QuantizedWeight(table.contiguous().reshaped([count * width / group, group]))
+    }
+
+    /// The bytes it holds.
+    public var byteCount: Int { groups.byteCount }
+
+    /// Rows picked by integer `ids`, dequantized: float32 [ids.shape..., width].
+    public func rows(_ ids: Tensor) -> Tensor {
+        let indices = ids.contiguous().converted(to: .int64)
+        let out = Tensor.empty(ids.shape + [width], dtype: .float32)
+        let target = out.pointer(as: Float.self)
+        let picked = indices.pointer(as: Int64.self)
+        let (perRow, stride) = (width / group, groups.stride)
+        groups.values.withUnsafeBufferPointer { q in
+            for position in 0..<indices.count {
+                let row = Int(picked[position])
+                precondition(row >= 0 && row < count, "id \(row) outside a table of \(count) rows")
+                for part in 0..<perRow {
+                    let scale = groups.scales[row * perRow + part]
+                    let source = (row * perRow + part) * stride
+                    let destination = position * width + part * group
+                    for column in 0..<group { target[destination + column] = Float(q[source + column]) * scale }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The table back in float32, [count, width].
+    public func dequantized() -> Tensor { groups.dequantized().reshaped([count, width]) }
+}
+
 /// Which int8 kernel the products use: the fastest the CPU has, unless a test names another.
 public enum Int8Kernel: Int32, Sendable, CaseIterable {
     case reference = 0

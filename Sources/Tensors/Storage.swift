@@ -1,3 +1,4 @@
+import CKernels
 import Synchronization
 
 #if canImport(Glibc)
@@ -125,8 +126,12 @@ final class BufferPool: Sendable {
 
 extension Tensor {
     /// Returns the freed tensor buffers kept for reuse to the system (as `torch.cuda.empty_cache()` does for
-    /// PyTorch's caching allocator): after training, before a long idle period.
-    public static func releaseCachedBuffers() { BufferPool.shared.drain() }
+    /// PyTorch's caching allocator), and the heap's free pages with them: after training, before a long idle
+    /// period, after `Module.quantize`.
+    public static func releaseCachedBuffers() {
+        BufferPool.shared.drain()
+        mh_trim_heap()
+    }
 
     /// Bytes of freed tensor buffers kept for reuse.
     public static var cachedBufferBytes: Int { BufferPool.shared.held }

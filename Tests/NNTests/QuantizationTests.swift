@@ -43,7 +43,13 @@ import Testing
         #expect(net.head.reduced == nil && net.embedding.reduced == nil)
         #expect(net(Self.ids).floats != exact)
         #expect(net.quantize(.int8) == 4 && net.head.reduced != nil && net.embedding.reduced != nil)
-        if case .int8 = net.head.reduced {} else { Issue.record("the head is not int8") }
+        guard case .int8(let head)? = net.head.reduced, case .int8(let table)? = net.embedding.reduced else {
+            Issue.record("not int8")
+            return
+        }
+        // The table looks up the rows the tied head multiplies by.
+        #expect(
+            table.rows(Tensor([7], shape: [1], dtype: .int64)).floats == Array(head.dequantized().floats[280..<320]))
         let error = relativeError(exact, net(Self.ids).floats)
         #expect(error > 0 && error <= 0.03, "\(error)")
     }
@@ -54,7 +60,7 @@ import Testing
         let net = Net(generator: &generator)
         let exact = net(Self.ids).floats
         #expect(net.quantize(type) == 4)
-        guard case .half(let head)? = net.head.reduced, let table = net.embedding.reduced else {
+        guard case .half(let head)? = net.head.reduced, case .half(let table)? = net.embedding.reduced else {
             Issue.record("not half")
             return
         }

@@ -81,6 +81,27 @@ import Testing
         #expect(scales[0] == 1 / 63 && Array(q[0..<4]) == [63, -32, 16, 32])
     }
 
+    /// A table's looked-up rows are its dequantized rows, one scale per 32 values (per row for other widths), each
+    /// value within half a step of the float one.
+    @Test(arguments: [64, 40]) func tableRowsAreDequantizedRows(width: Int) {
+        var generator = RandomGenerator(seed: 12)
+        let float = Tensor.randomNormal([9, width], using: &generator)
+        let table = QuantizedTable(float)
+        #expect(table.group == (width == 64 ? 32 : 40) && table.byteCount >= 9 * width)
+        let all = table.dequantized().floats
+        let rows = table.rows(Tensor([8, 0, 3, 8], shape: [2, 2], dtype: .int64))
+        #expect(rows.shape == [2, 2, width])
+        let expected = [8, 0, 3, 8].flatMap { (row: Int) -> [Float] in Array(all[(row * width)..<(row * width + width)])
+        }
+        #expect(rows.floats == expected)
+        let values = float.floats
+        for start in stride(from: 0, to: values.count, by: table.group) {
+            let group = values[start..<(start + table.group)]
+            let step = (group.map(abs).max() ?? 0) / 127
+            #expect(group.indices.allSatisfy { abs(values[$0] - all[$0]) <= step / 2 * 1.0001 })
+        }
+    }
+
     /// The vectorized quantization equals the plain loop on every row length around its 8-lane blocks, on values
     /// that land exactly on halves (round to even) and beyond the limit.
     @Test func vectorizedQuantizationEqualsThePlainLoop() {

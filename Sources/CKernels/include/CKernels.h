@@ -101,8 +101,12 @@ void mh_half_to_f32_plain(int format, const uint16_t *src, size_t n, float *dst)
 void mh_f32_to_half_plain(int format, const float *src, size_t n, uint16_t *dst);
 /// y[i·ldy + j] = bias[j] + Σp x[i·k + p]·w[j·k + p] for `m` rows of x [m, k] and W [n, k] in half, products in
 /// float32 (bias may be NULL). `fast` 0 forces the plain loop (the oracle); otherwise the AVX2 path where the CPU
-/// has it. Meant for few rows (generation); batches convert W blocks and use sgemm.
-void mh_half_gemv(int fast, int format, const float *x, size_t m, size_t k, const uint16_t *w, size_t n,
+/// has it. Meant for few rows (generation); batches convert W blocks and use sgemm. Returns 0, or 1 when scratch
+/// for a long input could not be allocated (nothing written).
+int mh_half_gemv(int fast, int format, const float *x, size_t m, size_t k, const uint16_t *w, size_t n,
                   const float *bias, float *y, size_t ldy);
+
+/// Hands the C heap's free pages back to the system (glibc's malloc_trim; nothing elsewhere).
+void mh_trim_heap(void);
 
 #endif
