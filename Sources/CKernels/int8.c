@@ -141,6 +141,21 @@ __attribute__((target("avx2"))) static inline __m256i widen(const int8_t *p) {
 __attribute__((target("avx2"))) static int s8_gemm_avx2(const int8_t *a, const int8_t *w, const int32_t *w_sums,
                                                           size_t m, size_t n, size_t kp, int32_t *c, size_t ldc) {
     (void)w_sums;
+    if (m == 1) {
+        // One row (a generation step) is bound by reading W: one weight row at a time, start to end, is a single
+        // stream the hardware prefetcher follows (on GPT-2's LM head, 1 × 768 → 50257: 38–41 GOP/s with six rows
+        // interleaved, 48–65 this way).
+        for (size_t j = 0; j < n; j++) {
+            const int8_t *wj = w + j * kp;
+            __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+            for (size_t p = 0; p < kp; p += 32) {
+                acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(widen(a + p), widen(wj + p)));
+                acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(widen(a + p + 16), widen(wj + p + 16)));
+            }
+            c[j] = hsum_avx2(_mm256_add_epi32(acc0, acc1));
+        }
+        return 0;
+    }
     size_t j = 0;
     for (; j + 6 <= n; j += 6) {
         const int8_t *w0 = w + j * kp;
