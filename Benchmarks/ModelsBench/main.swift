@@ -276,11 +276,11 @@ let labels = [
     "bert train 8x128": "BERT-base MLM train step 8 × 128 (forward + backward + AdamW)",
     "gpt2 greedy tokens/s": "GPT-2 small greedy, KV cache, 8 + 32 tokens, tokens",
     "minilm finetune examples/s": "fine-tune all-MiniLM-L6-v2, examples",
-    "bert f32 forward 1x128": "BERT-base forward 1 × 128, f32 (the int8 part's baseline)",
-    "bert f32 forward 8x128": "BERT-base forward 8 × 128, f32 (the int8 part's baseline)",
+    "bert f32 forward 1x128": "BERT-base forward 1 × 128, f32 (the int8 part's baseline; transformers f32)",
+    "bert f32 forward 8x128": "BERT-base forward 8 × 128, f32 (the int8 part's baseline; transformers f32)",
     "bert int8 forward 1x128": "BERT-base forward 1 × 128, int8 (transformers: quantize_dynamic)",
     "bert int8 forward 8x128": "BERT-base forward 8 × 128, int8 (transformers: quantize_dynamic)",
-    "gpt2 f32 greedy tokens/s": "GPT-2 small greedy, f32 (the int8 part's baseline), tokens",
+    "gpt2 f32 greedy tokens/s": "GPT-2 small greedy, f32 (the int8 part's baseline; transformers f32), tokens",
     "gpt2 int8 greedy tokens/s": "GPT-2 small greedy, int8 (transformers: quantize_dynamic), tokens",
     "bert bf16 forward 1x128": "BERT-base forward 1 × 128, bf16 weights",
     "bert bf16 forward 8x128": "BERT-base forward 8 × 128, bf16 weights",
@@ -307,6 +307,17 @@ for part in labels.keys.sorted() {
         if (peerByPart[part]?.count ?? 0) > 1 { line += " (median of \(peerByPart[part]?.count ?? 0) rounds)" }
     }
     print(line)
+}
+// ONNX Runtime's dynamic int8 (the peer's int8 part) beside our int8 forward.
+for batch in [1, 8] {
+    guard let mine = oursByPart["bert int8 forward \(batch)x128"].map(middle),
+        let theirs = peerByPart["ort int8 forward \(batch)x128"].map(middle)
+    else { continue }
+    print(
+        String(
+            format:
+                "  ModelHub  BERT-base forward %d × 128, int8: %.4f s; ONNX Runtime dynamic int8 %.4f s → ModelHub takes %.2f× its time",
+            batch, mine, theirs, mine / theirs))
 }
 if peerByPart.isEmpty {
     print("  peer skipped: PEER_PYTHON has no torch and transformers; set PEER_PYTHON to a Python that has them")

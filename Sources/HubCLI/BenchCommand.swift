@@ -65,8 +65,7 @@ struct BenchCommand: ParsableCommand {
             case .generate: .causalLM
             case .trainStep: type == "gpt2" ? .causalLM : .maskedLM
             }
-        let loaded = try ModelLoading.load(model, at: path, task: modelTask)
-        precision.apply(to: loaded)
+        let loaded = try ModelLoading.load(model, at: path, task: modelTask, precision: precision.dtype)
         let config = loaded.config
         let length = task == .generate ? seq + newTokens : seq
         guard length <= loaded.maxInputLength else {

@@ -61,8 +61,8 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try ModelLoading.load(model, task: .causalLM, access: access, quiet: json)
-        precision.apply(to: loaded)
+        let loaded = try ModelLoading.load(
+            model, task: .causalLM, access: access, quiet: json, precision: precision.dtype)
         let lm = try AutoModelForCausalLM.typed(loaded, model)
         var settings = GenerationConfig(
             maxNewTokens: maxNewTokens, sampling: !greedy, temperature: temperature, topK: topK, topP: topP,

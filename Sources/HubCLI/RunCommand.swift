@@ -5,8 +5,10 @@ import ModelHub
 /// Loads MODEL (folder, .mhub or name, pulled when missing) for a task, with progress while downloading and
 /// transformers' warning about missing or unused weights on stderr.
 enum ModelLoading {
-    static func load(_ model: String, task: ModelTask, access: HubAccess, quiet: Bool) throws -> PretrainedModel {
-        try load(model, at: try locate(model, access: access, quiet: quiet), task: task)
+    static func load(
+        _ model: String, task: ModelTask, access: HubAccess, quiet: Bool, precision: WeightPrecision = .f32
+    ) throws -> PretrainedModel {
+        try load(model, at: try locate(model, access: access, quiet: quiet), task: task, precision: precision)
     }
 
     /// MODEL itself when it exists, else the cached (or pulled) model folder.
@@ -17,11 +19,11 @@ enum ModelLoading {
     }
 
     static func load(
-        _ model: String, at path: String, task: ModelTask, labels: [String]? = nil
+        _ model: String, at path: String, task: ModelTask, labels: [String]? = nil, precision: WeightPrecision = .f32
     ) throws
         -> PretrainedModel
     {
-        let loaded = try PretrainedModel.load(path, task: task, labels: labels)
+        let loaded = try PretrainedModel.load(path, task: task, labels: labels, precision: precision)
         if let warning = loaded.loadReport.warning(modelClass: loaded.className, path: model) {
             Output.writeStandardError("warning: " + warning + "\n")
         }
@@ -102,8 +104,8 @@ struct RunCommand: ParsableCommand {
             case .fillMask: .maskedLM
             case .classify: .sequenceClassification
             }
-        let loaded = try ModelLoading.load(model, task: modelTask, access: access, quiet: json)
-        precision.apply(to: loaded)
+        let loaded = try ModelLoading.load(
+            model, task: modelTask, access: access, quiet: json, precision: precision.dtype)
         let encodings = try loaded.encode(texts)
         var result = JSONObject([
             ("task", .string(task.rawValue)),

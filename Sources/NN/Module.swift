@@ -57,6 +57,9 @@ public final class Parameter: @unchecked Sendable {
         self.reconstruct = reconstruct
     }
 
+    /// The checkpoint's reduced-precision form, when it was loaded as stored (`assign(stored:)`).
+    package internal(set) var loadedAs: StoredWeight?
+
     /// Whether `release` dropped the float value.
     public var isReleased: Bool { reconstruct != nil }
 
@@ -86,6 +89,7 @@ public final class Parameter: @unchecked Sendable {
         let gradient = pending == nil && reconstruct == nil ? stored.grad : nil
         pending = nil
         reconstruct = nil
+        loadedAs = nil
         stored = tensor.contiguous().detached().requiringGrad()
         if let gradient { stored.setGrad(gradient) }
     }

@@ -105,24 +105,39 @@ import Testing
         }
     }
 
-    /// `--dtype int8`: the embeddings move (the integer products are used) but stay within cosine 0.999 of float32
-    /// on the tiny BERT; bench reports the kernel; a training step in int8 is a usage error.
-    @Test func int8RunsAndBenches() throws {
-        func embeddings(_ dtype: String) throws -> [[Double]] {
+    /// `--dtype int8|bf16|f16`: the embeddings move (the reduced weights are used) but stay within cosine 0.999
+    /// (int8) or 0.9999 (16 bits) of float32 on the tiny BERT, also from an int8 `.mhub` loaded as stored; GPT-2
+    /// generates in bf16; bench reports the kernel; a training step in int8 is a usage error.
+    @Test func reducedPrecisionRunsAndBenches() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        func embeddings(_ dtype: String, model: String = Fixtures.path("models/tiny-bert")) throws -> [[Double]] {
             let result = try runProcess(
-                hub,
-                ["run", Fixtures.path("models/tiny-bert"), "--task", "embed", "hello world", "a longer text", "--json"]
-                    + ["--dtype", dtype])
+                hub, ["run", model, "--task", "embed", "hello world", "a longer text", "--json", "--dtype", dtype])
             #expect(result.status == 0, "\(result.stderr)")
             let object = try #require(try JSONParser.parse(Array(result.stdout.utf8), maxDepth: 8).object)
             return object["embeddings"]?.array?.map { $0.array?.compactMap(\.double) ?? [] } ?? []
         }
-        let (exact, quantized) = (try embeddings("f32"), try embeddings("int8"))
-        #expect(exact.count == 2 && quantized.count == 2 && exact != quantized)
-        for (a, b) in zip(exact, quantized) {
-            let dot = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
-            #expect(dot / (a.reduce(0) { $0 + $1 * $1 } * b.reduce(0) { $0 + $1 * $1 }).squareRoot() >= 0.999)
+        let converted = scratch.path + "/tiny-int8.mhub"
+        let convert = try runProcess(
+            hub, ["convert", Fixtures.path("models/tiny-bert"), "--dtype", "int8", "-o", converted])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        let exact = try embeddings("f32")
+        for (dtype, model, bound) in [
+            ("int8", Fixtures.path("models/tiny-bert"), 0.999), ("bf16", Fixtures.path("models/tiny-bert"), 0.9999),
+            ("f16", Fixtures.path("models/tiny-bert"), 0.9999), ("int8", converted, 0.999),
+        ] {
+            let reduced = try embeddings(dtype, model: model)
+            #expect(exact.count == 2 && reduced.count == 2 && exact != reduced, "\(dtype) \(model)")
+            for (a, b) in zip(exact, reduced) {
+                let dot = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
+                let cosine = dot / (a.reduce(0) { $0 + $1 * $1 } * b.reduce(0) { $0 + $1 * $1 }).squareRoot()
+                #expect(cosine >= bound, "\(dtype) \(model): \(cosine)")
+            }
         }
+        let generated = try runProcess(
+            hub, ["generate", Fixtures.path("models/tiny-gpt2"), "the licence", "--greedy", "--dtype", "bf16"])
+        #expect(generated.status == 0 && generated.stdout.hasPrefix("the licence"), "\(generated.stderr)")
         let bench = try runProcess(
             hub,
             [

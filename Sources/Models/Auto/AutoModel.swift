@@ -18,17 +18,21 @@ public protocol AutoModelClass {
 
 extension AutoModelClass {
     /// Resolves `model` — a model name (`bert-base-uncased`, `org/name`), a model folder or an `.mhub` file; a
-    /// name is read from the Hugging Face cache and pulled into it when missing — and loads it for the task;
-    /// transformers' warning about missing and unused weights goes to stderr.
+    /// name is read from the Hugging Face cache and pulled into it when missing — and loads it for the task, its
+    /// weights in `dtype` (`PretrainedModel.load`); transformers' warning about missing and unused weights goes
+    /// to stderr.
     public static func fromPretrained(
-        _ model: String, revision: String = "main", client: HubClient = HubClient(environment: .current())
+        _ model: String, revision: String = "main", dtype: WeightPrecision = .f32,
+        client: HubClient = HubClient(environment: .current())
     ) async throws -> Model {
-        try typed(try await loadPretrained(model, labels: nil, revision: revision, client: client), model)
+        try typed(
+            try await loadPretrained(model, labels: nil, revision: revision, precision: dtype, client: client), model)
     }
 
-    /// Loads a model folder or `.mhub` file for the task, synchronously (no names, no downloads).
-    public static func load(_ path: String) throws -> Model {
-        try typed(try PretrainedModel.load(path, task: task), path)
+    /// Loads a model folder or `.mhub` file for the task, synchronously (no names, no downloads), its weights in
+    /// `dtype`.
+    public static func load(_ path: String, dtype: WeightPrecision = .f32) throws -> Model {
+        try typed(try PretrainedModel.load(path, task: task, precision: dtype), path)
     }
 
     /// A model of `config` for the task with freshly drawn weights (`PretrainedModel.random`).
@@ -37,10 +41,10 @@ extension AutoModelClass {
     }
 
     package static func loadPretrained(
-        _ model: String, labels: [String]?, revision: String, client: HubClient
+        _ model: String, labels: [String]?, revision: String, precision: WeightPrecision = .f32, client: HubClient
     ) async throws -> PretrainedModel {
         let path = try client.locate(model, revision: revision).path
-        let loaded = try PretrainedModel.load(path, task: task, labels: labels)
+        let loaded = try PretrainedModel.load(path, task: task, labels: labels, precision: precision)
         if let warning = loaded.loadReport.warning(modelClass: loaded.className, path: model) {
             writeStandardError(warning + "\n")
         }
@@ -66,17 +70,19 @@ extension AutoModelClass {
 public protocol AutoLabelledModelClass: AutoModelClass {}
 
 extension AutoLabelledModelClass {
-    /// `fromPretrained(_:revision:client:)` with the head's labels replaced by `labels`.
+    /// `fromPretrained(_:revision:dtype:client:)` with the head's labels replaced by `labels`.
     public static func fromPretrained(
-        _ model: String, labels: [String]?, revision: String = "main",
+        _ model: String, labels: [String]?, revision: String = "main", dtype: WeightPrecision = .f32,
         client: HubClient = HubClient(environment: .current())
     ) async throws -> Model {
-        try typed(try await loadPretrained(model, labels: labels, revision: revision, client: client), model)
+        try typed(
+            try await loadPretrained(model, labels: labels, revision: revision, precision: dtype, client: client),
+            model)
     }
 
-    /// `load(_:)` with the head's labels replaced by `labels`.
-    public static func load(_ path: String, labels: [String]?) throws -> Model {
-        try typed(try PretrainedModel.load(path, task: task, labels: labels), path)
+    /// `load(_:dtype:)` with the head's labels replaced by `labels`.
+    public static func load(_ path: String, labels: [String]?, dtype: WeightPrecision = .f32) throws -> Model {
+        try typed(try PretrainedModel.load(path, task: task, labels: labels, precision: dtype), path)
     }
 }
 

@@ -74,6 +74,43 @@ final class CheckpointWeights {
         archive.tensors.indices.filter { !taken.contains($0) && !dropped.contains($0) }.map { archive.tensors[$0].name }
     }
 
+    /// Tensor `index` as stored, when it is a matrix already in `precision`: an `.mhub` int8-row tensor for int8, a
+    /// bf16 or f16 tensor for the same half type — the mapped bytes themselves where aligned. Nil otherwise (the
+    /// weight then goes through float32).
+    func storedWeight(at index: Int, precision: WeightPrecision) throws -> StoredWeight? {
+        let record = archive.tensors[index]
+        guard record.shape.count == 2 else { return nil }
+        switch precision {
+        case .int8:
+            guard let file = archive as? MHubFile, let (values, scales) = try file.int8Rows(at: index) else {
+                return nil
+            }
+            guard values.count == record.elementCount, scales.count == record.shape[0] * 4 else {
+                throw ModelError.weights(path: archive.path, reason: "\(record.name): int8 rows of the wrong size")
+            }
+            let rows = Tensor(borrowingBytes: values, shape: record.shape, dtype: .int8)
+            let rowScales = scales.withUnsafeBytes { raw in
+                (0..<record.shape[0]).map {
+                    Float(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))
+                }
+            }
+            return .int8Rows(rows, scales: rowScales)
+        case .bf16, .f16:
+            guard record.dtype == (precision == .bf16 ? .bf16 : .f16) else { return nil }
+            let bytes = try archive.bytes(at: index)
+            guard bytes.count == record.elementCount * 2 else {
+                throw ModelError.weights(
+                    path: archive.path, reason: "\(record.name) has \(bytes.count) bytes for \(record.shape)")
+            }
+            let aligned = bytes.address.map { Int(bitPattern: $0) % 2 == 0 } ?? true
+            let source = aligned ? bytes : bytes.withUnsafeBytes { TensorBytes(copying: $0) }
+            return .half(
+                Tensor(borrowingBytes: source, shape: record.shape, dtype: precision == .bf16 ? .bfloat16 : .float16))
+        case .f32:
+            return nil
+        }
+    }
+
     /// Tensor `index` as float32: the mapped bytes themselves when they are f32 and aligned, else converted.
     func tensor(at index: Int) throws -> Tensor {
         let record = archive.tensors[index]
@@ -101,12 +138,17 @@ extension Tensor {
         // Unaligned bytes (a safetensors header of odd length) are copied into an aligned buffer first.
         let aligned = bytes.address.map { Int(bitPattern: $0) % 4 == 0 } ?? true
         let source = aligned ? bytes : bytes.withUnsafeBytes { TensorBytes(copying: $0) }
-        let owner = BytesOwner(source)
-        let stored: Tensor = source.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return Tensor.zeros(record.shape, dtype: dtype) }
-            return Tensor(borrowing: base, byteCount: raw.count, shape: record.shape, dtype: dtype, owner: owner)
-        }
+        let stored = Tensor(borrowingBytes: source, shape: record.shape, dtype: dtype)
         self = dtype == .float32 ? stored : stored.converted(to: .float32)
+    }
+
+    /// A tensor over checkpoint bytes (aligned for `dtype`), which it keeps alive.
+    init(borrowingBytes bytes: TensorBytes, shape: [Int], dtype: DType) {
+        let owner = BytesOwner(bytes)
+        self = bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return Tensor.zeros(shape, dtype: dtype) }
+            return Tensor(borrowing: base, byteCount: raw.count, shape: shape, dtype: dtype, owner: owner)
+        }
     }
 }
 

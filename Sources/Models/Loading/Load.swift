@@ -2,6 +2,19 @@ import Formats
 import NN
 import Tensors
 
+/// The precision a model's weights are held in for inference: float32, bfloat16 or float16 (weights in 16 bits,
+/// arithmetic in float32), or int8 (dynamic quantization). `--dtype` in the CLI.
+///
+/// ```swift
+/// let model = try await AutoModel.fromPretrained("all-MiniLM-L6-v2", dtype: .int8)
+/// ```
+public enum WeightPrecision: String, Sendable, CaseIterable {
+    case f32, bf16, f16, int8
+
+    /// The `Module.quantize` type, nil for float32.
+    public var quantization: QuantizationType? { QuantizationType(rawValue: rawValue) }
+}
+
 extension PretrainedModel {
     /// Builds the model for `task` from a model folder or `.mhub` file: config, weights (loaded by name, f32 ones
     /// mapped rather than copied), tokenizer; in evaluation mode, as `from_pretrained` returns it.
@@ -9,7 +22,13 @@ extension PretrainedModel {
     /// `task` nil picks the class config.json's `architectures` names (the base model when it names none of
     /// ours). `labels` gives a classification head other labels than the config's: a head of another size is
     /// initialised afresh (transformers' `ignore_mismatched_sizes`), reported in `loadReport.mismatched`.
-    public static func load(_ path: String, task: ModelTask? = nil, labels: [String]? = nil) throws -> PretrainedModel {
+    ///
+    /// `precision` other than f32 stores the weights that way (`Module.quantize`); an int8 `.mhub`'s int8-row
+    /// weights and a bf16/f16 checkpoint's half weights are used as stored (mapped, not converted) — no float32
+    /// copy is made of them.
+    public static func load(
+        _ path: String, task: ModelTask? = nil, labels: [String]? = nil, precision: WeightPrecision = .f32
+    ) throws -> PretrainedModel {
         var config = try ModelConfig.fromPretrained(path)
         if let labels { config = config.withLabels(labels) }
         let archive: TensorArchive =
@@ -28,9 +47,10 @@ extension PretrainedModel {
         let walked = model.walk()
         model.loadReport = try model.assignWeights(
             walked.parameters, from: weights, prefix: architecture.basePrefix,
-            replacingMismatchedHeads: labels != nil)
+            replacingMismatchedHeads: labels != nil, precision: precision)
         model.source = path
         Module.setTraining(false, walked.modules)  // eval(), without walking the tree again
+        if let type = precision.quantization { model.quantize(type) }
         return model
     }
 
@@ -62,7 +82,7 @@ extension PretrainedModel {
     /// each of its names there counts as used.
     func assignWeights(
         _ named: [(name: String, parameter: Parameter)], from weights: CheckpointWeights, prefix: String,
-        replacingMismatchedHeads: Bool
+        replacingMismatchedHeads: Bool, precision: WeightPrecision = .f32
     ) throws -> LoadReport {
         var report = LoadReport()
         var namesByParameter: [ObjectIdentifier: [String]] = [:]
@@ -80,7 +100,11 @@ extension PretrainedModel {
             if let (name, index) = found.first {
                 let record = weights.archive.tensors[index]
                 if record.shape == parameter.shape {
-                    parameter.assign(try weights.tensor(at: index))
+                    if let stored = try weights.storedWeight(at: index, precision: precision) {
+                        parameter.assign(stored: stored)
+                    } else {
+                        parameter.assign(try weights.tensor(at: index))
+                    }
                     continue
                 }
                 guard replacingMismatchedHeads, !name.hasPrefix(prefix + ".") else {
