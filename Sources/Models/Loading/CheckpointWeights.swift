@@ -74,9 +74,10 @@ final class CheckpointWeights {
         archive.tensors.indices.filter { !taken.contains($0) && !dropped.contains($0) }.map { archive.tensors[$0].name }
     }
 
-    /// Tensor `index` as stored, when it is a matrix already in `precision`: an `.mhub` int8-row tensor for int8, a
-    /// bf16 or f16 tensor for the same half type — the mapped bytes themselves where aligned. Nil otherwise (the
-    /// weight then goes through float32).
+    /// Tensor `index` as stored, when it is a matrix already in `precision`; nil otherwise.
+    ///
+    /// An `.mhub` int8-row tensor for int8, a bf16 or f16 tensor for the same half type: the mapped bytes
+    /// themselves where aligned. Other weights go through float32.
     func storedWeight(at index: Int, precision: WeightPrecision) throws -> StoredWeight? {
         let record = archive.tensors[index]
         guard record.shape.count == 2 else { return nil }

@@ -2,8 +2,9 @@ import Formats
 import NN
 import Tensors
 
-/// The precision a model's weights are held in for inference: float32, bfloat16 or float16 (weights in 16 bits,
-/// arithmetic in float32), or int8 (dynamic quantization). `--dtype` in the CLI.
+/// The precision a model's weights are held in for inference (`--dtype` in the CLI).
+///
+/// float32; bfloat16 or float16 (weights in 16 bits, arithmetic in float32); or int8 (dynamic quantization).
 ///
 /// ```swift
 /// let model = try await AutoModel.fromPretrained("all-MiniLM-L6-v2", dtype: .int8)
