@@ -12,8 +12,10 @@ import Training
 // training step (forward + backward + AdamW) at 8 × 128; GPT-2 small (random weights) greedy generation with the
 // key/value cache; the time to load the real all-MiniLM-L6-v2 (.cache/minilm, `make minilm`) from an .mhub and
 // from its safetensors folder, beside transformers' from_pretrained; and fine-tuning MiniLM as a classifier of the
-// Debian descriptions (examples/s, evaluation included). Median of several runs after a warm-up; forward, training
-// and generation alternate with the peer for BENCH_ROUNDS rounds.
+// Debian descriptions (examples/s, evaluation included); the forward and generation again in bf16 and int8
+// (`int8`: beside quantize_dynamic and ONNX Runtime's dynamic int8) and the resident memory of BERT-base per
+// precision (`memory`). Median of several runs after a warm-up; forward, training, generation and int8 alternate
+// with the peer for BENCH_ROUNDS rounds.
 
 func now() -> Double {
     var time = timespec()
