@@ -135,9 +135,9 @@ extension Tensor {
                 splitInHalves(rows * k, minimum: 1 << 16) { offset, count in
                     mh_half_to_f32(format, w.base + first * k + offset, count, converted.base + offset)
                 }
-                cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(rows), Int32(k), 1, input.base,
-                    Int32(k), scratch, Int32(k), b == nil ? 0 : 1, output.base + start, Int32(n))
+                BLASDriver.sgemm(
+                    CblasNoTrans, CblasTrans, m: m, n: rows, k: k, alpha: 1, input.base, lda: k, scratch, ldb: k,
+                    beta: b == nil ? 0 : 1, output.base + start, ldc: n)
                 start += rows
             }
         }

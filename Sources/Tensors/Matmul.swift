@@ -63,17 +63,17 @@ extension Tensor {
             // One or two rows (a generation step): matrix-vector products read W once each, where sgemm would
             // first pack all of W into its blocked layout (most of the time at these shapes).
             for row in 0..<rows {
-                cblas_sgemv(
-                    CblasRowMajor, outputMajor ? CblasNoTrans : CblasTrans, Int32(outputMajor ? outputs : inputs),
-                    Int32(outputMajor ? inputs : outputs), 1, w.pointer(as: Float.self),
-                    Int32(outputMajor ? inputs : outputs), x.pointer(as: Float.self) + row * inputs, 1,
-                    bias == nil ? 0 : 1, o + row * outputs, 1)
+                BLASDriver.sgemv(
+                    outputMajor ? CblasNoTrans : CblasTrans, rows: outputMajor ? outputs : inputs,
+                    columns: outputMajor ? inputs : outputs, alpha: 1, w.pointer(as: Float.self),
+                    lda: outputMajor ? inputs : outputs, x.pointer(as: Float.self) + row * inputs,
+                    beta: bias == nil ? 0 : 1, o + row * outputs)
             }
         } else if rows > 0, outputs > 0 {
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, outputMajor ? CblasTrans : CblasNoTrans, Int32(rows), Int32(outputs),
-                Int32(inputs), 1, x.pointer(as: Float.self), Int32(Swift.max(inputs, 1)), w.pointer(as: Float.self),
-                Int32(Swift.max(outputMajor ? inputs : outputs, 1)), bias == nil ? 0 : 1, o, Int32(outputs))
+            BLASDriver.sgemm(
+                CblasNoTrans, outputMajor ? CblasTrans : CblasNoTrans, m: rows, n: outputs, k: inputs, alpha: 1,
+                x.pointer(as: Float.self), lda: Swift.max(inputs, 1), w.pointer(as: Float.self),
+                ldb: Swift.max(outputMajor ? inputs : outputs, 1), beta: bias == nil ? 0 : 1, o, ldc: outputs)
         } else if bias == nil {
             o.update(repeating: 0, count: out.count)
         }
@@ -190,9 +190,9 @@ extension Tensor {
                     left.storage.pointer.assumingMemoryBound(to: Float.self),
                     right.storage.pointer.assumingMemoryBound(to: Float.self)
                 )
-                cblas_sgemm(
-                    CblasRowMajor, transA, transB, Int32(m), Int32(n), Int32(k), Float(alpha), pa + leftOffsets[index],
-                    Int32(lda), pb + rightOffsets[index], Int32(ldb), 0, out.pointer(as: Float.self) + c, Int32(n))
+                BLASDriver.sgemm(
+                    transA, transB, m: m, n: n, k: k, alpha: Float(alpha), pa + leftOffsets[index], lda: lda,
+                    pb + rightOffsets[index], ldb: ldb, beta: 0, out.pointer(as: Float.self) + c, ldc: n)
             case .float64:
                 let (pa, pb) = (
                     left.storage.pointer.assumingMemoryBound(to: Double.self),

@@ -1,0 +1,85 @@
+import CBLAS
+import Dispatch
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How float32 products share the two cores with the engine's own threads.
+///
+/// OpenBLAS's pthread build keeps its worker threads spinning (`sched_yield`) for a while after every call, so
+/// between products they compete with the engine's element-wise halves and batched attention kernels for the same
+/// cores. Here OpenBLAS runs single-threaded and a large product is cut in two halves (rows, or columns when there
+/// are more of them), each multiplied on one of two threads by OpenBLAS's own kernels; nothing spins between calls.
+enum BLASDriver {
+    /// Whether products are split by us (OpenBLAS single-threaded) — MODELHUB_BLAS=openblas keeps OpenBLAS's own
+    /// threads, for comparison.
+    static let splitting: Bool = {
+        let own = getenv("MODELHUB_BLAS").map { String(cString: $0) } != "openblas"
+        if own { openblas_set_num_threads(1) }
+        return own
+    }()
+
+    /// Products of fewer multiply-adds run whole on the calling thread.
+    static let splitMinimum = 1 << 20
+
+    /// cblas_sgemm, row-major: C = α op(A) op(B) + β C.
+    static func sgemm(
+        _ transA: CBLAS_TRANSPOSE, _ transB: CBLAS_TRANSPOSE, m: Int, n: Int, k: Int, alpha: Float,
+        _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, beta: Float,
+        _ c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        guard splitting, m * n * k >= splitMinimum, max(m, n) >= 2 else {
+            cblas_sgemm(
+                CblasRowMajor, transA, transB, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta,
+                c, Int32(ldc))
+            return
+        }
+        let (sa, sb, sc) = (SharedBuffer(a), SharedBuffer(b), SharedBuffer(c))
+        let byRows = m >= n
+        DispatchQueue.concurrentPerform(iterations: 2) { part in
+            let total = byRows ? m : n
+            let start = total * part / 2, count = total * (part + 1) / 2 - start
+            if byRows {
+                // Rows of C and of op(A): A [m, k] steps by rows, Aᵀ stored [k, m] by columns.
+                let aStart = transA == CblasNoTrans ? start * lda : start
+                cblas_sgemm(
+                    CblasRowMajor, transA, transB, Int32(count), Int32(n), Int32(k), alpha, sa.base + aStart,
+                    Int32(lda), sb.base, Int32(ldb), beta, sc.base + start * ldc, Int32(ldc))
+            } else {
+                // Columns of C and of op(B): B [k, n] steps by columns, Bᵀ stored [n, k] by rows.
+                let bStart = transB == CblasNoTrans ? start : start * ldb
+                cblas_sgemm(
+                    CblasRowMajor, transA, transB, Int32(m), Int32(count), Int32(k), alpha, sa.base, Int32(lda),
+                    sb.base + bStart, Int32(ldb), beta, sc.base + start, Int32(ldc))
+            }
+        }
+    }
+
+    /// cblas_sgemv, row-major: y = α op(A) x + β y, the outputs split over two threads when A is large.
+    static func sgemv(
+        _ trans: CBLAS_TRANSPOSE, rows: Int, columns: Int, alpha: Float, _ a: UnsafePointer<Float>, lda: Int,
+        _ x: UnsafePointer<Float>, beta: Float, _ y: UnsafeMutablePointer<Float>
+    ) {
+        guard splitting, rows * columns >= splitMinimum / 4 else {
+            cblas_sgemv(
+                CblasRowMajor, trans, Int32(rows), Int32(columns), alpha, a, Int32(lda), x, 1, beta, y, 1)
+            return
+        }
+        let (sa, sx, sy) = (SharedBuffer(a), SharedBuffer(x), SharedBuffer(y))
+        // The outputs: rows of A (no transpose) or its columns (transposed).
+        let outputs = trans == CblasNoTrans ? rows : columns
+        DispatchQueue.concurrentPerform(iterations: 2) { part in
+            let start = outputs * part / 2, count = outputs * (part + 1) / 2 - start
+            if trans == CblasNoTrans {
+                cblas_sgemv(
+                    CblasRowMajor, trans, Int32(count), Int32(columns), alpha, sa.base + start * lda, Int32(lda),
+                    sx.base, 1, beta, sy.base + start, 1)
+            } else {
+                cblas_sgemv(
+                    CblasRowMajor, trans, Int32(rows), Int32(count), alpha, sa.base + start, Int32(lda), sx.base, 1,
+                    beta, sy.base + start, 1)
+            }
+        }
+    }
+}
