@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import TestSupport
 import Testing
 
@@ -66,5 +67,42 @@ import Testing
             }
             #expect(abs(Double(y[output]) - sum) <= size * Double(x.count) * 0x1p-23, "output \(output)")
         }
+    }
+}
+
+/// Attention's per-head products: every kernel path this CPU has (the AVX2 6 × 16 one, the vector-extension one —
+/// AVX-512 where the CPU has it) against the plain reference, on rows and columns around the blocks, a transposed
+/// left side and a transposed right side.
+@Suite struct BatchedProductPathTests {
+    @Test(arguments: [
+        (1, 1, 1), (3, 15, 7), (6, 16, 64), (7, 17, 33), (13, 33, 100), (128, 64, 128), (20, 97, 16), (12, 128, 64),
+    ])
+    func everyPathMatchesTheReference(m: Int, n: Int, k: Int) {
+        var generator = RandomGenerator(seed: UInt64(m * 7919 + n * 31 + k))
+        let batches = 3
+        let a = Tensor.randomNormal([batches * m * k], using: &generator).floats
+        let b = Tensor.randomNormal([batches * k * n], using: &generator).floats
+        let aOffsets = (0..<batches).map { $0 * m * k }
+        let bOffsets = (0..<batches).map { $0 * k * n }
+        for (aTransposed, bTransposed) in [(false, false), (true, false), (false, true)] {
+            let (aRow, aColumn) = aTransposed ? (1, m) : (k, 1)
+            let (bRow, bColumn) = bTransposed ? (1, k) : (n, 1)
+            func run(_ path: Int32) -> [Float] {
+                var c = [Float](repeating: .nan, count: batches * m * n)
+                let status = mh_sgemm_batch_with(
+                    path, batches, m, n, k, 0.5, a, aOffsets, aRow, aColumn, b, bOffsets, bRow, bColumn, &c)
+                #expect(status == 0)
+                return c
+            }
+            let reference = run(Int32(MH_BATCH_REFERENCE))
+            for path in [Int32(MH_BATCH_VECTORS), Int32(MH_BATCH_AVX2)] where mh_sgemm_batch_path_supported(path) != 0 {
+                let got = run(path)
+                let worst = zip(got, reference).map { abs($0 - $1) / Swift.max(abs($1), 1) }.max() ?? .infinity
+                #expect(
+                    worst <= Float(k) * 0x1p-20,
+                    "path \(path) \(m)×\(n)×\(k) Aᵀ \(aTransposed) Bᵀ \(bTransposed): \(worst)")
+            }
+        }
+        #expect(mh_sgemm_batch_path_supported(9) == 0)
     }
 }

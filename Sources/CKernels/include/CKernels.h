@@ -57,6 +57,15 @@ void mh_adam(float *p, const float *g, float *m, float *v, size_t n, float beta1
 int mh_sgemm_batch(size_t batches, size_t m, size_t n, size_t k, float alpha, const float *a,
                    const ptrdiff_t *a_offsets, ptrdiff_t a_row, ptrdiff_t a_col, const float *b,
                    const ptrdiff_t *b_offsets, ptrdiff_t b_row, ptrdiff_t b_col, float *c);
+/// The kernels behind mh_sgemm_batch: a plain reference (the oracle), the vector-extension one (8 × 32 blocks, run
+/// as its AVX-512 clone where the CPU has AVX-512) and an AVX2 one (6 × 16 blocks, no spills).
+enum { MH_BATCH_REFERENCE = 0, MH_BATCH_VECTORS = 1, MH_BATCH_AVX2 = 2 };
+/// Whether this CPU can run `path`.
+int mh_sgemm_batch_path_supported(int path);
+/// mh_sgemm_batch through `path`; 2 (nothing written) for a path this CPU lacks.
+int mh_sgemm_batch_with(int path, size_t batches, size_t m, size_t n, size_t k, float alpha, const float *a,
+                        const ptrdiff_t *a_offsets, ptrdiff_t a_row, ptrdiff_t a_col, const float *b,
+                        const ptrdiff_t *b_offsets, ptrdiff_t b_row, ptrdiff_t b_col, float *c);
 
 // Int8 products (int8.c): A [M, Kp] and W [N, Kp] symmetric s8 rows, Kp = K rounded up to 32 with a zero tail.
 
