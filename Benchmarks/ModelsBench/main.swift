@@ -59,6 +59,8 @@ if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "--memory" {
     exit(0)
 }
 
+print(MachineDescription.line)
+
 // An argument keeps one part: `load`, `forward`, `train`, `generate`, `int8`, `memory` or `finetune`; the peer runs
 // the same parts.
 let only = CommandLine.arguments.dropFirst().first

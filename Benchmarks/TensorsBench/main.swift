@@ -32,6 +32,7 @@ func median(_ runs: Int, _ body: () -> Void) -> Double {
 let only = CommandLine.arguments.dropFirst().first
 func wanted(_ part: String) -> Bool { only == nil || only == part }
 
+print(MachineDescription.line)
 var generator = RandomGenerator(seed: 1)
 let (m, k, n) = (1024, 768, 3072)
 let a = Tensor.randomNormal([m, k], using: &generator)
@@ -152,4 +153,58 @@ if only == "adam" {
     if only == nil, peerByPart.isEmpty {
         print("  peer skipped: PEER_PYTHON has no torch; set PEER_PYTHON to a Python that has it")
     }
+    if let step = oursByPart["train 8x128"].map(middle) {
+        let floor = productFloor()
+        var line = String(
+            format:
+                "  product floor of the step (its products alone through OpenBLAS, 2 threads, as gemm_floor.py): %.3f s → the step takes %.2f× it",
+            floor, step / floor)
+        if let theirs = peerByPart["train 8x128"].map(middle) {
+            line += String(format: "; PyTorch's step %.2f× it", theirs / floor)
+        }
+        print(line)
+    }
+}
+
+/// The training step's matrix products alone: no step can take less.
+///
+/// One layer's forward and backward at 8 × 128, times 12, each product through OpenBLAS with its own two threads,
+/// one `cblas_sgemm` per matrix (Benchmarks/gemm_floor.py's list). Medians of 9 runs after a warm-up.
+func productFloor() -> Double {
+    let (tokens, width, inner, length, depth, pairs) = (1024, 768, 3072, 128, 64, 8 * 12)
+    // (transpose A, transpose B, m, n, k, batches, count per layer)
+    let layer: [(Bool, Bool, Int, Int, Int, Int, Int)] = [
+        (false, true, tokens, width, width, 1, 4), (false, true, tokens, inner, width, 1, 1),
+        (false, true, tokens, width, inner, 1, 1), (false, true, length, length, depth, pairs, 1),
+        (false, false, length, depth, length, pairs, 1), (false, false, tokens, width, width, 1, 4),
+        (true, false, width, width, tokens, 1, 4), (false, false, tokens, width, inner, 1, 1),
+        (true, false, inner, width, tokens, 1, 1), (false, false, tokens, inner, width, 1, 1),
+        (true, false, width, inner, tokens, 1, 1), (false, true, length, length, depth, pairs, 1),
+        (true, false, length, depth, length, pairs, 2), (false, false, length, depth, length, pairs, 1),
+    ]
+    openblas_set_num_threads(2)
+    defer { openblas_set_num_threads(1) }
+    var generator = RandomGenerator(seed: 9)
+    var total = 0.0
+    for (transA, transB, m, n, k, batches, count) in layer {
+        let a = Tensor.randomNormal([batches, m * k], using: &generator)
+        let b = Tensor.randomNormal([batches, k * n], using: &generator)
+        let c = Tensor.zeros([batches, m * n])
+        let (pa, pb, pc) = (
+            a.storage.pointer.assumingMemoryBound(to: Float.self),
+            b.storage.pointer.assumingMemoryBound(to: Float.self),
+            c.storage.pointer.assumingMemoryBound(to: Float.self)
+        )
+        let seconds = median(9) {
+            for index in 0..<batches {
+                cblas_sgemm(
+                    CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(m),
+                    Int32(n), Int32(k), 1, pa + index * m * k, Int32(transA ? m : k), pb + index * k * n,
+                    Int32(transB ? k : n), 0, pc + index * m * n, Int32(n))
+            }
+        }
+        withExtendedLifetime((a, b, c)) {}
+        total += seconds * Double(count)
+    }
+    return 12 * total
 }

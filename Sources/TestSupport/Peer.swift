@@ -24,3 +24,22 @@ public enum Peer {
         return figures.isEmpty ? nil : figures
     }
 }
+
+/// The CPU the benchmarks run on, as RESULTS.md records it: /proc/cpuinfo's model name, the logical CPUs, and the
+/// flags that pick kernels here (AVX2, FMA, F16C, AVX-512 F/BW/VNNI, AVX-VNNI, SHA).
+public enum MachineDescription {
+    public static var line: String {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "CPU: unknown" }
+        let lines = text.split(separator: "\n")
+        func field(_ name: String) -> String? {
+            lines.first { $0.hasPrefix(name) }.flatMap { $0.split(separator: ":", maxSplits: 1).last }
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        let count = lines.filter { $0.hasPrefix("processor") }.count
+        let flags = Set((field("flags") ?? "").split(separator: " ").map(String.init))
+        let wanted = ["avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "sha_ni"]
+        let present = wanted.filter(flags.contains)
+        return "CPU: \(field("model name") ?? "unknown"), \(count) logical; \(present.joined(separator: " "))"
+            + (flags.contains("avx512f") ? "" : " (no AVX-512)")
+    }
+}
