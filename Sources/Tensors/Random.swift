@@ -87,8 +87,19 @@ extension Tensor {
         precondition(p >= 0 && p < 1, "dropout probability \(p) outside [0, 1)")
         guard training, p > 0 else { return self }
         let scale = 1 / (1 - p)
-        var keep = [Double](repeating: 0, count: count)
-        for index in keep.indices where generator.nextUnit() >= p { keep[index] = scale }
-        return self * Tensor(keep, shape: shape, dtype: dtype)
+        // The mask written straight into its buffer (one draw per element, in order, as before: a resumed run
+        // draws the same masks), not through a [Double] and a per-element setter.
+        let keep = Tensor.empty(shape, dtype: dtype)
+        switch dtype {
+        case .float32:
+            let (mask, kept) = (keep.pointer(as: Float.self), Float(scale))
+            for index in 0..<count { mask[index] = generator.nextUnit() >= p ? kept : 0 }
+        case .float64:
+            let mask = keep.pointer(as: Double.self)
+            for index in 0..<count { mask[index] = generator.nextUnit() >= p ? scale : 0 }
+        default:
+            preconditionFailure("dropout of \(dtype): convert to float32 first")
+        }
+        return self * keep
     }
 }
