@@ -64,6 +64,9 @@ if wanted("train"):
         optimizer.step()
 
     print(f"bert train 8x128\t{median(3, step):.4f}", flush=True)
+    if only == {"train"}:
+        import resource
+        print(f"bert train peak MB\t{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}", flush=True)
 if wanted("generate"):
     config = transformers.GPT2Config(resid_pdrop=0, attn_pdrop=0, embd_pdrop=0)
     model = transformers.GPT2LMHeadModel(config).eval()
