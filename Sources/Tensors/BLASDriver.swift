@@ -11,7 +11,8 @@ import Synchronization
 /// OpenBLAS's pthread build keeps its worker threads spinning (`sched_yield`) for a while after every call, so
 /// between products they compete with the engine's element-wise halves and batched attention kernels for the same
 /// cores. Here OpenBLAS runs single-threaded and a large product is cut in two halves (rows, or columns when there
-/// are more of them), each multiplied on one of two threads by OpenBLAS's own kernels; nothing spins between calls.
+/// are more of them), each multiplied on one of two threads by OpenBLAS's own kernels, so nothing spins between
+/// them. Matrix–vector products (generation) are the exception: see `sgemv`.
 enum BLASDriver {
     /// Whether products are split by us (OpenBLAS single-threaded) — MODELHUB_BLAS=openblas keeps OpenBLAS's own
     /// threads, for comparison.
