@@ -140,7 +140,7 @@ extension Module {
         // One reduced copy per parameter and kind, so a tied head and its embedding share it where they can, and
         // for each reduced parameter one way to rebuild its float value once released.
         var weights: [ObjectIdentifier: [Bool: ReducedWeight]] = [:]  // by parameter, then inputMajor
-        var tables: [ObjectIdentifier: QuantizedTable] = [:]
+        var tables: [ObjectIdentifier: ReducedTable] = [:]
         var rebuild: [ObjectIdentifier: (Parameter, @Sendable () -> Tensor)] = [:]
         func reduce(_ parameter: Parameter, inputMajor: Bool = false) -> ReducedWeight? {
             let id = ObjectIdentifier(parameter)
@@ -176,24 +176,21 @@ extension Module {
                 return .half(rows)
             }
             let id = ObjectIdentifier(parameter)
-            if let done = tables[id] { return .int8(done) }
+            if let done = tables[id] { return done }
             // A small table (positions, token types, a tiny vocabulary) saves under 2 MB in int8: it stays bf16,
             // where it costs no accuracy (tiny BERT's classifier kept 97.5% of its predictions with int8 tables,
             // 100% with these).
-            if parameter.shape.reduce(1, *) < Self.smallTable, parameter.loadedAs == nil {
-                let table = HalfWeight(parameter.value, format: .bfloat16)
-                rebuild[id] = rebuild[id] ?? (parameter, { table.dequantized() })
-                return .half(table)
-            }
-            let table =
+            let table: ReducedTable =
                 if case .int8Rows(let rows, let scales)? = parameter.loadedAs {
-                    QuantizedTable(rows: rows, scales: scales)
+                    .int8(QuantizedTable(rows: rows, scales: scales))
+                } else if parameter.shape.reduce(1, *) < Self.smallTable {
+                    .half(HalfWeight(parameter.value, format: .bfloat16))
                 } else {
-                    QuantizedTable(parameter.value)
+                    .int8(QuantizedTable(parameter.value))
                 }
             tables[id] = table
             rebuild[id] = rebuild[id] ?? (parameter, { table.dequantized() })
-            return .int8(table)
+            return table
         }
         var count = 0
         for module in tree.modules {
