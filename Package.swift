@@ -1,8 +1,8 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // ModelHub: pretrained transformers from a name to working Swift code, on Linux, on the CPU.
 // Layout and module boundaries: docs/ARCHITECTURE.md. Dependency direction:
-// Support ◀ {Tensors, Formats, Tokenizers, Hub}; Tensors ◀ NN ◀ Models ◀ Training ◀ ModelHub ◀ HubCLI; Formats,
-// Tokenizers and Hub know nothing of models, nor of each other.
+// Support ◀ {Tensors, Formats, Tokenizers, Hub}; Tensors ◀ NN ◀ Models ◀ Training ◀ ModelHub ◀ HubCLI; Models ◀
+// Serving ◀ HubCLI; Formats, Tokenizers and Hub know nothing of models, nor of each other.
 import PackageDescription
 
 // MARK: - System libraries (Debian's -dev packages; `make deps` installs them)
@@ -39,6 +39,15 @@ let modules: [Target] = [
         name: "ModelHub",
         dependencies: ["Support", "Tensors", "NN", "Formats", "Tokenizers", "Hub", "Models", "Training"]),
     .target(name: "TestSupport", dependencies: ["Support", "Tensors"]),
+    // `hub serve`: the OpenAI and text-embeddings-inference APIs over Hummingbird 2 (SwiftNIO), batching and limits.
+    .target(
+        name: "Serving",
+        dependencies: [
+            "Models", "Support", "Tensors", "Tokenizers", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]
+    ),
 ]
 
 // MARK: - The `hub` command
@@ -46,7 +55,7 @@ let modules: [Target] = [
 let cli: [Target] = [
     .executableTarget(
         name: "HubCLI",
-        dependencies: ["ModelHub", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        dependencies: ["ModelHub", "Serving", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     )
 ]
 
@@ -85,6 +94,7 @@ let tests: [Target] = [
     .testTarget(name: "TrainingTests", dependencies: ["Support", "Training", "Models", "TestSupport"]),
     .testTarget(name: "FormatsTests", dependencies: ["Support", "Formats", "TestSupport"]),
     // Runs the built `hub` binary as a user would; depending on HubCLI makes `swift test` build it.
+    .testTarget(name: "ServingTests", dependencies: ["Serving", "Models", "Support", "TestSupport"]),
     .testTarget(name: "HubCLITests", dependencies: ["HubCLI", "Support", "Formats", "TestSupport"]),
 ]
 
@@ -96,7 +106,12 @@ let package = Package(
         .executable(name: "hub", targets: ["HubCLI"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // No traits: swift-configuration support and full Foundation are not needed, and cost build time.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        // Already in Hummingbird's graph; named for the signal-driven graceful shutdown and NIO's body-size error.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: systemLibraries + modules + cli + benchmarks + examples + tests
 )

@@ -19,7 +19,7 @@ enum ModelLoading {
     }
 
     static func load(
-        _ model: String, at path: String, task: ModelTask, labels: [String]? = nil, precision: WeightPrecision = .f32
+        _ model: String, at path: String, task: ModelTask?, labels: [String]? = nil, precision: WeightPrecision = .f32
     ) throws
         -> PretrainedModel
     {

@@ -107,4 +107,46 @@ public final class KeyValueCache: @unchecked Sendable {
 
     /// How many positions are cached.
     public var length: Int { keys.first??.size(2) ?? 0 }
+
+    /// How many rows (sequences) are cached.
+    public var rows: Int { keys.first??.size(0) ?? 0 }
+
+    /// Keeps only `rows`, in that order: a server's running batch drops the sequences that finished.
+    public func keepRows(_ rows: [Int]) {
+        func select(_ tensor: Tensor?) -> Tensor? {
+            guard let tensor, !rows.isEmpty else { return nil }
+            return Tensor.concatenate(rows.map { tensor.sliced(0, $0..<$0 + 1) }, axis: 0)
+        }
+        keys = keys.map(select)
+        values = values.map(select)
+    }
+
+    /// Adds `other`'s rows after these, the shorter side left-padded with zero positions to the longer length (the
+    /// caller masks them out): a sequence joins a running batch between two decoding steps.
+    public func append(_ other: KeyValueCache) {
+        precondition(other.keys.count == keys.count, "caches of \(other.keys.count) and \(keys.count) layers")
+        let width = Swift.max(length, other.length)
+        func leftPadded(_ tensor: Tensor) -> Tensor {
+            let missing = width - tensor.size(2)
+            guard missing > 0 else { return tensor }
+            var shape = tensor.shape
+            shape[2] = missing
+            return Tensor.concatenate([Tensor.zeros(shape, dtype: tensor.dtype), tensor], axis: 2)
+        }
+        func joined(_ mine: Tensor?, _ theirs: Tensor?) -> Tensor? {
+            guard let theirs else { return mine }
+            guard let mine else { return theirs }
+            return Tensor.concatenate([leftPadded(mine), leftPadded(theirs)], axis: 0)
+        }
+        keys = zip(keys, other.keys).map(joined)
+        values = zip(values, other.values).map(joined)
+    }
+
+    /// Drops the first `count` positions of every row (positions every row masks out, once the rows that needed
+    /// them have left).
+    public func dropFirst(_ count: Int) {
+        guard count > 0 else { return }
+        keys = keys.map { $0.map { $0.sliced(2, count..<$0.size(2)).contiguous() } }
+        values = values.map { $0.map { $0.sliced(2, count..<$0.size(2)).contiguous() } }
+    }
 }

@@ -76,16 +76,43 @@ open class PretrainedModel: Module, @unchecked Sendable {
     /// The encodings `callAsFunction(texts)` runs the model on, cut at `maxLength` tokens (default: the model's
     /// maximum).
     public func encode(_ texts: [String], pairs: [String]? = nil, maxLength: Int? = nil) throws -> [Encoding] {
+        let tokenizer = try requiredTokenizer()
+        let limit = Swift.min(maxLength ?? maxInputLength, maxInputLength)
+        return try tokenizer.encodeBatch(
+            texts, pairs: pairs, truncation: Truncation(maxLength: limit), padding: padding(tokenizer))
+    }
+
+    /// Pads encodings of any lengths to the longest, as `encode` pads them (the tokenizer's side, the config's pad
+    /// token), into one batch: how a server runs texts it tokenized one at a time.
+    ///
+    /// ```swift
+    /// let encodings = try texts.map { try tokenizer.encode($0, truncation: Truncation(maxLength: 256)) }
+    /// let output = try model(model.batch(encodings))
+    /// ```
+    public func batch(_ encodings: [Encoding]) throws -> ModelInputs {
+        let width = encodings.map(\.count).max() ?? 0
+        let padding = padding(try requiredTokenizer())
+        return try ModelInputs(
+            encodings.map {
+                var padded = $0
+                padded.pad(to: width, with: padding)
+                return padded
+            })
+    }
+
+    /// The tokenizer, or an error saying the model has none.
+    public func requiredTokenizer() throws -> Tokenizer {
         guard let tokenizer else {
             throw ModelError.input("the model has no tokenizer (its folder or file carries no tokenizer files)")
         }
+        return tokenizer
+    }
+
+    private func padding(_ tokenizer: Tokenizer) -> Padding {
         let padID = config.padTokenID.map(Int32.init) ?? tokenizer.padding?.padID ?? 0
-        let padding = Padding(
+        return Padding(
             length: .longest, left: tokenizer.padding?.left ?? false, padID: padID,
             padToken: tokenizer.token(for: padID) ?? "[PAD]")
-        let limit = Swift.min(maxLength ?? maxInputLength, maxInputLength)
-        return try tokenizer.encodeBatch(
-            texts, pairs: pairs, truncation: Truncation(maxLength: limit), padding: padding)
     }
 
     /// The longest input the position table allows.

@@ -111,8 +111,8 @@ extension Encoding {
         overflowing = windows.dropFirst().map { whole.slice($0) }
     }
 
-    /// Pads to `length` tokens (pad tokens: special, no attention, empty offsets).
-    mutating func pad(to length: Int, with padding: Padding) {
+    /// Pads to `length` tokens (pad tokens: special, no attention, empty offsets); a longer encoding is left as it is.
+    public mutating func pad(to length: Int, with padding: Padding) {
         for index in overflowing.indices { overflowing[index].pad(to: length, with: padding) }
         let missing = length - count
         guard missing > 0 else { return }

@@ -43,3 +43,13 @@ enum Architectures {
         all.lazy.flatMap(\.classes).first { $0.className == name }
     }
 }
+
+extension ModelConfig {
+    /// The tasks ModelHub has a class for in this config's architecture (`[.base, .maskedLM, …]`).
+    ///
+    /// ```swift
+    /// let config = try ModelConfig.fromPretrained("Tests/Fixtures/models/tiny-gpt2")
+    /// config.availableTasks.contains(.causalLM)      // true: GPT2LMHeadModel
+    /// ```
+    public var availableTasks: [ModelTask] { Architectures.named(modelType)?.classes.map { $0.task } ?? [] }
+}

@@ -35,6 +35,7 @@ extension CausalLM {
         var generated = [[Int]](repeating: [], count: batch)
         var finished = [Bool](repeating: false, count: batch)
         var generator = RandomGenerator(seed: settings.seed)
+        let picker = TokenPicker(settings: settings, eos: eos)
         let cache = settings.useCache ? KeyValueCache(layers: config.layerCount) : nil
         for step in 0..<settings.maxNewTokens {
             let fed = cache != nil && step > 0 ? 1 : sequences[0].count
@@ -49,12 +50,7 @@ extension CausalLM {
             var chosen = [Int](repeating: pad, count: batch)
             for row in 0..<batch where !finished[row] {
                 var scores = Array(last[row * vocabulary..<(row + 1) * vocabulary])
-                if settings.repetitionPenalty != 1 {
-                    LogitsProcessing.repetitionPenalty(
-                        &scores, history: sequences[row], penalty: Float(settings.repetitionPenalty))
-                }
-                if step < settings.minNewTokens { for token in eos { scores[token] = -.infinity } }
-                chosen[row] = settings.sampling ? sample(&scores, settings, &generator) : argmax(scores)
+                chosen[row] = picker.pick(&scores, history: sequences[row], step: step, generator: &generator)
             }
             for row in 0..<batch {
                 sequences[row].append(chosen[row])
@@ -67,27 +63,6 @@ extension CausalLM {
             if finished.allSatisfy({ $0 }) { break }
         }
         return generated
-    }
-
-    private func argmax(_ scores: [Float]) -> Int {
-        var best = 0
-        for index in scores.indices where scores[index] > scores[best] { best = index }
-        return best
-    }
-
-    private func sample(
-        _ scores: inout [Float], _ settings: GenerationConfig, _ generator: inout RandomGenerator
-    ) -> Int {
-        if settings.temperature != 1 { LogitsProcessing.temperature(&scores, Float(settings.temperature)) }
-        LogitsProcessing.topK(&scores, settings.topK)
-        LogitsProcessing.topP(&scores, Float(settings.topP))
-        let probabilities = LogitsProcessing.softmax(scores)
-        var draw = Float(generator.nextUnit())
-        for (index, probability) in probabilities.enumerated() where probability > 0 {
-            draw -= probability
-            if draw < 0 { return index }
-        }
-        return probabilities.lastIndex(where: { $0 > 0 }) ?? 0
     }
 
     /// Continues `prompt` (text) with the model's tokenizer; `onText` receives the text as it grows, piece by piece.
@@ -112,5 +87,56 @@ extension CausalLM {
         let text = tokenizer.decode(ids.map { Int32($0) })
         if let onText, text.count > shown.count, text.hasPrefix(shown) { onText(String(text.dropFirst(shown.count))) }
         return (promptIDs, ids, text)
+    }
+}
+
+/// Picks a sequence's next token from its scores as `generate` does: the repetition penalty, EOS held back before
+/// `minNewTokens`, then argmax, or temperature, top-k and top-p and a draw from `generator`.
+///
+/// ```swift
+/// let picker = TokenPicker(settings: GenerationConfig(sampling: true, temperature: 0.7), eos: [50256])
+/// var generator = RandomGenerator(seed: 7)
+/// let token = picker.pick(&scores, history: promptIDs, step: 0, generator: &generator)
+/// ```
+public struct TokenPicker: Sendable {
+    public let settings: GenerationConfig
+    /// The tokens that end a sequence.
+    public let eos: [Int]
+
+    public init(settings: GenerationConfig, eos: [Int]) {
+        self.settings = settings
+        self.eos = eos
+    }
+
+    /// The next token, from `scores` (one row of logits over the vocabulary, processed in place).
+    ///
+    /// `history` is the sequence so far, prompt included; `step` counts the new tokens before this one.
+    public func pick(_ scores: inout [Float], history: [Int], step: Int, generator: inout RandomGenerator) -> Int {
+        if settings.repetitionPenalty != 1 {
+            LogitsProcessing.repetitionPenalty(&scores, history: history, penalty: Float(settings.repetitionPenalty))
+        }
+        if step < settings.minNewTokens {
+            for token in eos where scores.indices.contains(token) { scores[token] = -.infinity }
+        }
+        return settings.sampling ? sample(&scores, &generator) : argmax(scores)
+    }
+
+    private func argmax(_ scores: [Float]) -> Int {
+        var best = 0
+        for index in scores.indices where scores[index] > scores[best] { best = index }
+        return best
+    }
+
+    private func sample(_ scores: inout [Float], _ generator: inout RandomGenerator) -> Int {
+        if settings.temperature != 1 { LogitsProcessing.temperature(&scores, Float(settings.temperature)) }
+        LogitsProcessing.topK(&scores, settings.topK)
+        LogitsProcessing.topP(&scores, Float(settings.topP))
+        let probabilities = LogitsProcessing.softmax(scores)
+        var draw = Float(generator.nextUnit())
+        for (index, probability) in probabilities.enumerated() where probability > 0 {
+            draw -= probability
+            if draw < 0 { return index }
+        }
+        return probabilities.lastIndex(where: { $0 > 0 }) ?? 0
     }
 }

@@ -41,7 +41,7 @@ public struct GenerationConfig: Sendable {
     }
 
     /// Checks the values as transformers' `GenerationConfig.validate` does.
-    func validate() throws {
+    public func validate() throws {
         guard maxNewTokens >= 0, minNewTokens >= 0 else { throw ModelError.input("token counts must be ≥ 0") }
         guard temperature > 0, temperature.isFinite else { throw ModelError.input("temperature must be > 0") }
         guard topK >= 0 else { throw ModelError.input("top-k must be ≥ 0") }

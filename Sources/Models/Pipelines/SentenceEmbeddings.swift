@@ -8,15 +8,20 @@ extension SentenceEncoder {
     /// The mean of the last hidden states over the attention mask, L2-normalised; inputs are cut at
     /// `sentence_bert_config.json`'s `max_seq_length` when the model carries one (all-MiniLM-L6-v2: 256).
     public func sentenceEmbeddings(_ texts: [String]) throws -> Tensor {
-        let encodings = try encode(texts, maxLength: sentenceLength)
-        let inputs = try ModelInputs(encodings)
-        return try Tensor.withoutGradient {
+        try sentenceEmbeddings(ModelInputs(encode(texts, maxLength: sentenceLength)))
+    }
+
+    /// Sentence embeddings [rows, hidden] of a padded batch (`batch(_:)`): the mean of the last hidden states over
+    /// the attention mask, L2-normalised unless `normalized` is false (TEI's `normalize: false`).
+    public func sentenceEmbeddings(_ inputs: ModelInputs, normalized: Bool = true) throws -> Tensor {
+        try Tensor.withoutGradient {
             let hidden = try forward(inputs).hidden()  // [B, T, C]
             let mask = (inputs.attentionMask ?? Tensor.ones(inputs.inputIDs.shape)).converted(to: .float32)
                 .unsqueezed(2)
             let summed = (hidden * mask).sum(axes: [1])
             let counts = mask.sum(axes: [1]).doubles.map { Swift.max($0, 1e-9) }
             let pooled = summed / Tensor(counts.map(Float.init), shape: [counts.count, 1])
+            guard normalized else { return pooled }
             let norms = (pooled * pooled).sum(axes: [1], keepingDimensions: true).sqrt().doubles.map {
                 Swift.max($0, 1e-12)
             }
@@ -24,8 +29,9 @@ extension SentenceEncoder {
         }
     }
 
-    /// `max_seq_length` of a sentence-transformers model folder or `.mhub`, else nil.
-    var sentenceLength: Int? {
+    /// `max_seq_length` of a sentence-transformers model folder or `.mhub` (what `sentenceEmbeddings(_:)` cuts
+    /// texts at), else nil.
+    public var sentenceLength: Int? {
         guard let source else { return nil }
         let bytes: [UInt8]?
         if source.hasSuffix(".mhub") {
