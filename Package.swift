@@ -95,7 +95,7 @@ let tests: [Target] = [
     .testTarget(name: "FormatsTests", dependencies: ["Support", "Formats", "TestSupport"]),
     // Runs the built `hub` binary as a user would; depending on HubCLI makes `swift test` build it.
     .testTarget(name: "ServingTests", dependencies: ["Serving", "Models", "Support", "TestSupport"]),
-    .testTarget(name: "HubCLITests", dependencies: ["HubCLI", "Support", "Formats", "TestSupport"]),
+    .testTarget(name: "HubCLITests", dependencies: ["HubCLI", "Support", "Formats", "Models", "TestSupport"]),
 ]
 
 let package = Package(

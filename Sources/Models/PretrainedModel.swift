@@ -79,7 +79,8 @@ open class PretrainedModel: Module, @unchecked Sendable {
         let tokenizer = try requiredTokenizer()
         let limit = Swift.min(maxLength ?? maxInputLength, maxInputLength)
         return try tokenizer.encodeBatch(
-            texts, pairs: pairs, truncation: Truncation(maxLength: limit), padding: padding(tokenizer))
+            texts, pairs: pairs, truncation: Truncation(maxLength: limit, keepsOverflow: false),
+            padding: padding(tokenizer))
     }
 
     /// Pads encodings of any lengths to the longest, as `encode` pads them (the tokenizer's side, the config's pad

@@ -50,6 +50,9 @@ final class ServedModel: Sendable {
 
     /// Tokenizes one input for an encoder (special tokens added); longer than `maxInputTokens` is an error
     /// naming `field`, unless `truncate` (then it is cut, as `hub run` cuts).
+    ///
+    /// A text is cut while it is tokenized (one token past the limit when not truncating, to tell), so a long
+    /// text never holds more than the limit's worth of tokens.
     func encode(
         _ input: TextInput, pair: String? = nil, truncate: Bool, direction: Truncation.Direction = .right,
         field: String, openAI: Bool
@@ -57,7 +60,14 @@ final class ServedModel: Sendable {
         var encoding: Encoding
         switch input {
         case .text(let text):
-            encoding = tokenizer.encode(text, pair: pair)
+            let limit = truncate ? maxInputTokens : maxInputTokens + 1
+            do {
+                encoding = try tokenizer.encode(
+                    text, pair: pair,
+                    truncation: Truncation(maxLength: limit, direction: direction, keepsOverflow: false))
+            } catch {
+                throw APIError.invalid("`\(field)`: \(error)", field: field, openAI: openAI)
+            }
         case .tokens(let ids):
             encoding = Encoding()
             encoding.ids = ids
@@ -65,17 +75,15 @@ final class ServedModel: Sendable {
             encoding.attentionMask = [Int32](repeating: 1, count: ids.count)
         }
         guard encoding.count > maxInputTokens else { return encoding }
-        guard truncate, case .text(let text) = input else {
-            throw APIError(
-                .payloadTooLarge,
-                "`\(field)` is \(encoding.count) tokens long; \(name) takes at most \(maxInputTokens)"
-                    + (openAI ? "" : " (or send `truncate: true`)"), field: field)
+        let length: String
+        if case .tokens(let ids) = input {
+            length = "\(ids.count) tokens long"
+        } else {
+            length = "over \(maxInputTokens) tokens long"
         }
-        do {
-            return try tokenizer.encode(
-                text, pair: pair, truncation: Truncation(maxLength: maxInputTokens, direction: direction))
-        } catch {
-            throw APIError.invalid("`\(field)`: \(error)", field: field, openAI: openAI)
-        }
+        throw APIError(
+            .payloadTooLarge,
+            "`\(field)` is \(length); \(name) takes at most \(maxInputTokens)"
+                + (openAI ? "" : " (or send `truncate: true`)"), field: field)
     }
 }

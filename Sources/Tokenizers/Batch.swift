@@ -32,12 +32,19 @@ public struct Truncation: Sendable, Equatable {
     /// What is cut off is kept in `Encoding.overflowing` as windows of the same length; each window repeats the
     /// last `stride` tokens of the one before it (question answering over long contexts).
     public var stride: Int
+    /// Keep what is cut off in `Encoding.overflowing` (tokenizers always does); false drops it, which saves the
+    /// windows' memory and time when only the first window is wanted (a model's inputs, a server's).
+    public var keepsOverflow = true
 
-    public init(maxLength: Int, strategy: Strategy = .longestFirst, direction: Direction = .right, stride: Int = 0) {
+    public init(
+        maxLength: Int, strategy: Strategy = .longestFirst, direction: Direction = .right, stride: Int = 0,
+        keepsOverflow: Bool = true
+    ) {
         self.maxLength = maxLength
         self.strategy = strategy
         self.direction = direction
         self.stride = stride
+        self.keepsOverflow = keepsOverflow
     }
 }
 
@@ -78,12 +85,18 @@ public struct Padding: Sendable, Equatable {
 extension Encoding {
     /// Keeps `length` tokens, dropping from the right or the left end; what is dropped becomes the overflowing
     /// windows of `length` tokens overlapping by `stride` (tokenizers' `Encoding::truncate`).
-    mutating func truncate(to length: Int, stride: Int, direction: Truncation.Direction) throws(TokenizerError) {
+    mutating func truncate(
+        to length: Int, stride: Int, direction: Truncation.Direction, keepingOverflow: Bool = true
+    ) throws(TokenizerError) {
         guard count > length else { return }
         guard length > 0 else {
             let whole = self
             self = Encoding()
-            overflowing = [whole]
+            if keepingOverflow { overflowing = [whole] }
+            return
+        }
+        guard keepingOverflow else {
+            self = slice(direction == .right ? 0..<length : count - length..<count)
             return
         }
         guard stride < length else {
@@ -151,15 +164,21 @@ extension Tokenizer {
         let total = first.count + (second?.count ?? 0)
         guard total > limit else { return }
         guard limit > 0 else {  // everything overflows, both texts
-            try first.truncate(to: 0, stride: truncation.stride, direction: truncation.direction)
-            try second?.truncate(to: 0, stride: truncation.stride, direction: truncation.direction)
+            try first.truncate(
+                to: 0, stride: truncation.stride, direction: truncation.direction,
+                keepingOverflow: truncation.keepsOverflow)
+            try second?.truncate(
+                to: 0, stride: truncation.stride, direction: truncation.direction,
+                keepingOverflow: truncation.keepsOverflow)
             return
         }
         let excess = total - limit
         switch truncation.strategy {
         case .longestFirst:
             guard var other = second else {
-                try first.truncate(to: limit, stride: truncation.stride, direction: truncation.direction)
+                try first.truncate(
+                    to: limit, stride: truncation.stride, direction: truncation.direction,
+                    keepingOverflow: truncation.keepsOverflow)
                 return
             }
             // The shorter text keeps its length if the longer one can absorb the cut; else both get half.
@@ -171,9 +190,11 @@ extension Tokenizer {
             }
             let firstIsShorter = first.count <= other.count
             try first.truncate(
-                to: firstIsShorter ? short : long, stride: truncation.stride, direction: truncation.direction)
+                to: firstIsShorter ? short : long, stride: truncation.stride, direction: truncation.direction,
+                keepingOverflow: truncation.keepsOverflow)
             try other.truncate(
-                to: firstIsShorter ? long : short, stride: truncation.stride, direction: truncation.direction)
+                to: firstIsShorter ? long : short, stride: truncation.stride, direction: truncation.direction,
+                keepingOverflow: truncation.keepsOverflow)
             second = other
         case .onlyFirst, .onlySecond:
             if truncation.strategy == .onlySecond {
@@ -182,14 +203,16 @@ extension Tokenizer {
                     throw TokenizerError.invalid("the second text is too short to truncate to \(truncation.maxLength)")
                 }
                 try other.truncate(
-                    to: other.count - excess, stride: truncation.stride, direction: truncation.direction)
+                    to: other.count - excess, stride: truncation.stride, direction: truncation.direction,
+                    keepingOverflow: truncation.keepsOverflow)
                 second = other
             } else {
                 guard first.count > excess else {
                     throw TokenizerError.invalid("the first text is too short to truncate to \(truncation.maxLength)")
                 }
                 try first.truncate(
-                    to: first.count - excess, stride: truncation.stride, direction: truncation.direction)
+                    to: first.count - excess, stride: truncation.stride, direction: truncation.direction,
+                    keepingOverflow: truncation.keepsOverflow)
             }
         }
     }

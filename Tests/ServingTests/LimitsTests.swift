@@ -41,8 +41,15 @@ import Testing
             ("/embed", "{\"inputs\": \"\"}", 422, "`inputs` must not be empty"),
             ("/embed", "{\"inputs\": [\"a\", 3]}", 422, "`inputs[1]`"),
             ("/embed", "{\"inputs\": \"a\", \"normalize\": \"yes\"}", 422, "`normalize` must be true or false"),
-            ("/embed", "{\"inputs\": \(long)}", 413, "tokens long"),
-            ("/embed", "{\"inputs\": [\"a\", \(long)]}", 413, "`inputs[1]` is 702 tokens long"),
+            ("/embed", "{\"inputs\": \(long)}", 413, "`inputs` is over 64 tokens long"),
+            (
+                "/embed", "{\"inputs\": [\(Array(repeating: "7", count: 65).joined(separator: ","))]}", 413,
+                "65 tokens long"
+            ),
+            (
+                "/embed", "{\"inputs\": [\"a\", \(long)]}", 413,
+                "`inputs[1]` is over 64 tokens long; tiny-bert takes at most 64"
+            ),
             ("/embed", "{\"inputs\": \"a\", \"a\": 1, \"a\": 2}", 400, "duplicate"),
             ("/embed", "{\"inputs\": " + String(repeating: "[", count: 40) + "}", 400, "not valid JSON"),
             ("/embed", "{\"inputs\": \"" + String(repeating: "x", count: 5000) + "\"}", 413, "4096"),

@@ -43,6 +43,17 @@ import Testing
                 continue
             }
             let encodings = try tokenizer.encodeBatch(first, pairs: second, truncation: truncation, padding: padding)
+            // Dropping the overflow leaves the first window as it was.
+            var dropping = truncation
+            dropping.keepsOverflow = false
+            let lean = try tokenizer.encodeBatch(first, pairs: second, truncation: dropping, padding: padding)
+            #expect(
+                lean
+                    == encodings.map {
+                        var main = $0
+                        main.overflowing = []
+                        return main
+                    }, "\(label) without overflow")
             let expected = (item["encodings"]?.array ?? []).compactMap(\.object)
             try #require(!expected.isEmpty)
             #expect(encodings.count == expected.count)
