@@ -72,7 +72,7 @@ import Testing
         #expect(try await client.send("POST", "/embed", "{\"inputs\": \"still here\"}").status == 200)
     }
 
-    @Test(.enabled(if: clientsInstalled, "the openai and huggingface_hub clients are not installed (PyPI unreachable?)"))
+    @Test(.enabled(if: clientsInstalled, "the openai and huggingface_hub clients are not installed (no PyPI?)"))
     func pythonClientsGetTheLibrarysAnswers() async throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
