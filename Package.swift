@@ -103,6 +103,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "ModelHub", targets: ["ModelHub"]),
+        // The HTTP server behind `hub serve`, for programs that embed it (ModelServer).
+        .library(name: "Serving", targets: ["Serving"]),
         .executable(name: "hub", targets: ["HubCLI"]),
     ],
     dependencies: [

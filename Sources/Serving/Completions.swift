@@ -23,8 +23,7 @@ extension ModelServer {
     /// `POST /v1/completions`: `prompt`, `max_tokens`, `temperature` (0: greedy), `top_p`, `n`, `seed`, `stop`,
     /// `stream` — as OpenAI's legacy completions API defines them; a stream is server-sent events ending with
     /// `data: [DONE]`.
-    func completions(_ fields: Fields) async throws -> Response {
-        let request = try completionRequest(fields)
+    func completions(_ request: CompletionRequest) async throws -> Response {
         let created = Int(Date().timeIntervalSince1970)
         let id = "cmpl-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let (events, continuation) = AsyncStream<(Int, GenerationJob.Event)>.makeStream()
@@ -52,7 +51,7 @@ extension ModelServer {
             ("id", .string(id)), ("object", .string("text_completion")), ("created", .int(created)),
             ("model", .string(request.model.name)),
         ])
-        for job in jobs { request.model.worker.generate(job, expected: false) }
+        for job in jobs { request.model.worker.generate(job) }
 
         if request.stream {
             // The stream holds its admission slot until its last byte (or its client's departure).

@@ -68,6 +68,32 @@ final class GenerationJob: @unchecked Sendable {
     func send(_ event: Event) { events.yield((index, event)) }
 }
 
+/// Requests whose bodies are read and whose work is not queued yet (being parsed and tokenized), server-wide: while
+/// there are some, a worker with a part-full batch waits up to `maxBatchWait` for them.
+final class Arrivals: Sendable {
+    let count = Atomic<Int>(0)
+
+    /// One request on its way; `close()` it when its work is queued or it fails.
+    func open() -> Arrival { Arrival(self) }
+}
+
+/// One request counted in `Arrivals` until closed (idempotent).
+final class Arrival: Sendable {
+    private let arrivals: Arrivals
+    private let open = Atomic<Bool>(true)
+
+    init(_ arrivals: Arrivals) {
+        self.arrivals = arrivals
+        arrivals.count.add(1, ordering: .relaxed)
+    }
+
+    func close() {
+        if open.exchange(false, ordering: .relaxed) { arrivals.count.subtract(1, ordering: .relaxed) }
+    }
+
+    deinit { close() }
+}
+
 /// Raised to a request whose work the worker refused.
 struct WorkerRefusal: Error, CustomStringConvertible {
     let description: String
@@ -109,11 +135,11 @@ final class ModelWorker: @unchecked Sendable {
     let model: PretrainedModel
     private let limits: Limits
     private let metrics: ServerMetrics
+    private let arrivals: Arrivals
     private let condition = NSCondition()
     // Guarded by `condition`.
     private var pending: [Item] = []
     private var waitingGenerations: [GenerationJob] = []
-    private var expected = 0
     private var stopping = false
     private var running = 0
     // The worker thread's own.
@@ -125,10 +151,11 @@ final class ModelWorker: @unchecked Sendable {
     private let finished = NSCondition()
     private var exited = false
 
-    init(model: PretrainedModel, limits: Limits, metrics: ServerMetrics) {
+    init(model: PretrainedModel, limits: Limits, metrics: ServerMetrics, arrivals: Arrivals) {
         self.model = model
         self.limits = limits
         self.metrics = metrics
+        self.arrivals = arrivals
     }
 
     func start() {
@@ -164,25 +191,9 @@ final class ModelWorker: @unchecked Sendable {
         return (pending.count + waitingGenerations.count, running)
     }
 
-    /// A request was accepted and will bring work soon: while such requests are on their way, the worker waits
-    /// up to `maxBatchWait` to batch them together; alone, it starts at once.
-    func expect() {
-        condition.lock()
-        expected += 1
-        condition.unlock()
-    }
-
-    /// The request announced by `expect()` brings no work after all (it failed validation).
-    func unexpect() {
-        condition.lock()
-        expected -= 1
-        condition.broadcast()
-        condition.unlock()
-    }
-
     /// Runs `encodings` (one request's inputs) in the coming batches; the rows come back in order.
     func encode(
-        _ kind: EncodeJob.Kind, _ encodings: [Encoding], expected wasExpected: Bool = true
+        _ kind: EncodeJob.Kind, _ encodings: [Encoding], arrival: Arrival? = nil
     ) async throws
         -> [[Float]]
     {
@@ -190,7 +201,7 @@ final class ModelWorker: @unchecked Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 condition.lock()
-                if wasExpected { expected -= 1 }
+                arrival?.close()
                 if stopping {
                     condition.unlock()
                     continuation.resume(throwing: WorkerRefusal(description: "the server is shutting down"))
@@ -213,9 +224,8 @@ final class ModelWorker: @unchecked Sendable {
     }
 
     /// Queues a sequence to generate; its events arrive on `job.events`.
-    func generate(_ job: GenerationJob, expected wasExpected: Bool = true) {
+    func generate(_ job: GenerationJob) {
         condition.lock()
-        if wasExpected { expected -= 1 }
         if stopping {
             condition.unlock()
             job.send(.failed("the server is shutting down"))
@@ -240,7 +250,8 @@ final class ModelWorker: @unchecked Sendable {
             }
             // More requests are on their way and the batch is not full: give them until the oldest input has
             // waited `maxBatchWait` (never while sequences are decoding: they would stall).
-            if let oldest = pending.first, sequences.isEmpty, waitingGenerations.isEmpty, expected > 0,
+            if let oldest = pending.first, sequences.isEmpty, waitingGenerations.isEmpty,
+                arrivals.count.load(ordering: .relaxed) > 0,
                 paddedTokens(pending) < limits.maxBatchTokens, !stopping
             {
                 let deadline = oldest.job.enqueued + limits.maxBatchWait

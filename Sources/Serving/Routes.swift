@@ -7,6 +7,39 @@ import Tokenizers
 // The routes: OpenAI's under /v1, text-embeddings-inference's at the root. Each reads its body within the limit,
 // validates it into a typed request (errors name the field), tokenizes, and hands the work to the model's worker.
 
+/// An encoder's work, tokenized and checked: what a route hands the model's worker.
+struct EncodeRequest {
+    let model: ServedModel
+    let kind: EncodeJob.Kind
+    let encodings: [Encoding]
+
+    var tokens: Int { encodings.reduce(0) { $0 + $1.count } }
+}
+
+/// `/v1/embeddings` or `/embed`, checked.
+struct EmbeddingsRequest {
+    enum Format { case openAIFloat, openAIBase64, tei }
+    let work: EncodeRequest
+    let format: Format
+    let dimensions: Int?
+    let normalize: Bool
+}
+
+/// `/predict`, checked: whether the answer is one list of scores or a list of them.
+struct PredictRequest {
+    let work: EncodeRequest
+    let raw: Bool
+    let single: Bool
+}
+
+/// `/rerank`, checked.
+struct RerankRequest {
+    let work: EncodeRequest
+    let texts: [String]
+    let raw: Bool
+    let returnText: Bool
+}
+
 extension ModelServer {
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/health") { _, _ in Response(status: .ok) }
@@ -19,26 +52,15 @@ extension ModelServer {
                         string: self.metrics.render(queueDepth: depth.queued, runningSequences: depth.running))))
         }
         router.get("/v1/models") { _, _ in self.listModels() }
-        router.post("/v1/embeddings") { request, _ in
-            try await self.openAIEmbeddings(try await self.fields(request, openAI: true))
-        }
-        router.post("/v1/completions") { request, _ in
-            try await self.completions(try await self.fields(request, openAI: true))
-        }
         router.get("/info") { _, _ in self.info() }
-        router.post("/embed") { request, _ in try await self.embed(try await self.fields(request, openAI: false)) }
-        router.post("/predict") { request, _ in
-            try await self.predict(try await self.fields(request, openAI: false))
-        }
-        router.post("/rerank") { request, _ in try await self.rerank(try await self.fields(request, openAI: false)) }
-        router.post("/tokenize") { request, _ in
-            try await self.tokenize(try await self.fields(request, openAI: false))
-        }
-        // TEI answers its root route with the task of the model it serves: embeddings, else label scores.
-        router.post("/") { request, _ in
-            let fields = try await self.fields(request, openAI: false)
-            return try await self.models[0].embeds || !self.models.contains(where: \.classifies)
-                ? self.embed(fields) : self.predict(fields)
+        for path in ["/v1/embeddings", "/v1/completions", "/embed", "/predict", "/rerank", "/tokenize", "/"] {
+            router.post(RouterPath(path)) { request, _ in
+                let fields = try await self.fields(request, openAI: path.hasPrefix("/v1"))
+                // Counted from here until its work is queued: the workers may wait a moment for it.
+                let arrival = self.arrivals.open()
+                defer { arrival.close() }
+                return try await self.answer(path, fields, arrival: arrival)
+            }
         }
     }
 
@@ -46,6 +68,47 @@ extension ModelServer {
     func fields(_ request: Request, openAI: Bool) async throws -> Fields {
         let buffer = try await request.body.collect(upTo: options.maxBodyBytes)
         return try Fields(Array(buffer.readableBytesView), openAI: openAI)
+    }
+
+    /// Checks a POST body as `path`'s route does — parsing, every field, the model, tokenization and lengths —
+    /// without running a model: the error the route would answer with, or nil when it would run the request.
+    ///
+    /// ```swift
+    /// let error = server.check("/embed", body: Array(#"{"inputs": 5}"#.utf8))   // 422: `inputs` must be …
+    /// ```
+    public func check(_ path: String, body: [UInt8]) -> APIError? {
+        do throws(APIError) {
+            let fields = try Fields(body, openAI: path.hasPrefix("/v1"))
+            switch route(path) {
+            case "/v1/embeddings": _ = try openAIEmbeddingsRequest(fields)
+            case "/v1/completions": _ = try completionRequest(fields)
+            case "/embed": _ = try embedRequest(fields)
+            case "/predict": _ = try predictRequest(fields)
+            case "/rerank": _ = try rerankRequest(fields)
+            case "/tokenize": _ = try tokenizeResponse(fields)
+            default: throw APIError(.notFound, "no route POST \(path)")
+            }
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// The route that answers `path`: the root answers as `/embed` when its model embeds, else as `/predict`.
+    func route(_ path: String) -> String {
+        guard path == "/" else { return path }
+        return models[0].embeds || !models.contains(where: \.classifies) ? "/embed" : "/predict"
+    }
+
+    func answer(_ path: String, _ fields: Fields, arrival: Arrival) async throws -> Response {
+        switch route(path) {
+        case "/v1/embeddings": try await embeddings(try openAIEmbeddingsRequest(fields), arrival)
+        case "/v1/completions": try await completions(try completionRequest(fields))
+        case "/embed": try await embeddings(try embedRequest(fields), arrival)
+        case "/predict": try await predict(try predictRequest(fields), arrival)
+        case "/rerank": try await rerank(try rerankRequest(fields), arrival)
+        default: try tokenizeResponse(fields)
+        }
     }
 
     // MARK: - OpenAI
@@ -62,36 +125,28 @@ extension ModelServer {
     }
 
     /// `POST /v1/embeddings`: `input` (string, strings, token ids), `model`, `encoding_format`, `dimensions`.
-    func openAIEmbeddings(_ fields: Fields) async throws -> Response {
+    func openAIEmbeddingsRequest(_ fields: Fields) throws(APIError) -> EmbeddingsRequest {
         let model = try model(named: try fields.string("model"), can: \.embeds, task: "embeddings", openAI: true)
-        let format = try fields.string("encoding_format") ?? "float"
-        guard format == "float" || format == "base64" else {
-            throw fields.invalid("`encoding_format` must be float or base64, got \(format)", "encoding_format")
+        let format: EmbeddingsRequest.Format
+        switch try fields.string("encoding_format") ?? "float" {
+        case "float": format = .openAIFloat
+        case "base64": format = .openAIBase64
+        case let other:
+            throw fields.invalid("`encoding_format` must be float or base64, got \(other)", "encoding_format")
         }
-        let hidden = model.model.config.hiddenSize
-        let dimensions = try fields.integer("dimensions", in: 1...hidden)
+        let dimensions = try fields.integer("dimensions", in: 1...model.model.config.hiddenSize)
         let inputs = try TextInput.list(
             fields, key: "input", limit: options.maxClientBatchSize, vocabulary: model.model.config.vocabularySize)
-        let rows = try await encode(
+        let work = try encodeRequest(
             model, .embed, inputs.map { ($0, nil) }, truncate: false, field: "input", openAI: true)
-        var json = "{\"object\":\"list\",\"data\":["
-        for (index, row) in rows.vectors.enumerated() {
-            if index > 0 { json += "," }
-            let vector = normalized(dimensions.map { Array(row.prefix($0)) } ?? row)
-            json += "{\"object\":\"embedding\",\"index\":\(index),\"embedding\":"
-            json += format == "base64" ? "\"\(base64(vector))\"" : floats(vector)
-            json += "}"
-        }
-        json += "],\"model\":" + JSONValue.string(model.name).serialized()
-        json += ",\"usage\":{\"prompt_tokens\":\(rows.tokens),\"total_tokens\":\(rows.tokens)}}"
-        return .json(json)
+        return EmbeddingsRequest(work: work, format: format, dimensions: dimensions, normalize: true)
     }
 
     // MARK: - text-embeddings-inference
 
     /// `POST /embed`: `inputs`, `normalize` (default true), `truncate` (default false), `truncation_direction`
     /// (`Right` or `Left`), `dimensions` (the first d values, then normalised).
-    func embed(_ fields: Fields) async throws -> Response {
+    func embedRequest(_ fields: Fields) throws(APIError) -> EmbeddingsRequest {
         let model = try model(named: nil, can: \.embeds, task: "embeddings", openAI: false)
         let normalize = try fields.bool("normalize") ?? true
         let truncate = try fields.bool("truncate") ?? false
@@ -107,18 +162,35 @@ extension ModelServer {
         let dimensions = try fields.integer("dimensions", in: 1...model.model.config.hiddenSize)
         let inputs = try TextInput.list(
             fields, key: "inputs", limit: options.maxClientBatchSize, vocabulary: model.model.config.vocabularySize)
-        let rows = try await encode(
+        let work = try encodeRequest(
             model, .embed, inputs.map { ($0, nil) }, truncate: truncate, direction: direction, field: "inputs",
             openAI: false)
-        let vectors = rows.vectors.map { row in
-            let kept = dimensions.map { Array(row.prefix($0)) } ?? row
-            return normalize ? normalized(kept) : kept
+        return EmbeddingsRequest(work: work, format: .tei, dimensions: dimensions, normalize: normalize)
+    }
+
+    /// Runs an embeddings request; answers in OpenAI's shape or TEI's.
+    func embeddings(_ request: EmbeddingsRequest, _ arrival: Arrival) async throws -> Response {
+        let rows = try await request.work.model.worker.encode(.embed, request.work.encodings, arrival: arrival)
+        let vectors = rows.map { row in
+            let kept = request.dimensions.map { Array(row.prefix($0)) } ?? row
+            return request.normalize ? normalized(kept) : kept
         }
-        return .json("[" + vectors.map(floats).joined(separator: ",") + "]")
+        guard request.format != .tei else { return .json("[" + vectors.map(floats).joined(separator: ",") + "]") }
+        var json = "{\"object\":\"list\",\"data\":["
+        for (index, vector) in vectors.enumerated() {
+            if index > 0 { json += "," }
+            json += "{\"object\":\"embedding\",\"index\":\(index),\"embedding\":"
+            json += request.format == .openAIBase64 ? "\"\(base64(vector))\"" : floats(vector)
+            json += "}"
+        }
+        let tokens = request.work.tokens
+        json += "],\"model\":" + JSONValue.string(request.work.model.name).serialized()
+        json += ",\"usage\":{\"prompt_tokens\":\(tokens),\"total_tokens\":\(tokens)}}"
+        return .json(json)
     }
 
     /// `POST /predict`: `inputs` (a text, a pair `[a, b]`, or a list of either), `raw_scores`, `truncate`.
-    func predict(_ fields: Fields) async throws -> Response {
+    func predictRequest(_ fields: Fields) throws(APIError) -> PredictRequest {
         let model = try model(named: nil, can: \.classifies, task: "sequence classification", openAI: false)
         let raw = try fields.bool("raw_scores") ?? false
         let truncate = try fields.bool("truncate") ?? false
@@ -146,22 +218,27 @@ extension ModelServer {
         } else {
             items = [try sequence(value, "inputs")]
         }
-        let rows = try await encode(model, .classify, items, truncate: truncate, field: "inputs", openAI: false)
-        let labels = model.model.config.labels
-        let results = rows.vectors.map { logits -> JSONValue in
-            let scores = raw ? logits : (logits.count == 1 ? logits.map(sigmoid) : softmax(logits))
+        let work = try encodeRequest(model, .classify, items, truncate: truncate, field: "inputs", openAI: false)
+        return PredictRequest(work: work, raw: raw, single: single)
+    }
+
+    func predict(_ request: PredictRequest, _ arrival: Arrival) async throws -> Response {
+        let rows = try await request.work.model.worker.encode(.classify, request.work.encodings, arrival: arrival)
+        let labels = request.work.model.model.config.labels
+        let results = rows.map { logits -> JSONValue in
+            let scores = request.raw ? logits : (logits.count == 1 ? logits.map(sigmoid) : softmax(logits))
             let ranked = scores.indices.sorted { scores[$0] > scores[$1] }
             return .array(
                 ranked.map {
                     .object(JSONObject([("score", number(scores[$0])), ("label", .string(labels[$0]))]))
                 })
         }
-        return .json(single ? results[0] : .array(results))
+        return .json(request.single ? results[0] : .array(results))
     }
 
     /// `POST /rerank`: `query`, `texts`, `raw_scores`, `return_text`, `truncate` — a one-label classifier's score
     /// of each (query, text) pair, best first.
-    func rerank(_ fields: Fields) async throws -> Response {
+    func rerankRequest(_ fields: Fields) throws(APIError) -> RerankRequest {
         let model = try model(
             named: nil, can: \.reranks, task: "re-ranking (a one-label sequence classifier)", openAI: false)
         guard let query = try fields.string("query"), !query.isEmpty else {
@@ -171,22 +248,27 @@ extension ModelServer {
         let raw = try fields.bool("raw_scores") ?? false
         let returnText = try fields.bool("return_text") ?? false
         let truncate = try fields.bool("truncate") ?? false
-        let rows = try await encode(
+        let work = try encodeRequest(
             model, .classify, texts.map { (.text(query), $0) }, truncate: truncate, field: "texts", openAI: false)
-        let scores = rows.vectors.map { raw ? $0[0] : sigmoid($0[0]) }
+        return RerankRequest(work: work, texts: texts, raw: raw, returnText: returnText)
+    }
+
+    func rerank(_ request: RerankRequest, _ arrival: Arrival) async throws -> Response {
+        let rows = try await request.work.model.worker.encode(.classify, request.work.encodings, arrival: arrival)
+        let scores = rows.map { request.raw ? $0[0] : sigmoid($0[0]) }
         let ranked = scores.indices.sorted { scores[$0] > scores[$1] }
         return .json(
             .array(
                 ranked.map { index in
                     var object = JSONObject([("index", .int(index)), ("score", number(scores[index]))])
-                    if returnText { object.append("text", .string(texts[index])) }
+                    if request.returnText { object.append("text", .string(request.texts[index])) }
                     return .object(object)
                 }))
     }
 
     /// `POST /tokenize`: `inputs` (a string or strings), `add_special_tokens` — the tokens of each, with their
     /// UTF-8 byte spans (`start`, `stop`; null for added special tokens).
-    func tokenize(_ fields: Fields) async throws -> Response {
+    func tokenizeResponse(_ fields: Fields) throws(APIError) -> Response {
         let model = models[0]
         let special = try fields.bool("add_special_tokens") ?? true
         let texts = try fields.strings("inputs", limit: options.maxClientBatchSize, required: true) ?? []
@@ -252,25 +334,20 @@ extension ModelServer {
 
     // MARK: - Shared
 
-    /// Tokenizes every input (a text and an optional second text), then runs them in the worker's batches.
-    func encode(
+    /// Tokenizes every input (a text and an optional second text), checking each length.
+    func encodeRequest(
         _ model: ServedModel, _ kind: EncodeJob.Kind, _ inputs: [(TextInput, String?)], truncate: Bool,
         direction: Truncation.Direction = .right, field: String, openAI: Bool
-    ) async throws -> (vectors: [[Float]], tokens: Int) {
-        model.worker.expect()
-        let encodings: [Encoding]
-        do {
-            encodings = try inputs.enumerated().map { (index, input) throws(APIError) in
+    ) throws(APIError) -> EncodeRequest {
+        var encodings: [Encoding] = []
+        encodings.reserveCapacity(inputs.count)
+        for (index, input) in inputs.enumerated() {
+            encodings.append(
                 try model.encode(
                     input.0, pair: input.1, truncate: truncate, direction: direction,
-                    field: inputs.count == 1 ? field : "\(field)[\(index)]", openAI: openAI)
-            }
-        } catch {
-            model.worker.unexpect()
-            throw error
+                    field: inputs.count == 1 ? field : "\(field)[\(index)]", openAI: openAI))
         }
-        let vectors = try await model.worker.encode(kind, encodings)
-        return (vectors, encodings.reduce(0) { $0 + $1.count })
+        return EncodeRequest(model: model, kind: kind, encodings: encodings)
     }
 
     func normalized(_ vector: [Float]) -> [Float] {

@@ -17,7 +17,10 @@ final class ServedModel: Sendable {
 
     /// Wraps `entry.model`; `maxInputTokens` defaults to its sentence length (sentence-transformers'
     /// `max_seq_length`), else its maximum positions, and can only be lowered from there.
-    init(_ entry: ModelServer.Entry, maxInputTokens: Int?, limits: ModelWorker.Limits, metrics: ServerMetrics) throws {
+    init(
+        _ entry: ModelServer.Entry, maxInputTokens: Int?, limits: ModelWorker.Limits, metrics: ServerMetrics,
+        arrivals: Arrivals
+    ) throws {
         let model = entry.model
         guard let tokenizer = model.tokenizer else {
             throw ModelError.input("\(entry.name) has no tokenizer (tokenizer.json or a vocabulary) to serve with")
@@ -29,7 +32,7 @@ final class ServedModel: Sendable {
         precision = entry.precision
         let natural = (model as? any SentenceEncoder)?.sentenceLength ?? model.maxInputLength
         self.maxInputTokens = Swift.max(1, Swift.min(maxInputTokens ?? natural, model.maxInputLength))
-        worker = ModelWorker(model: model, limits: limits, metrics: metrics)
+        worker = ModelWorker(model: model, limits: limits, metrics: metrics, arrivals: arrivals)
     }
 
     /// Sentence embeddings (a base encoder).

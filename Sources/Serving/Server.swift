@@ -83,6 +83,7 @@ public final class ModelServer: Sendable {
     let models: [ServedModel]
     let options: ServerOptions
     let metrics: ServerMetrics
+    let arrivals: Arrivals
     /// Requests admitted and not yet answered (streams until their last byte).
     let admitted = Atomic<Int>(0)
     private let shutdownRequested = Mutex<(group: ServiceGroup?, requested: Bool)>((nil, false))
@@ -95,9 +96,12 @@ public final class ModelServer: Sendable {
             maxBatchWait: .milliseconds(options.maxBatchWaitMilliseconds),
             maxRunningSequences: options.maxRunningSequences)
         let shared = ServerMetrics()
+        let arrivals = Arrivals()
         models = try entries.map {
-            try ServedModel($0, maxInputTokens: options.maxInputTokens, limits: limits, metrics: shared)
+            try ServedModel(
+                $0, maxInputTokens: options.maxInputTokens, limits: limits, metrics: shared, arrivals: arrivals)
         }
+        self.arrivals = arrivals
         metrics = shared
         self.options = options
     }

@@ -2,6 +2,7 @@ import Foundation
 import Models
 import Serving
 import Support
+import TestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -82,6 +83,10 @@ import Testing
             #expect(
                 reply.errorMessage?.contains(item.message) == true,
                 "\(item.path) \(item.body.prefix(60)): \(reply.text)")
+            // `check` (what FuzzServe drives) refuses the same way without HTTP; body size is HTTP's to check.
+            if !item.body.hasSuffix("xxxxxxxx\"}") {
+                #expect(running.server.check(item.path, body: Array(item.body.utf8))?.status.rawValue == item.status)
+            }
             let json = try reply.json()
             if item.path.hasPrefix("/v1") {
                 #expect(json["error"]?["type"]?.string != nil, "OpenAI's shape: \(reply.text)")
@@ -93,6 +98,20 @@ import Testing
         #expect(truncated.status == 200)
         let again = try await client.post("/embed", "{\"inputs\":\"a tool\"}")
         #expect(again.body == good.body)
+    }
+
+    /// FuzzServe's seeds (a route byte, then a body) are requests every route accepts.
+    @Test func fuzzSeedsAreAccepted() async throws {
+        let server = try ModelServer(try ServedFixtures.all(), options: ServerOptions())
+        let routes = ["/v1/embeddings", "/v1/completions", "/embed", "/predict", "/rerank", "/tokenize", "/"]
+        let folder = Fixtures.path("serve")
+        let seeds = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        #expect(seeds.count == routes.count)
+        for seed in seeds {
+            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: folder + "/" + seed)))
+            let route = routes[Int(bytes[0]) % routes.count]
+            #expect(server.check(route, body: Array(bytes.dropFirst())) == nil, "\(seed) as \(route)")
+        }
     }
 
     @Test func everyRouteButHealthNeedsTheKey() async throws {
