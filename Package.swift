@@ -67,6 +67,7 @@ let benchmarks: [Target] = [
     .executableTarget(
         name: "ModelsBench", dependencies: ["Formats", "Models", "NN", "Tensors", "TestSupport", "Training"],
         path: "Benchmarks/ModelsBench"),
+    .executableTarget(name: "ServeBench", dependencies: ["TestSupport"], path: "Benchmarks/ServeBench"),
     .executableTarget(
         name: "TensorsBench", dependencies: ["Tensors", "NN", "CBLAS", "TestSupport"], path: "Benchmarks/TensorsBench"),
     .executableTarget(

@@ -90,6 +90,18 @@ void mh_f32_to_half_plain(int format, const float *src, size_t n, uint16_t *dst)
         for (size_t i = 0; i < n; i++) dst[i] = f32_to_f16(src[i]);
 }
 
+// y[i·ldy + j] = (accumulate ? y[i·ldy + j] : 0) + Σp x[i·k + p]·w[j·k + p], float32 weights, summed in index order.
+static void sgemm_rows_plain(const float *x, size_t m, size_t k, const float *w, size_t n, int accumulate, float *y,
+                             size_t ldy) {
+    for (size_t j = 0; j < n; j++) {
+        for (size_t i = 0; i < m; i++) {
+            float sum = 0;
+            for (size_t p = 0; p < k; p++) sum += x[i * k + p] * w[j * k + p];
+            y[i * ldy + j] = (accumulate ? y[i * ldy + j] : 0) + sum;
+        }
+    }
+}
+
 // y[i·ldy + j] = bias[j] + Σp x[i·k + p]·w[j·k + p], summed in float in index order.
 static void half_gemv_plain(int format, const float *x, size_t m, size_t k, const uint16_t *w, size_t n,
                             const float *bias, float *y, size_t ldy) {
@@ -205,6 +217,79 @@ __attribute__((target("avx2,fma,f16c"))) static void half_gemv_avx2(int format, 
     }
 }
 
+// Float32 weights, a few input rows (a short sequence), where sgemm would first copy all of W into its packed layout
+// (most of such a forward pass). Blocks of four weight rows × two input rows: per eight values six loads feed eight
+// FMAs, so the loop runs at the FMA rate rather than the load rate; the four weight rows (≤ 24 KB at k = 1536) stay
+// in L1 while every input row passes.
+__attribute__((target("avx2,fma,f16c"))) static void sgemm_rows_avx2(const float *x, size_t m, size_t k,
+                                                                     const float *w, size_t n, int accumulate,
+                                                                     float *y, size_t ldy) {
+    const size_t k8 = k / 8 * 8;
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const float *w0 = w + j * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+        size_t i = 0;
+        for (; i + 2 <= m; i += 2) {
+            const float *x0 = x + i * k, *x1 = x0 + k;
+            __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
+            __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+            for (size_t p = 0; p < k8; p += 8) {
+                __m256 v0 = _mm256_loadu_ps(x0 + p), v1 = _mm256_loadu_ps(x1 + p);
+                __m256 b = _mm256_loadu_ps(w0 + p);
+                a00 = _mm256_fmadd_ps(v0, b, a00);
+                a10 = _mm256_fmadd_ps(v1, b, a10);
+                b = _mm256_loadu_ps(w1 + p);
+                a01 = _mm256_fmadd_ps(v0, b, a01);
+                a11 = _mm256_fmadd_ps(v1, b, a11);
+                b = _mm256_loadu_ps(w2 + p);
+                a02 = _mm256_fmadd_ps(v0, b, a02);
+                a12 = _mm256_fmadd_ps(v1, b, a12);
+                b = _mm256_loadu_ps(w3 + p);
+                a03 = _mm256_fmadd_ps(v0, b, a03);
+                a13 = _mm256_fmadd_ps(v1, b, a13);
+            }
+            float s[2][4] = {{hsum(a00), hsum(a01), hsum(a02), hsum(a03)}, {hsum(a10), hsum(a11), hsum(a12), hsum(a13)}};
+            for (size_t p = k8; p < k; p++) {
+                s[0][0] += x0[p] * w0[p], s[0][1] += x0[p] * w1[p], s[0][2] += x0[p] * w2[p], s[0][3] += x0[p] * w3[p];
+                s[1][0] += x1[p] * w0[p], s[1][1] += x1[p] * w1[p], s[1][2] += x1[p] * w2[p], s[1][3] += x1[p] * w3[p];
+            }
+            for (size_t r = 0; r < 2; r++)
+                for (size_t c = 0; c < 4; c++) {
+                    float *out = y + (i + r) * ldy + j + c;
+                    *out = (accumulate ? *out : 0) + s[r][c];
+                }
+        }
+        for (; i < m; i++) {
+            const float *x0 = x + i * k;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (size_t p = 0; p < k8; p += 8) {
+                __m256 v0 = _mm256_loadu_ps(x0 + p);
+                a0 = _mm256_fmadd_ps(v0, _mm256_loadu_ps(w0 + p), a0);
+                a1 = _mm256_fmadd_ps(v0, _mm256_loadu_ps(w1 + p), a1);
+                a2 = _mm256_fmadd_ps(v0, _mm256_loadu_ps(w2 + p), a2);
+                a3 = _mm256_fmadd_ps(v0, _mm256_loadu_ps(w3 + p), a3);
+            }
+            float s[4] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3)};
+            for (size_t p = k8; p < k; p++) s[0] += x0[p] * w0[p], s[1] += x0[p] * w1[p], s[2] += x0[p] * w2[p], s[3] += x0[p] * w3[p];
+            for (size_t c = 0; c < 4; c++) {
+                float *out = y + i * ldy + j + c;
+                *out = (accumulate ? *out : 0) + s[c];
+            }
+        }
+    }
+    for (; j < n; j++) {
+        const float *wj = w + j * k;
+        for (size_t i = 0; i < m; i++) {
+            const float *xi = x + i * k;
+            __m256 a0 = _mm256_setzero_ps();
+            for (size_t p = 0; p < k8; p += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xi + p), _mm256_loadu_ps(wj + p), a0);
+            float sum = hsum(a0);
+            for (size_t p = k8; p < k; p++) sum += xi[p] * wj[p];
+            y[i * ldy + j] = (accumulate ? y[i * ldy + j] : 0) + sum;
+        }
+    }
+}
+
 static int has_avx2(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 }
@@ -264,4 +349,16 @@ int mh_half_gemv(int fast, int format, const float *x, size_t m, size_t k, const
     (void)fast;
     half_gemv_plain(format, x, m, k, w, n, bias, y, ldy);
     return 0;
+}
+
+void mh_sgemm_rows(int fast, const float *x, size_t m, size_t k, const float *w, size_t n, int accumulate, float *y,
+                   size_t ldy) {
+#ifdef MH_X86
+    if (fast && has_avx2()) {
+        sgemm_rows_avx2(x, m, k, w, n, accumulate, y, ldy);
+        return;
+    }
+#endif
+    (void)fast;
+    sgemm_rows_plain(x, m, k, w, n, accumulate, y, ldy);
 }

@@ -55,12 +55,12 @@ extension ModelServer {
 
         if request.stream {
             // The stream holds its admission slot until its last byte (or its client's departure).
-            _ = admitted.add(1, ordering: .relaxed)
+            _ = state.admitted.add(1, ordering: .relaxed)
             metrics.inFlight(1)
             let body = ResponseBody { [self] writer in
                 defer {
                     cancel()
-                    admitted.subtract(1, ordering: .relaxed)
+                    state.admitted.subtract(1, ordering: .relaxed)
                     metrics.inFlight(-1)
                 }
                 var open = started.count

@@ -84,9 +84,15 @@ public final class ModelServer: Sendable {
     let options: ServerOptions
     let metrics: ServerMetrics
     let arrivals: Arrivals
-    /// Requests admitted and not yet answered (streams until their last byte).
-    let admitted = Atomic<Int>(0)
-    private let shutdownRequested = Mutex<(group: ServiceGroup?, requested: Bool)>((nil, false))
+    /// The atomics and locks, in a class of their own: a throwing initializer that has stored a non-copyable
+    /// property crashes Swift 6.3's optimizer (CopyPropagation) on its failure path.
+    let state = State()
+
+    final class State: Sendable {
+        /// Requests admitted and not yet answered (streams until their last byte).
+        let admitted = Atomic<Int>(0)
+        let shutdown = Mutex<(group: ServiceGroup?, requested: Bool)>((nil, false))
+    }
 
     public init(_ entries: [Entry], options: ServerOptions) throws {
         try options.validate()
@@ -136,7 +142,7 @@ public final class ModelServer: Sendable {
             services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(Int64(options.shutdownTimeoutSeconds))
         let group = ServiceGroup(configuration: configuration)
-        let stopNow = shutdownRequested.withLock { state -> Bool in
+        let stopNow = state.shutdown.withLock { state -> Bool in
             state.group = group
             return state.requested
         }
@@ -146,7 +152,7 @@ public final class ModelServer: Sendable {
 
     /// Stops the server as SIGTERM does: no new connections, requests in flight finish, `run` returns.
     public func shutdown() async {
-        let group = shutdownRequested.withLock { state -> ServiceGroup? in
+        let group = state.shutdown.withLock { state -> ServiceGroup? in
             state.requested = true
             return state.group
         }
@@ -215,9 +221,9 @@ struct Gate: RouterMiddleware {
                 }
             }
             if counted {
-                let before = server.admitted.add(1, ordering: .relaxed).oldValue
+                let before = server.state.admitted.add(1, ordering: .relaxed).oldValue
                 if before >= server.options.maxConcurrentRequests {
-                    server.admitted.subtract(1, ordering: .relaxed)
+                    server.state.admitted.subtract(1, ordering: .relaxed)
                     throw APIError(
                         .tooManyRequests,
                         "the server is at its limit of \(server.options.maxConcurrentRequests) concurrent requests; "
@@ -227,7 +233,7 @@ struct Gate: RouterMiddleware {
             }
             defer {
                 if counted {
-                    server.admitted.subtract(1, ordering: .relaxed)
+                    server.state.admitted.subtract(1, ordering: .relaxed)
                     server.metrics.inFlight(-1)
                 }
             }

@@ -69,6 +69,21 @@ extension Tensor {
                     lda: outputMajor ? inputs : outputs, x.pointer(as: Float.self) + row * inputs,
                     beta: bias == nil ? 0 : 1, o + row * outputs)
             }
+        } else if rows <= Self.directRowsLimit, outputMajor, outputs > 0, inputs > 0 {
+            // A short sequence (a request to a server): each weight row read once, straight from W, where sgemm
+            // would first copy all of W into its packed layout — most of a forward pass at these shapes.
+            let (px, pw, po) = (
+                SharedBuffer(x.pointer(as: Float.self)), SharedBuffer(w.pointer(as: Float.self)), SharedBuffer(o)
+            )
+            let accumulate: Int32 = bias == nil ? 0 : 1
+            withExtendedLifetime((x, w)) {
+                splitInHalves(outputs * inputs >= 1 << 18 ? outputs : 1, minimum: 2) { start, count in
+                    let columns = outputs * inputs >= 1 << 18 ? count : outputs
+                    mh_sgemm_rows(
+                        1, px.base, rows, inputs, pw.base + start * inputs, columns, accumulate, po.base + start,
+                        outputs)
+                }
+            }
         } else if rows > 0, outputs > 0 {
             BLASDriver.sgemm(
                 CblasNoTrans, outputMajor ? CblasTrans : CblasNoTrans, m: rows, n: outputs, k: inputs, alpha: 1,
@@ -89,6 +104,9 @@ extension Tensor {
             return grads
         }
     }
+
+    /// The most rows (tokens) a `linear` reads W directly for (`mh_sgemm_rows`) instead of calling sgemm.
+    static let directRowsLimit = 16
 
     /// How an operand's last two axes reach BLAS: as stored (row stride = leading dimension) or transposed.
     private static func blasOperand(_ x: Tensor) -> (Tensor, transposed: Bool, leading: Int) {

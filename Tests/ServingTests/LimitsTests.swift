@@ -9,6 +9,16 @@ import Testing
     import FoundationNetworking
 #endif
 
+/// Polls `condition` every 20 ms until it holds or `seconds` pass (generous: CI runs the suites in parallel).
+func eventually(_ seconds: Double = 30, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return false
+}
+
 /// Bad input, limits, authentication, load, disconnects and shutdown.
 @Suite(.serialized) struct LimitsTests {
     /// A GPT-2 drawn at random, wide and long enough (1024 positions, no EOS) that a long completion takes a
@@ -139,31 +149,15 @@ import Testing
         // A client that sends half its body holds the only slot.
         let stalled = try RawConnection(port: running.port)
         stalled.send("POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{\"inputs\":")
-        var holding = 0.0
-        for _ in 0..<100 where holding == 0 {  // /metrics is not counted: it sees the slot taken
-            holding = try await client.metric("hub_requests_in_flight") ?? 0
-            if holding == 0 { try await Task.sleep(for: .milliseconds(20)) }
-        }
-        #expect(holding == 1)
-        var refused: HTTPReply?
-        for _ in 0..<100 {
-            let reply = try await client.post("/embed", "{\"inputs\": \"a\"}")
-            if reply.status == 429 {
-                refused = reply
-                break
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        #expect(refused?.headers["retry-after"] == "1")
-        #expect(refused?.errorMessage?.contains("limit of 1 concurrent") == true)
+        // /metrics is not counted: it sees the slot taken.
+        #expect(try await eventually { try await client.metric("hub_requests_in_flight") == 1 })
+        let refused = try await client.post("/embed", "{\"inputs\": \"a\"}")
+        #expect(refused.status == 429)
+        #expect(refused.headers["retry-after"] == "1")
+        #expect(refused.errorMessage?.contains("limit of 1 concurrent") == true)
         stalled.send(" \"a tool\"}                           ")
         _ = stalled.read(until: "]]")
-        var status = 0
-        for _ in 0..<100 where status != 200 {
-            status = try await client.post("/embed", "{\"inputs\": \"a\"}").status
-            if status != 200 { try await Task.sleep(for: .milliseconds(20)) }
-        }
-        #expect(status == 200)
+        #expect(try await eventually { try await client.post("/embed", "{\"inputs\": \"a\"}").status == 200 })
     }
 
     @Test func aStalledClientIsClosedWithoutHoldingTheWorker() async throws {
@@ -188,16 +182,13 @@ import Testing
                 + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
         #expect(connection.read(until: "data: ").contains("200 OK"))
         #expect(try await client.metric("hub_running_sequences") == 1)
-        close(connection.descriptor)
-        var running1 = 1.0
-        var inFlight = 1.0
-        for _ in 0..<200 where running1 != 0 || inFlight != 0 {
-            try await Task.sleep(for: .milliseconds(20))
-            running1 = try await client.metric("hub_running_sequences") ?? -1
-            inFlight = try await client.metric("hub_requests_in_flight") ?? -1
+        connection.hangUp()
+        let settled = try await eventually {
+            let running = try await client.metric("hub_running_sequences")
+            let inFlight = try await client.metric("hub_requests_in_flight")
+            return running == 0 && inFlight == 0
         }
-        #expect(running1 == 0)
-        #expect(inFlight == 0)
+        #expect(settled)
         // Cancelled, not run to the end.
         #expect((try await client.metric("hub_tokens_total{kind=\"generated\"}") ?? 1000) < 1000)
     }
@@ -205,19 +196,16 @@ import Testing
     @Test func shutdownLetsRequestsInFlightFinish() async throws {
         let running = try await RunningServer([.init(name: "slow", model: try Self.slowGPT2())])
         let client = TestClient(running.base)
-        let request = Task {
-            try await client.post("/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 150, \"temperature\": 0}")
-        }
-        var started = 0.0
-        for _ in 0..<200 where started == 0 {
-            try await Task.sleep(for: .milliseconds(10))
-            started = try await client.metric("hub_running_sequences") ?? 0
-        }
-        #expect(started == 1)
-        try await running.stop()
-        let reply = try await request.value
-        #expect(reply.status == 200)
-        #expect(try reply.json()["usage"]?["completion_tokens"]?.integer == 150)
+        // A stream in flight (its first chunk read) when shutdown begins: it runs to its end, then `run` returns.
+        let body = "{\"prompt\": \"a\", \"max_tokens\": 150, \"temperature\": 0, \"stream\": true}"
+        let stream = try RawConnection(port: running.port)
+        stream.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        let head = stream.read(until: "data: ")
+        #expect(head.contains("200 OK"))
+        let stopping = Task { try await running.stop() }
+        let rest = stream.read(until: "data: [DONE]")
+        #expect(rest.contains("\"finish_reason\":\"length\"") && rest.contains("data: [DONE]"))
+        try await stopping.value
         await #expect(throws: (any Error).self) { _ = try await client.get("/health") }
     }
 

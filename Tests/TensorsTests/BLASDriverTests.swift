@@ -7,8 +7,58 @@ import Testing
 
 /// The product driver that cuts large products in two halves for two threads (OpenBLAS single-threaded): every
 /// transpose combination, cut by rows and by columns, odd sizes, α and β, equals a float64 product; so do the
-/// matrix–vector products cut by outputs.
+/// matrix–vector products cut by outputs, and `linear`'s direct path for short sequences (`mh_sgemm_rows`, AVX2 and
+/// plain).
 @Suite struct BLASDriverTests {
+    /// x Wᵀ + b in float64 and the sum of the products' sizes, for the float32 rounding bound.
+    func exactLinear(_ x: [Float], _ w: [Float], _ bias: [Float]?, m: Int, k: Int, n: Int) -> ([Double], [Double]) {
+        var values = [Double](repeating: 0, count: m * n)
+        var sizes = values
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum = Double(bias?[j] ?? 0)
+                var size = abs(sum)
+                for p in 0..<k {
+                    sum += Double(x[i * k + p]) * Double(w[j * k + p])
+                    size += abs(Double(x[i * k + p]) * Double(w[j * k + p]))
+                }
+                (values[i * n + j], sizes[i * n + j]) = (sum, size)
+            }
+        }
+        return (values, sizes)
+    }
+
+    /// Up to 16 rows, `linear` reads W directly (both kernels, odd rows, k not a multiple of 8, n not of 4; the
+    /// last shape is split over two threads by outputs) — within float32's rounding of float64's answer.
+    @Test func shortSequenceLinearMatchesFloat64() {
+        var generator = RandomGenerator(seed: 23)
+        for (m, k, n) in [(3, 5, 3), (4, 8, 4), (5, 33, 9), (7, 100, 13), (12, 384, 37), (16, 17, 6), (13, 1536, 385)] {
+            for withBias in [false, true] {
+                let x = Tensor.randomNormal([m, k], using: &generator)
+                let w = Tensor.randomNormal([n, k], using: &generator)
+                let bias = withBias ? Tensor.randomNormal([n], using: &generator) : nil
+                let (expected, sizes) = exactLinear(x.floats, w.floats, bias?.floats, m: m, k: k, n: n)
+                func worst(_ got: [Float]) -> Double {
+                    got.indices.map {
+                        abs(Double(got[$0]) - expected[$0]) / (sizes[$0] * Double(k + 1) * 0x1p-23 + 1e-30)
+                    }
+                    .max() ?? 0
+                }
+                #expect(worst(x.linear(weight: w, bias: bias).floats) <= 1, "linear \(m)×\(k)×\(n) bias \(withBias)")
+                for fast: Int32 in [0, 1] {
+                    var y =
+                        bias.map { b in (0..<m).flatMap { _ in b.floats } } ?? [Float](repeating: .nan, count: m * n)
+                    x.floats.withUnsafeBufferPointer { px in
+                        w.floats.withUnsafeBufferPointer { pw in
+                            mh_sgemm_rows(fast, px.baseAddress, m, k, pw.baseAddress, n, withBias ? 1 : 0, &y, n)
+                        }
+                    }
+                    #expect(worst(y) <= 1, "mh_sgemm_rows fast \(fast) \(m)×\(k)×\(n) bias \(withBias)")
+                }
+            }
+        }
+    }
+
     /// op(X) as a function of (row, column) for X stored row-major with leading dimension `ld`.
     func element(_ x: [Float], _ transposed: Bool, _ ld: Int) -> (Int, Int) -> Double {
         { row, column in Double(transposed ? x[column * ld + row] : x[row * ld + column]) }

@@ -115,6 +115,12 @@ void mh_f32_to_half_plain(int format, const float *src, size_t n, uint16_t *dst)
 int mh_half_gemv(int fast, int format, const float *x, size_t m, size_t k, const uint16_t *w, size_t n,
                   const float *bias, float *y, size_t ldy);
 
+/// y[i·ldy + j] = (accumulate ? y[i·ldy + j] : 0) + Σp x[i·k + p]·w[j·k + p] for `m` rows of x [m, k] and a
+/// float32 W [n, k] (a Linear layer's weight): each weight row read once, straight from W — for a few rows (a short
+/// sequence), where sgemm would pack all of W first. `fast` 0 forces the plain loop (the oracle).
+void mh_sgemm_rows(int fast, const float *x, size_t m, size_t k, const float *w, size_t n, int accumulate, float *y,
+                   size_t ldy);
+
 /// Hands the C heap's free pages back to the system (glibc's malloc_trim; nothing elsewhere).
 void mh_trim_heap(void);
 
