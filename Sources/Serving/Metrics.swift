@@ -44,6 +44,7 @@ public final class ServerMetrics: Sendable {
         var queueTime = Histogram(secondBuckets)
         var batchSize = Histogram(batchBuckets)
         var batchTokens = Histogram(tokenBuckets)
+        var decodeRows = Histogram(batchBuckets)
         var promptTokens = 0
         var completionTokens = 0
         var inFlight = 0
@@ -75,6 +76,9 @@ public final class ServerMetrics: Sendable {
             for seconds in queueSeconds { $0.queueTime.observe(seconds) }
         }
     }
+
+    /// One decoding step of the running batch, with its rows (sequences).
+    func recordDecodeStep(rows: Int) { state.withLock { $0.decodeRows.observe(Double(rows)) } }
 
     /// Tokens read (prompts, texts to embed or classify) and generated.
     func recordTokens(prompt: Int, completion: Int) {
@@ -118,6 +122,8 @@ public final class ServerMetrics: Sendable {
         histogram("hub_batch_size", "", snapshot.batchSize)
         header("hub_batch_tokens", "histogram", "Padded tokens per embedding or classification forward pass.")
         histogram("hub_batch_tokens", "", snapshot.batchTokens)
+        header("hub_decode_batch_size", "histogram", "Sequences per decoding step of a completion batch.")
+        histogram("hub_decode_batch_size", "", snapshot.decodeRows)
         header("hub_tokens_total", "counter", "Tokens read from inputs and prompts, and tokens generated.")
         lines.append("hub_tokens_total{kind=\"input\"} \(snapshot.promptTokens)")
         lines.append("hub_tokens_total{kind=\"generated\"} \(snapshot.completionTokens)")

@@ -418,6 +418,7 @@ final class ModelWorker: @unchecked Sendable {
         }
         guard let cache, !sequences.isEmpty else { return }
         let batch = sequences.count
+        metrics.recordDecodeStep(rows: batch)
         for row in 0..<batch { masks[row].append(1) }
         let inputs = ModelInputs(
             inputIDs: Tensor(sequences.map { Int32($0.history[$0.history.count - 1]) }, shape: [batch, 1]),

@@ -182,6 +182,54 @@ import Testing
         #expect(choices.map { $0["index"]?.integer ?? -1 } == [0, 1, 2, 3])
     }
 
+    /// Completions arriving together join one running batch (different prompt lengths: the narrower cache rows are
+    /// left-padded and masked); each still gets the library's tokens for its own prompt and seed.
+    @Test func concurrentCompletionsShareTheBatchAndKeepTheirOwnTokens() async throws {
+        let running = try await RunningServer(try ServedFixtures.all())
+        defer { Task { try? await running.stop() } }
+        let client = TestClient(running.base)
+        let lm = try ServedFixtures.gpt2() as! any CausalLM
+        let prompts = ["hello", "the licence is free", "a", "ModelHub reads files", "tool", "it runs on the cpu"]
+
+        // One request, six prompts of different lengths: admitted together, decoded as one batch of six rows; choice
+        // i is sampled with seed + i.
+        let together = try await client.post(
+            "/v1/completions",
+            "{\"model\":\"tiny-gpt2\",\"prompt\":[\(prompts.map(quoted).joined(separator: ","))],\"max_tokens\":12,"
+                + "\"seed\":30}")
+        let choices = try together.json()["choices"]?.array ?? []
+        for (index, prompt) in prompts.enumerated() {
+            let settings = GenerationConfig(
+                maxNewTokens: 12, sampling: true, temperature: 1, topK: 0, topP: 1, seed: UInt64(30 + index))
+            #expect(
+                choices[index]["text"]?.string == (try lm.generate(prompt, config: settings).text), "choice \(index)")
+        }
+        let singleRowSteps = try await client.metric("hub_decode_batch_size_bucket{le=\"1\"}") ?? 0
+        let steps = try await client.metric("hub_decode_batch_size_count") ?? 0
+        #expect(steps > singleRowSteps, "\(steps) decoding steps, \(singleRowSteps) of them with one row")
+
+        // Six requests at once: they join the running batch as they arrive.
+        var expected: [String] = []
+        for (index, prompt) in prompts.enumerated() {
+            let settings = GenerationConfig(
+                maxNewTokens: 10 + index, sampling: true, temperature: 1, topK: 0, topP: 1, seed: UInt64(40 + index))
+            expected.append(try lm.generate(prompt, config: settings).text)
+        }
+        let answers = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for (index, prompt) in prompts.enumerated() {
+                group.addTask {
+                    let reply = try await client.post(
+                        "/v1/completions",
+                        "{\"model\":\"tiny-gpt2\",\"prompt\":\(quoted(prompt)),\"max_tokens\":\(10 + index),"
+                            + "\"seed\":\(40 + index)}")
+                    return (index, try reply.json()["choices"]?[0]?["text"]?.string ?? "<\(reply.status)>")
+                }
+            }
+            return try await group.reduce(into: [Int: String]()) { $0[$1.0] = $1.1 }
+        }
+        for index in prompts.indices { #expect(answers[index] == expected[index], "prompt \(index)") }
+    }
+
     @Test func tokenizeInfoModelsHealthAndMetrics() async throws {
         let running = try await RunningServer(try ServedFixtures.all())
         defer { Task { try? await running.stop() } }
