@@ -57,12 +57,7 @@ func load(_ server: Server, connections: Int, duration: Int) -> [String: Double]
     guard (try? process.run()) != nil else { return [:] }
     let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
-    var figures: [String: Double] = [:]
-    for line in text.split(separator: "\n") {
-        let fields = line.split(separator: "\t")
-        if fields.count == 2, let value = Double(fields[1]) { figures[String(fields[0])] = value }
-    }
-    return figures
+    return Peer.parse(text)
 }
 
 /// Whether `name` is an executable on PATH.

@@ -16,12 +16,18 @@ public enum Peer {
         // Read before waiting: a peer that fills the pipe would otherwise never exit.
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        let figures = parse(text)
+        return figures.isEmpty ? nil : figures
+    }
+
+    /// The `name<TAB>value` lines of a peer's (or wrk's) output; other lines are ignored.
+    public static func parse(_ text: String) -> [String: Double] {
         var figures: [String: Double] = [:]
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: "\t")
             if fields.count == 2, let value = Double(fields[1]) { figures[String(fields[0])] = value }
         }
-        return figures.isEmpty ? nil : figures
+        return figures
     }
 }
 

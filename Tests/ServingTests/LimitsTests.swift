@@ -36,6 +36,13 @@ func eventually(_ seconds: Double = 30, _ condition: () async throws -> Bool) as
         return model
     }
 
+    /// `POST /embed` announcing a 40-byte body of which only `start` is sent.
+    static func halfSentRequest(port: Int, _ start: String) throws -> RawConnection {
+        let connection = try RawConnection(port: port)
+        connection.send("POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n" + start)
+        return connection
+    }
+
     @Test func badInputGetsOneClearErrorAndChangesNoOtherAnswer() async throws {
         let running = try await RunningServer(try ServedFixtures.all()) { $0.maxBodyBytes = 4096 }
         defer { Task { try? await running.stop() } }
@@ -147,8 +154,7 @@ func eventually(_ seconds: Double = 30, _ condition: () async throws -> Bool) as
         defer { Task { try? await running.stop() } }
         let client = TestClient(running.base)
         // A client that sends half its body holds the only slot.
-        let stalled = try RawConnection(port: running.port)
-        stalled.send("POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{\"inputs\":")
+        let stalled = try Self.halfSentRequest(port: running.port, "{\"inputs\":")
         // /metrics is not counted: it sees the slot taken.
         #expect(try await eventually { try await client.metric("hub_requests_in_flight") == 1 })
         let refused = try await client.post("/embed", "{\"inputs\": \"a\"}")
@@ -164,8 +170,7 @@ func eventually(_ seconds: Double = 30, _ condition: () async throws -> Bool) as
         let running = try await RunningServer(try ServedFixtures.all()) { $0.idleTimeoutSeconds = 1 }
         defer { Task { try? await running.stop() } }
         let client = TestClient(running.base)
-        let stalled = try RawConnection(port: running.port)
-        stalled.send("POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{\"inp")
+        let stalled = try Self.halfSentRequest(port: running.port, "{\"inp")
         #expect(try await client.post("/embed", "{\"inputs\": \"a\"}").status == 200)
         #expect(stalled.closedByPeer(within: 5))
         #expect(try await client.post("/embed", "{\"inputs\": \"a\"}").status == 200)

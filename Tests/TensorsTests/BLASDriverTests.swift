@@ -10,24 +10,6 @@ import Testing
 /// matrix–vector products cut by outputs, and `linear`'s direct path for short sequences (`mh_sgemm_rows`, AVX2 and
 /// plain).
 @Suite struct BLASDriverTests {
-    /// x Wᵀ + b in float64 and the sum of the products' sizes, for the float32 rounding bound.
-    func exactLinear(_ x: [Float], _ w: [Float], _ bias: [Float]?, m: Int, k: Int, n: Int) -> ([Double], [Double]) {
-        var values = [Double](repeating: 0, count: m * n)
-        var sizes = values
-        for i in 0..<m {
-            for j in 0..<n {
-                var sum = Double(bias?[j] ?? 0)
-                var size = abs(sum)
-                for p in 0..<k {
-                    sum += Double(x[i * k + p]) * Double(w[j * k + p])
-                    size += abs(Double(x[i * k + p]) * Double(w[j * k + p]))
-                }
-                (values[i * n + j], sizes[i * n + j]) = (sum, size)
-            }
-        }
-        return (values, sizes)
-    }
-
     /// Up to 16 rows, `linear` reads W directly (both kernels, odd rows, k not a multiple of 8, n not of 4; the
     /// last shape is split over two threads by outputs) — within float32's rounding of float64's answer.
     @Test func shortSequenceLinearMatchesFloat64() {

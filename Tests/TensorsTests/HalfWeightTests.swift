@@ -68,27 +68,6 @@ import Testing
         #expect(mismatches == 0)
     }
 
-    /// x Wᵀ + b in float64 from the half weight's exact float32 values.
-    func exact(
-        _ x: [Float], _ w: [Float], _ bias: [Float]?, m: Int, k: Int, n: Int
-    ) -> (values: [Double], sizes: [Double]) {
-        var values = [Double](repeating: 0, count: m * n)
-        var sizes = [Double](repeating: 0, count: m * n)
-        for i in 0..<m {
-            for j in 0..<n {
-                var sum = Double(bias?[j] ?? 0)
-                var size = abs(sum)
-                for p in 0..<k {
-                    sum += Double(x[i * k + p]) * Double(w[j * k + p])
-                    size += abs(Double(x[i * k + p]) * Double(w[j * k + p]))
-                }
-                values[i * n + j] = sum
-                sizes[i * n + j] = size
-            }
-        }
-        return (values, sizes)
-    }
-
     @Test(arguments: [HalfWeight.Format.bfloat16, .float16])
     func productsMatchFloat64OnAwkwardShapes(format: HalfWeight.Format) {
         var generator = RandomGenerator(seed: 3)
@@ -102,7 +81,7 @@ import Testing
                 let x = Tensor.randomNormal([m, k], using: &generator)
                 let weight = HalfWeight(Tensor.randomNormal([n, k], using: &generator), format: format)
                 let bias = withBias ? Tensor.randomNormal([n], using: &generator) : nil
-                let (expected, sizes) = exact(
+                let (expected, sizes) = exactLinear(
                     x.floats, weight.dequantized().floats, bias?.floats, m: m, k: k, n: n)
                 for vectorized in [true, false] {
                     let y = x.halfLinear(weight, bias: bias, vectorized: vectorized)
