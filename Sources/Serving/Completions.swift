@@ -54,10 +54,10 @@ extension ModelServer {
         for job in jobs { request.model.worker.generate(job) }
 
         if request.stream {
-            // The stream holds its admission slot until its last byte (or its client's departure).
-            _ = state.admitted.add(1, ordering: .relaxed)
-            metrics.inFlight(1)
             let body = ResponseBody { [self] writer in
+                // The stream holds an admission slot until its last byte (or its client's departure).
+                state.admitted.add(1, ordering: .relaxed)
+                metrics.inFlight(1)
                 defer {
                     cancel()
                     state.admitted.subtract(1, ordering: .relaxed)

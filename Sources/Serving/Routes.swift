@@ -53,7 +53,16 @@ extension ModelServer {
         }
         router.get("/v1/models") { _, _ in self.listModels() }
         router.get("/info") { _, _ in self.info() }
-        for path in ["/v1/embeddings", "/v1/completions", "/embed", "/predict", "/rerank", "/tokenize", "/"] {
+        // A completion can run long: if its client hangs up before the answer, the handler's task is cancelled and
+        // its sequences leave the batch (a stream notices instead when a write fails).
+        router.post("/v1/completions") { request, _ in
+            try await request.body.consumeWithCancellationOnInboundClose { body in
+                let buffer = try await body.collect(upTo: self.options.maxBodyBytes)
+                let fields = try Fields(Array(buffer.readableBytesView), openAI: true)
+                return try await self.completions(try self.completionRequest(fields))
+            }
+        }
+        for path in ["/v1/embeddings", "/embed", "/predict", "/rerank", "/tokenize", "/"] {
             router.post(RouterPath(path)) { request, _ in
                 let fields = try await self.fields(request, openAI: path.hasPrefix("/v1"))
                 // Counted from here until its work is queued: the workers may wait a moment for it.
@@ -103,7 +112,6 @@ extension ModelServer {
     func answer(_ path: String, _ fields: Fields, arrival: Arrival) async throws -> Response {
         switch route(path) {
         case "/v1/embeddings": try await embeddings(try openAIEmbeddingsRequest(fields), arrival)
-        case "/v1/completions": try await completions(try completionRequest(fields))
         case "/embed": try await embeddings(try embedRequest(fields), arrival)
         case "/predict": try await predict(try predictRequest(fields), arrival)
         case "/rerank": try await rerank(try rerankRequest(fields), arrival)

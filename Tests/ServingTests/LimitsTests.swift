@@ -176,7 +176,7 @@ func eventually(_ seconds: Double = 30, _ condition: () async throws -> Bool) as
         #expect(try await client.post("/embed", "{\"inputs\": \"a\"}").status == 200)
     }
 
-    @Test func aDisconnectedStreamIsCancelledAndFreesItsSlot() async throws {
+    @Test func aDisconnectedClientsWorkIsCancelledAndFreesItsSlot() async throws {
         let running = try await RunningServer([.init(name: "slow", model: try Self.slowGPT2())])
         defer { Task { try? await running.stop() } }
         let client = TestClient(running.base)
@@ -195,7 +195,18 @@ func eventually(_ seconds: Double = 30, _ condition: () async throws -> Bool) as
         }
         #expect(settled)
         // Cancelled, not run to the end.
-        #expect((try await client.metric("hub_tokens_total{kind=\"generated\"}") ?? 1000) < 1000)
+        let generated = try await client.metric("hub_tokens_total{kind=\"generated\"}") ?? 1000
+        #expect(generated < 1000)
+
+        // Not streamed: the client hangs up while its sequence decodes; the handler is cancelled and so is the work.
+        let plain = "{\"prompt\": \"a\", \"max_tokens\": 1000, \"temperature\": 0}"
+        let waiting = try RawConnection(port: running.port)
+        waiting.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: \(plain.utf8.count)\r\n\r\n\(plain)")
+        #expect(try await eventually { try await client.metric("hub_running_sequences") == 1 })
+        waiting.hangUp()
+        #expect(try await eventually { try await client.metric("hub_running_sequences") == 0 })
+        let after = try await client.metric("hub_tokens_total{kind=\"generated\"}") ?? 2000
+        #expect(after - generated < 1000, "\(after - generated) tokens generated for the abandoned request")
     }
 
     @Test func shutdownLetsRequestsInFlightFinish() async throws {
