@@ -43,9 +43,10 @@ let modules: [Target] = [
     .target(
         name: "Serving",
         dependencies: [
-            "Models", "Support", "Tensors", "Tokenizers", .product(name: "Hummingbird", package: "hummingbird"),
+            "Hub", "Models", "Support", "Tensors", "Tokenizers", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]
     ),
 ]
@@ -112,9 +113,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // No traits: swift-configuration support and full Foundation are not needed, and cost build time.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
-        // Already in Hummingbird's graph; named for the signal-driven graceful shutdown and NIO's body-size error.
+        // Already in Hummingbird's graph; named for the signal-driven graceful shutdown, NIO's body-size error and
+        // the Hub's own header names (HTTPField).
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: systemLibraries + modules + cli + benchmarks + examples + tests
 )

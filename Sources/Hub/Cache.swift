@@ -55,6 +55,32 @@ public struct HubCache: Sendable {
         return nil
     }
 
+    /// `root/models--ORG--NAME`: where `repo` is cached.
+    public func folder(of repo: String) -> String { root + "/" + Self.folderName(for: repo) }
+
+    /// The commit `revision` names in `repo`'s cached folder, or nil.
+    ///
+    /// A branch or tag through `refs/`, a full commit hash with its snapshot folder, or a short one (7 to 39 hex
+    /// digits) that starts exactly one snapshot's name. A revision with `/`, `..` or other characters outside a ref
+    /// name's never reaches the filesystem.
+    public func commit(repo: String, revision: String) -> String? {
+        let base = folder(of: repo)
+        let bytes = Array(revision.utf8)
+        guard !bytes.isEmpty, bytes.count <= 255, revision != ".", revision != "..",
+            bytes.allSatisfy({ $0 > 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "\\") })
+        else { return nil }
+        if Self.isCommit(revision) {
+            var isDirectory = false
+            return fileExists(base + "/snapshots/" + revision, isDirectory: &isDirectory) && isDirectory
+                ? revision : nil
+        }
+        if let commit = Self.readRef(base + "/refs/" + revision) { return commit }
+        let hex = bytes.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+        guard hex, bytes.count >= 7 else { return nil }
+        let matches = directoryEntries(base + "/snapshots").filter { Self.isCommit($0) && $0.hasPrefix(revision) }
+        return matches.count == 1 ? matches[0] : nil
+    }
+
     /// The cached snapshot for what a name resolved to: a catalog model is looked for under the name as typed,
     /// its canonical repo id and its aliases (the Python client names the folder after the id it was given).
     public func snapshot(

@@ -12,7 +12,7 @@ struct HubCommand: ParsableCommand {
         commandName: "hub",
         abstract:
             "Pretrained transformers from a name to working Swift code: pull, convert, inspect, export, tokenize, run, "
-            + "generate, serve, finetune, bench.",
+            + "generate, serve, mirror, finetune, bench.",
         discussion: """
             Models: a catalog name (hub search), an org/name repo id, downloaded into the Hugging Face cache shared \
             with the Python client (HF_ENDPOINT, HF_HOME, HF_HUB_CACHE, HF_TOKEN, HF_HUB_OFFLINE as it reads them). \
@@ -23,7 +23,8 @@ struct HubCommand: ParsableCommand {
         subcommands: [
             PullCommand.self, ResolveCommand.self, ListCommand.self, RemoveCommand.self, GarbageCommand.self,
             SearchCommand.self, ConvertCommand.self, InspectCommand.self, ExportCommand.self, TokenizeCommand.self,
-            RunCommand.self, GenerateCommand.self, ServeCommand.self, FinetuneCommand.self, BenchCommand.self,
+            RunCommand.self, GenerateCommand.self, ServeCommand.self, MirrorCommand.self, FinetuneCommand.self,
+            BenchCommand.self,
         ]
     )
 

@@ -137,6 +137,6 @@ struct ServeCommand: ParsableCommand {
 }
 
 /// Carries the server task's error back to the blocked command thread.
-private final class ErrorBox: @unchecked Sendable {
+final class ErrorBox: @unchecked Sendable {
     var error: (any Error)?
 }

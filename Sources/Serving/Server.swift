@@ -1,9 +1,7 @@
 import Foundation
 import Hummingbird
-import Logging
 import Models
 import NIOCore
-import ServiceLifecycle
 import Support
 import Synchronization
 
@@ -91,8 +89,8 @@ public final class ModelServer: Sendable {
     final class State: Sendable {
         /// Requests admitted and not yet answered (streams until their last byte).
         let admitted = Atomic<Int>(0)
-        let shutdown = Mutex<(group: ServiceGroup?, requested: Bool)>((nil, false))
     }
+    private let service = HTTPService()
 
     public init(_ entries: [Entry], options: ServerOptions) throws {
         try options.validate()
@@ -125,39 +123,16 @@ public final class ModelServer: Sendable {
     public func run(onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) async throws {
         for model in models { model.worker.start() }
         defer { for model in models { model.worker.stop() } }
-        var logger = Logger(label: "hub-serve")
-        logger.logLevel = .warning
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: Gate(server: self))
         addRoutes(to: router)
-        let app = Application(
-            router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(options.idleTimeoutSeconds)))),
-            configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
-            onServerRunning: { [options] channel in
-                onListening(options.host, channel.localAddress?.port ?? options.port)
-            },
-            logger: logger)
-        var configuration = ServiceGroupConfiguration(
-            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        configuration.maximumGracefulShutdownDuration = .seconds(Int64(options.shutdownTimeoutSeconds))
-        let group = ServiceGroup(configuration: configuration)
-        let stopNow = state.shutdown.withLock { state -> Bool in
-            state.group = group
-            return state.requested
-        }
-        if stopNow { await group.triggerGracefulShutdown() }
-        try await group.run()
+        try await service.run(
+            router: router, host: options.host, port: options.port, idleTimeoutSeconds: options.idleTimeoutSeconds,
+            shutdownTimeoutSeconds: options.shutdownTimeoutSeconds, label: "hub-serve", onListening: onListening)
     }
 
     /// Stops the server as SIGTERM does: no new connections, requests in flight finish, `run` returns.
-    public func shutdown() async {
-        let group = state.shutdown.withLock { state -> ServiceGroup? in
-            state.requested = true
-            return state.group
-        }
-        await group?.triggerGracefulShutdown()
-    }
+    public func shutdown() async { await service.stop() }
 
     /// The inputs and prompts waiting for the workers, and the sequences decoding.
     var depth: (queued: Int, running: Int) {

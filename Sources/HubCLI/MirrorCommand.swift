@@ -1,0 +1,64 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import ModelHub
+import Serving
+
+/// `hub mirror`: the local Hugging Face cache served read-only over the Hub's protocol.
+struct MirrorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mirror",
+        abstract: "Serve the local Hugging Face cache, read-only, over the Hub's protocol (HF_ENDPOINT for others).",
+        discussion: """
+            Serves the cache HF_HUB_CACHE / HF_HOME select (the same rules as every command) to huggingface_hub, \
+            transformers and hub pull on other machines: set HF_ENDPOINT=http://HOST:PORT there. Answers GET \
+            /api/models/REPO[/revision/REV] and HEAD/GET /REPO/resolve/REV/PATH (byte ranges, the Hub's ETag, \
+            X-Repo-Commit, X-Linked-Etag and X-Linked-Size headers); revisions are branches and tags the cache has \
+            refs for, full commit hashes and unique short ones. Missing repos, revisions and files get 404 with \
+            X-Error-Code RepoNotFound, RevisionNotFound or EntryNotFound. Nothing a request says can write, or read \
+            outside the cache's models--* folders. Prints `mirroring CACHE on http://HOST:PORT` and serves until \
+            SIGTERM or SIGINT. Binds loopback unless --host says otherwise.
+            """
+    )
+
+    @Option(help: "Address to bind (127.0.0.1: this machine only; 0.0.0.0: every interface).")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0: any free port, printed).")
+    var port = 8090
+
+    @Flag(help: "Print the startup line as a JSON object.")
+    var json = false
+
+    func validate() throws {
+        if !(0...65_535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
+    }
+
+    func run() throws {
+        var options = MirrorOptions()
+        options.host = host
+        options.port = port
+        let root = HubEnvironment(ProcessInfo.processInfo.environment).cacheDirectory
+        let mirror = CacheMirror(cacheRoot: root, options: options)
+        let failure = ErrorBox()
+        let done = DispatchSemaphore(value: 0)
+        let json = json
+        Task {
+            do {
+                try await mirror.run { host, port in
+                    let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+                    Output.writeStandardOutput(
+                        json
+                            ? JSONValue.object(JSONObject([("cache", .string(root)), ("listening", .string(url))]))
+                                .serialized() + "\n"
+                            : "mirroring \(root) on \(url)\n")
+                }
+            } catch {
+                failure.error = error
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = failure.error { throw error }
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import Support
+import TestSupport
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// `hub mirror` over a cache that `hub pull` filled from the loopback Hub: `hub pull` and huggingface_hub through it
+/// get byte-identical files and the same cache layout; ranges, HEAD, the Hub's three 404s, and paths that try to
+/// leave the cache.
+@Suite(.serialized) struct MirrorCLITests {
+    static let commit = "2a0c2b8d3e4a5b6c7d8e9f00112233445566778b"
+    static let repo = "modelhub-test/tiny-bert"
+    let hub = Fixtures.hubExecutable
+    let scratch: ScratchFolder
+    let mirror: MirrorProcess
+
+    init() throws {
+        scratch = try ScratchFolder("modelhub-mirror")
+        let server = try FakeHub(repos: [
+            .init(Self.repo, folder: Fixtures.path("models/tiny-bert"), commit: Self.commit)
+        ])
+        let pulled = try runProcess(
+            hub, ["pull", Self.repo], environment: Self.environment(server.endpoint, scratch.path + "/source"))
+        guard pulled.status == 0 else { throw CocoaError(.fileReadUnknown, userInfo: ["pull": pulled.stderr]) }
+        mirror = try MirrorProcess(cache: scratch.path + "/source")
+    }
+
+    static func environment(_ endpoint: String, _ cache: String) -> [String: String] {
+        [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": cache,
+            "HF_ENDPOINT": endpoint, "HF_HUB_CACHE": cache, "HF_HUB_DOWNLOAD_TIMEOUT": "5",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+        ]
+    }
+
+    var folder: String { "/models--modelhub-test--tiny-bert" }
+
+    /// Every file under `root` (relative paths) with its bytes; links followed.
+    func contents(_ root: String) throws -> [String: Data] {
+        var found: [String: Data] = [:]
+        for case let path as String in FileManager.default.enumerator(atPath: root) ?? FileManager.default.enumerator(
+            atPath: "/nonexistent")!
+        {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory),
+                !isDirectory.boolValue
+            {
+                found[path] = try Data(contentsOf: URL(fileURLWithPath: root + "/" + path))
+            }
+        }
+        return found
+    }
+
+    @Test func hubPullThroughTheMirrorGetsTheSameCache() throws {
+        defer { scratch.remove() }
+        let copy = scratch.path + "/copy"
+        let pulled = try runProcess(hub, ["pull", Self.repo], environment: Self.environment(mirror.base, copy))
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        let source = scratch.path + "/source" + folder
+        #expect(try contents(source + "/snapshots").count >= 4)
+        #expect(try contents(copy + folder + "/snapshots") == contents(source + "/snapshots"))
+        #expect(try contents(copy + folder + "/blobs") == contents(source + "/blobs"))
+        #expect(try String(contentsOfFile: copy + folder + "/refs/main", encoding: .utf8) == Self.commit)
+    }
+
+    @Test(.enabled(if: ServeCLITests.clientsInstalled, "the huggingface_hub client is not installed (no PyPI?)"))
+    func huggingfaceHubThroughTheMirrorGetsTheSameFiles() throws {
+        defer { scratch.remove() }
+        let copy = scratch.path + "/python"
+        let script = """
+            import sys
+            from huggingface_hub import snapshot_download, hf_hub_download
+            print(snapshot_download(sys.argv[1]))
+            print(hf_hub_download(sys.argv[1], "config.json", revision=sys.argv[2]))
+            print(hf_hub_download(sys.argv[1], "config.json", revision=sys.argv[2][:7]))
+            """
+        let result = try runProcess(
+            ServeCLITests.clientsPython, ["-c", script, Self.repo, Self.commit],
+            environment: Self.environment(mirror.base, copy))
+        #expect(result.status == 0, "\(result.stderr)")
+        let source = scratch.path + "/source" + folder
+        #expect(try contents(source + "/snapshots").count >= 4)
+        #expect(try contents(copy + folder + "/snapshots") == contents(source + "/snapshots"))
+        #expect(try contents(copy + folder + "/blobs") == contents(source + "/blobs"))
+    }
+
+    @Test func rangesHeadNotFoundAndTraversal() async throws {
+        defer { scratch.remove() }
+        let client = Client(mirror.base)
+        let path = "/\(Self.repo)/resolve/main/config.json"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("models/tiny-bert/config.json")))
+        let whole = try await client.fetch("GET", path)
+        #expect(whole.status == 200 && whole.body == bytes)
+        #expect(whole.headers["x-repo-commit"] == Self.commit)
+        #expect(whole.headers["x-linked-size"] == String(bytes.count))
+        #expect(
+            whole.headers["etag"]?.hasPrefix("\"") == true && whole.headers["etag"] == whole.headers["x-linked-etag"])
+        let head = try await client.fetch("HEAD", path)
+        for name in ["etag", "x-repo-commit", "x-linked-etag", "x-linked-size", "content-length", "accept-ranges"] {
+            #expect(head.headers[name] == whole.headers[name], "\(name)")
+        }
+        #expect(head.body.isEmpty)
+        let size = bytes.count
+        for (range, expected) in [
+            ("bytes=0-9", 0..<10), ("bytes=5-14", 5..<15), ("bytes=-7", size - 7..<size), ("bytes=10-", 10..<size),
+            ("bytes=0-99999", 0..<size),
+        ] {
+            let part = try await client.fetch("GET", path, headers: ["Range": range])
+            #expect(part.status == 206 && part.body == bytes[expected], "\(range)")
+            #expect(part.headers["content-range"] == "bytes \(expected.lowerBound)-\(expected.upperBound - 1)/\(size)")
+        }
+        let past = try await client.fetch("GET", path, headers: ["Range": "bytes=\(size)-"])
+        #expect(past.status == 416 && past.headers["content-range"] == "bytes */\(size)")
+
+        for (path, code) in [
+            ("/nobody/nothing/resolve/main/config.json", "RepoNotFound"),
+            ("/\(Self.repo)/resolve/no-such-branch/config.json", "RevisionNotFound"),
+            ("/\(Self.repo)/resolve/main/no-such-file", "EntryNotFound"),
+            ("/api/models/nobody/nothing", "RepoNotFound"),
+        ] {
+            let reply = try await client.fetch("GET", path)
+            #expect(reply.status == 404 && reply.headers["x-error-code"] == code, "\(path)")
+        }
+
+        // A link in the snapshot that points out of the cache is neither served nor listed.
+        let outside = scratch.path + "/secret.txt"
+        try writeText("outside the cache", to: outside)
+        let snapshot = scratch.path + "/source" + folder + "/snapshots/" + Self.commit
+        try FileManager.default.createSymbolicLink(atPath: snapshot + "/leak.txt", withDestinationPath: outside)
+        let leak = try await client.fetch("GET", "/\(Self.repo)/resolve/main/leak.txt")
+        #expect(leak.status == 404)
+        let info = try await client.fetch("GET", "/api/models/\(Self.repo)")
+        #expect(!String(decoding: info.body, as: UTF8.self).contains("leak.txt"))
+        // Paths that climb out, spelled every way, never read the secret.
+        let port = Int(mirror.base.split(separator: ":").last ?? "") ?? 0
+        for attempt in [
+            "/\(Self.repo)/resolve/main/../../../secret.txt", "/\(Self.repo)/resolve/main/%2e%2e/%2e%2e/secret.txt",
+            "/\(Self.repo)/resolve/main/..%2f..%2fsecret.txt", "//etc/hostname",
+            "/\(Self.repo)/resolve/main/%2fetc%2fhostname",
+        ] {
+            let connection = try RawConnection(port: port)
+            connection.send("GET \(attempt) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let answer = connection.read()
+            #expect(
+                !answer.contains("outside the cache") && (answer.contains(" 404 ") || answer.contains(" 400 ")),
+                "\(attempt): \(answer.prefix(80))")
+        }
+        let write = try await client.fetch("PUT", path)
+        #expect(write.status == 405)
+    }
+}
+
+/// `hub mirror --port 0` over a cache, in the background.
+final class MirrorProcess: @unchecked Sendable {
+    let process = Process()
+    let base: String
+
+    init(cache: String) throws {
+        process.executableURL = URL(fileURLWithPath: Fixtures.hubExecutable)
+        process.arguments = ["mirror", "--port", "0"]
+        process.environment = ["PATH": "/usr/bin:/bin", "HOME": cache, "HF_HUB_CACHE": cache]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        while !text.contains("\n") {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { throw CocoaError(.fileReadUnknown, userInfo: ["mirror": text]) }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        base = String(text.split(separator: " ").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        process.waitUntilExit()
+    }
+}
+
+extension Client {
+    /// One exchange with headers in and out (names lowercased).
+    func fetch(
+        _ method: String, _ path: String, headers: [String: String] = [:]
+    ) async throws
+        -> (status: Int, headers: [String: String], body: Data)
+    {
+        var request = URLRequest(url: URL(string: base + path)!)
+        request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await session.data(for: request)
+        let http = response as! HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (name, value) in http.allHeaderFields {
+            if let name = name as? String, let value = value as? String { fields[name.lowercased()] = value }
+        }
+        return (http.statusCode, fields, data)
+    }
+}
