@@ -207,6 +207,36 @@ public final class CacheMirror: Sendable {
         return .json(.array(entries))
     }
 
+    /// `POST /api/models/{repo}/paths-info/{revision}` with form fields `paths` (repeated): the entries of those
+    /// paths that exist, as the tree lists them (folders as `directory`).
+    func pathsInfo(_ parts: [String], at index: Int, form: String) throws(Refusal) -> Response {
+        let repo = try repo(parts[..<index])
+        guard index + 2 == parts.count else {
+            throw Refusal(status: .notFound, code: "RevisionNotFound", message: "no revision in the path")
+        }
+        let commit = try commit(repo, parts[index + 1])
+        let files = cache.snapshot(of: [repo], revision: commit)?.files ?? []
+        var entries: [JSONValue] = []
+        for field in form.split(separator: "&") {
+            let pair = field.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            guard pair.count == 2, pair[0] == "paths" || pair[0] == "paths[]" else { continue }
+            let path = pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            if files.contains(path), let entry = entry(repo, commit, path) {
+                entries.append(entry)
+            } else if !path.isEmpty, files.contains(where: { $0.hasPrefix(path + "/") }) {
+                entries.append(
+                    .object(
+                        JSONObject([
+                            ("type", .string("directory")), ("oid", .string("")), ("size", .int(0)),
+                            ("path", .string(path)),
+                        ])))
+            }
+        }
+        return .json(.array(entries))
+    }
+
     /// The blob behind `path` at `commit`: its name (the ETag), size and absolute path; the snapshot entry must
     /// resolve into this repo's blobs (a link that leaves them is not followed).
     func blob(_ repo: String, _ commit: String, _ relative: String) throws(Refusal) -> (String, Int, String) {
@@ -308,11 +338,26 @@ struct MirrorResponder: RouterMiddleware {
     {
         do throws(CacheMirror.Refusal) {
             let head = request.method == .head
+            let parts = try CacheMirror.segments(of: request.uri.path)
+            if request.method == .post, parts.count >= 5, parts[0] == "api", parts[1] == "models",
+                let index = parts.dropFirst(3).prefix(2).firstIndex(of: "paths-info")
+            {
+                // A form of paths: small, read whole up to 1 MiB.
+                var request = request
+                let body: ByteBuffer
+                do {
+                    body = try await request.collectBody(upTo: 1 << 20)
+                } catch {
+                    throw CacheMirror.Refusal(
+                        status: .contentTooLarge, code: nil, message: "a paths-info form over 1 MiB")
+                }
+                return try mirror.pathsInfo(
+                    Array(parts.dropFirst(2)), at: index - 2, form: String(buffer: body))
+            }
             guard head || request.method == .get else {
                 throw CacheMirror.Refusal(
                     status: .methodNotAllowed, code: nil, message: "this mirror is read-only: \(request.method)")
             }
-            let parts = try CacheMirror.segments(of: request.uri.path)
             if parts.count >= 3, parts[0] == "api", parts[1] == "models" {
                 return try mirror.info(Array(parts.dropFirst(2)), query: request.uri.query)
             }

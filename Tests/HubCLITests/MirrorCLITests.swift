@@ -76,6 +76,13 @@ import Testing
             print(snapshot_download(sys.argv[1]))
             print(hf_hub_download(sys.argv[1], "config.json", revision=sys.argv[2]))
             print(hf_hub_download(sys.argv[1], "config.json", revision=sys.argv[2][:7]))
+            from huggingface_hub import HfApi
+            found = HfApi().get_paths_info(sys.argv[1], ["config.json", "model.safetensors", "missing"], revision="main")
+            assert sorted(entry.path for entry in found) == ["config.json", "model.safetensors"], found
+            weights = next(entry for entry in found if entry.path == "model.safetensors")
+            assert weights.lfs is not None and len(weights.lfs.sha256) == 64, weights
+            files = HfApi().list_repo_files(sys.argv[1])
+            assert "config.json" in files and "model.safetensors" in files, files
             """
         let result = try runProcess(
             ServeCLITests.clientsPython, ["-c", script, Self.repo, Self.commit],
