@@ -64,7 +64,7 @@ let cli: [Target] = [
 
 let benchmarks: [Target] = [
     .executableTarget(name: "FormatsBench", dependencies: ["Formats", "TestSupport"], path: "Benchmarks/FormatsBench"),
-    .executableTarget(name: "HubBench", dependencies: ["Hub", "TestSupport"], path: "Benchmarks/HubBench"),
+    .executableTarget(name: "HubBench", dependencies: ["Hub", "Serving", "TestSupport"], path: "Benchmarks/HubBench"),
     .executableTarget(
         name: "ModelsBench", dependencies: ["Formats", "Models", "NN", "Tensors", "TestSupport", "Training"],
         path: "Benchmarks/ModelsBench"),

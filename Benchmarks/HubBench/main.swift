@@ -1,11 +1,14 @@
 import Foundation
 import Hub
+import Serving
 import TestSupport
 
 // `make bench` (release): `hub pull` of one 1 GB LFS file from the loopback Hub (Tests/Fixtures/fake_hub.py,
 // which sends files with sendfile), beside `curl -o` of the same URL in the same run, alternating, median of 3.
 // The pull does what curl does not: SHA-256 of every byte, fsync, rename into the cache, the snapshot link.
-// `curl -o` followed by `sha256sum` is shown too: the same guarantee by hand.
+// `curl -o` followed by `sha256sum` is shown too: the same guarantee by hand. Then the same file through `hub mirror`
+// (CacheMirror, in this process, over a cache the pull filled) to `hub pull` and `curl -o`, beside the pull from the
+// loopback Hub, alternating: the mirror should not be the bottleneck.
 
 func now() -> Double {
     var time = timespec()
@@ -53,9 +56,9 @@ func sha256sum(_ path: String) -> Double? {
     return now() - start
 }
 
-func pull(_ cache: String) throws -> Double {
+func pull(_ cache: String, from endpoint: String = hub.endpoint) throws -> Double {
     try? FileManager.default.removeItem(atPath: cache)
-    let client = HubClient(environment: HubEnvironment(["HF_ENDPOINT": hub.endpoint, "HF_HUB_CACHE": cache]))
+    let client = HubClient(environment: HubEnvironment(["HF_ENDPOINT": endpoint, "HF_HUB_CACHE": cache]))
     let start = now()
     let model = try client.resolve("bench/one-gigabyte", registry: Registry.builtIn())
     let result = try client.pull(model)
@@ -88,4 +91,47 @@ if curls.isEmpty {
             format: "  ratio (curl time / pull time): %.2fx raw, %.2fx against curl + sha256sum",
             median(curls) / median(ours), median(sums) / median(ours)))
 }
+
+// The mirror: a cache filled by one pull, served by CacheMirror on a free port.
+_ = try pull(folder + "/mirrored")
+var mirrorOptions = MirrorOptions()
+mirrorOptions.port = 0
+let mirror = CacheMirror(cacheRoot: folder + "/mirrored", options: mirrorOptions)
+let (ports, announce) = AsyncStream<Int>.makeStream()
+let serving = Task { try await mirror.run { _, port in announce.yield(port) } }
+var mirrorPort = 0
+for await port in ports {
+    mirrorPort = port
+    break
+}
+let mirrorEndpoint = "http://127.0.0.1:\(mirrorPort)"
+print("the same file through hub mirror at \(mirrorEndpoint), beside the loopback Hub, alternating, median of 3")
+var direct: [Double] = []
+var mirrored: [Double] = []
+var mirroredCurls: [Double] = []
+for run in 0..<3 {
+    direct.append(try pull(folder + "/direct\(run)"))
+    try? FileManager.default.removeItem(atPath: folder + "/direct\(run)")
+    mirrored.append(try pull(folder + "/through\(run)", from: mirrorEndpoint))
+    try? FileManager.default.removeItem(atPath: folder + "/through\(run)")
+    let start = now()
+    let fetched = try? runProcess(
+        "/usr/bin/env",
+        [
+            "curl", "-s", "-f", "-o", folder + "/mirror.out",
+            mirrorEndpoint + "/bench/one-gigabyte/resolve/main/model.safetensors",
+        ])
+    if fetched?.status == 0 { mirroredCurls.append(now() - start) }
+    try? FileManager.default.removeItem(atPath: folder + "/mirror.out")
+}
+print(String(format: "  hub pull from the loopback Hub  %.3f s  %@", median(direct), rate(median(direct))))
+print(String(format: "  hub pull through hub mirror     %.3f s  %@", median(mirrored), rate(median(mirrored))))
+if !mirroredCurls.isEmpty {
+    print(
+        String(
+            format: "  curl -o from hub mirror         %.3f s  %@", median(mirroredCurls), rate(median(mirroredCurls))))
+}
+print(String(format: "  mirror / loopback Hub throughput: %.2fx (target ≥ 0.9x)", median(direct) / median(mirrored)))
+await mirror.shutdown()
+_ = try? await serving.value
 try? FileManager.default.removeItem(atPath: folder)
