@@ -15,7 +15,8 @@ struct MirrorCommand: ParsableCommand {
             /api/models/REPO[/revision/REV] and HEAD/GET /REPO/resolve/REV/PATH (byte ranges, the Hub's ETag, \
             X-Repo-Commit, X-Linked-Etag and X-Linked-Size headers); revisions are branches and tags the cache has \
             refs for, full commit hashes and unique short ones. Missing repos, revisions and files get 404 with \
-            X-Error-Code RepoNotFound, RevisionNotFound or EntryNotFound. Nothing a request says can write, or read \
+            X-Error-Code RepoNotFound, RevisionNotFound or EntryNotFound — or, with --upstream, are fetched from \
+            there into the cache (checked, one download however many clients ask) and served. Nothing a request says can write, or read \
             outside the cache's models--* folders. Prints `mirroring CACHE on http://HOST:PORT` and serves until \
             SIGTERM or SIGINT. Binds loopback unless --host says otherwise.
             """
@@ -26,6 +27,15 @@ struct MirrorCommand: ParsableCommand {
 
     @Option(help: "Port to listen on (0: any free port, printed).")
     var port = 8090
+
+    @Option(help: "A Hub (or another mirror) to fetch what the cache lacks from, into the cache, then serve.")
+    var upstream: String?
+
+    @Flag(help: "Never contact --upstream (also with HF_HUB_OFFLINE=1).")
+    var offline = false
+
+    @Option(help: "A file whose first line is the token for --upstream (a client's token is never forwarded).")
+    var tokenFile: String?
 
     @Flag(help: "Print the startup line as a JSON object.")
     var json = false
@@ -38,8 +48,24 @@ struct MirrorCommand: ParsableCommand {
         var options = MirrorOptions()
         options.host = host
         options.port = port
-        let root = HubEnvironment(ProcessInfo.processInfo.environment).cacheDirectory
+        let environment = HubEnvironment(ProcessInfo.processInfo.environment)
+        options.upstream = upstream.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        options.offline = offline || environment.offline
+        if let tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8),
+                let token = text.split(whereSeparator: \.isNewline).first.map({
+                    $0.trimmingCharacters(in: .whitespaces)
+                }),
+                !token.isEmpty
+            else { throw ValidationError("cannot read a token from \(tokenFile)") }
+            options.upstreamToken = token
+        }
+        let root = environment.cacheDirectory
         let mirror = CacheMirror(cacheRoot: root, options: options)
+        let upstreamNote =
+            options.upstream.map {
+                options.offline ? " (offline: not fetching from \($0))" : ", fetching what it lacks from \($0)"
+            } ?? ""
         let failure = ErrorBox()
         let done = DispatchSemaphore(value: 0)
         let json = json
@@ -51,7 +77,8 @@ struct MirrorCommand: ParsableCommand {
                         json
                             ? JSONValue.object(JSONObject([("cache", .string(root)), ("listening", .string(url))]))
                                 .serialized() + "\n"
-                            : "mirroring \(root) on \(url)\n")
+                            : "mirroring \(root) on \(url)"
+                                + upstreamNote + "\n")
                 }
             } catch {
                 failure.error = error

@@ -4,6 +4,7 @@ import Hub
 import Hummingbird
 import NIOCore
 import Support
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -18,6 +19,12 @@ public struct MirrorOptions: Sendable {
     public var idleTimeoutSeconds = 30
     /// After SIGTERM or SIGINT, how long downloads in flight may take to finish.
     public var shutdownTimeoutSeconds = 30
+    /// A Hub (or another mirror) to fetch what the cache lacks from, through the downloader; nil: the cache alone.
+    public var upstream: String?
+    /// The token for `upstream` (never a client's, and never sent to a client).
+    public var upstreamToken: String?
+    /// Never contact `upstream`.
+    public var offline = false
 
     public init() {}
 }
@@ -38,6 +45,9 @@ public final class CacheMirror: Sendable {
     let cache: HubCache
     let options: MirrorOptions
     private let service = HTTPService()
+    /// Upstream fetches in flight, by repo, revision and path: a second request for the same missing file waits
+    /// for the first one's download instead of starting its own.
+    private let fetches = Mutex<[String: Task<Void, any Error>]>([:])
     /// Bytes per read and write of a streamed file.
     static let chunk = 1 << 20
 
@@ -57,6 +67,85 @@ public final class CacheMirror: Sendable {
 
     /// Stops as SIGTERM does.
     public func shutdown() async { await service.stop() }
+
+    /// The client for `upstream` (its endpoint, this cache, the mirror's own token), or nil when there is none or
+    /// the mirror is offline.
+    var upstream: HubClient? {
+        guard let endpoint = options.upstream, !options.offline else { return nil }
+        var environment = HubEnvironment(["HF_ENDPOINT": endpoint, "HF_HUB_CACHE": cache.root, "HOME": cache.root])
+        environment.offline = false
+        return HubClient(environment: environment, token: options.upstreamToken)
+    }
+
+    /// A catalog that maps no names: a mirror's repo ids are taken literally.
+    static let literal: Registry? = try? Registry(json: Array(#"{"version": 1, "weights": ["x"], "models": []}"#.utf8))
+
+    /// Runs blocking libcurl work on a dispatch thread, off the event loop and the cooperative pool.
+    static func blocking<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
+    /// The Hub's error as this mirror answers it.
+    static func refusal(_ error: any Error) -> Refusal {
+        switch error as? HubError {
+        case .repoNotFound(let repo)?:
+            return Refusal(status: .notFound, code: "RepoNotFound", message: "Repository Not Found for url: \(repo).")
+        case .revisionNotFound(_, let revision)?:
+            return Refusal(status: .notFound, code: "RevisionNotFound", message: "Invalid rev id: \(revision)")
+        case .fileNotFound(_, let revision, let path)?:
+            return Refusal(status: .notFound, code: "EntryNotFound", message: "\(path) does not exist at \(revision)")
+        default:
+            return Refusal(status: .badGateway, code: nil, message: "upstream: \(error)")
+        }
+    }
+
+    /// Downloads `path` of `repo` at `revision` from upstream into the cache (checksums, resume, locks: the
+    /// downloader's), once however many requests ask for it at the same time.
+    func fetch(_ client: HubClient, _ repo: String, _ revision: String, _ path: String) async throws {
+        let key = repo + "\u{0}" + revision + "\u{0}" + path
+        let task = fetches.withLock { running -> Task<Void, any Error> in
+            if let task = running[key] { return task }
+            let task = Task {
+                try await Self.blocking {
+                    guard let registry = Self.literal else { throw HubError.badCatalog(reason: "mirror catalog") }
+                    let model = try client.resolve(
+                        repo, revision: revision, selection: FileSelection(include: [path]), registry: registry)
+                    guard model.files.contains(where: { $0.path == path }) else {
+                        throw HubError.fileNotFound(repo: repo, revision: revision, path: path)
+                    }
+                    _ = try client.pull(model)
+                }
+            }
+            running[key] = task
+            return task
+        }
+        defer { _ = fetches.withLock { $0.removeValue(forKey: key) } }
+        try await task.value
+    }
+
+    /// The listing upstream gives for `repo` at `revision` (commit and every file), or nil without upstream.
+    func upstreamListing(_ repo: String, _ revision: String) async throws(Refusal) -> (String, [RemoteFile])? {
+        guard let client = upstream else { return nil }
+        do {
+            return try await Self.blocking { try client.listing(repo: repo, revision: revision) }
+        } catch {
+            throw Self.refusal(error)
+        }
+    }
+
+    /// A listed upstream file as the tree gives it.
+    static func entry(_ file: RemoteFile) -> JSONValue {
+        var object = JSONObject([
+            ("type", .string("file")), ("path", .string(file.path)), ("size", .int(Int(file.size))),
+            ("oid", .string(file.blobID)),
+        ])
+        if let sha = file.lfsSHA256 {
+            object.append("lfs", .object(JSONObject([("oid", .string(sha)), ("size", .int(Int(file.size)))])))
+        }
+        return .object(object)
+    }
 
     /// A refusal in the Hub's shape: the status, `X-Error-Code`, and `{"error": message}`.
     struct Refusal: Error {
@@ -91,21 +180,30 @@ public final class CacheMirror: Sendable {
         return segments
     }
 
-    /// The repo id of `segments` (one or two of them), checked and present in the cache.
-    func repo(_ parts: ArraySlice<String>) throws(Refusal) -> String {
+    /// The repo id of `segments`: one or two name-shaped segments (letters, digits, `-`, `_`, `.`).
+    func repoID(_ parts: ArraySlice<String>) throws(Refusal) -> String {
         let repo = parts.joined(separator: "/")
         let valid =
             (1...2).contains(parts.count)
             && parts.allSatisfy { part in
-                part.utf8.count <= 96 && !part.hasPrefix("-")
+                part.utf8.count <= 96 && !part.hasPrefix("-") && part != "." && part != ".."
                     && part.utf8.allSatisfy { byte in
                         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
                             || (byte >= 0x61 && byte <= 0x7A)
                             || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
                     }
             }
+        guard valid else {
+            throw Refusal(status: .notFound, code: "RepoNotFound", message: "Repository Not Found for url: \(repo).")
+        }
+        return repo
+    }
+
+    /// The repo id of `segments`, present in the cache.
+    func repo(_ parts: ArraySlice<String>) throws(Refusal) -> String {
+        let repo = try repoID(parts)
         var isDirectory = false
-        guard valid, fileExists(cache.folder(of: repo), isDirectory: &isDirectory), isDirectory else {
+        guard fileExists(cache.folder(of: repo), isDirectory: &isDirectory), isDirectory else {
             throw Refusal(status: .notFound, code: "RepoNotFound", message: "Repository Not Found for url: \(repo).")
         }
         return repo
@@ -118,15 +216,35 @@ public final class CacheMirror: Sendable {
         return commit
     }
 
-    /// `GET /api/models/{repo}[/revision/{revision}]`: the model's info as the Hub gives it, from the snapshot;
-    /// `…/tree/{revision}[/{path}]` lists files (and folders), recursively when asked.
-    func info(_ parts: [String], query: String?) throws(Refusal) -> Response {
+    /// A repo's commit at `revision` and its files as the tree lists them, by path: upstream's listing when there
+    /// is an upstream (a file is then fetched when asked for), else the cache's files whose blobs are present (a
+    /// link that leaves the cache is not listed).
+    func listing(
+        _ parts: ArraySlice<String>, _ revision: String
+    ) async throws(Refusal)
+        -> (repo: String, commit: String, files: [(String, JSONValue)])
+    {
+        let repo = try repoID(parts)
+        do {
+            if let (commit, files) = try await upstreamListing(repo, revision) {
+                return (repo, commit, files.map { ($0.path, Self.entry($0)) })
+            }
+        } catch  where error.status != .notFound {
+            // Upstream unreachable or failing: the cache answers what it can.
+        }
+        _ = try self.repo(parts)
+        let commit = try commit(repo, revision)
+        let paths = cache.snapshot(of: [repo], revision: commit)?.files ?? []
+        return (repo, commit, paths.compactMap { path in entry(repo, commit, path).map { (path, $0) } })
+    }
+
+    /// `GET /api/models/{repo}[/revision/{revision}]`: the model's info as the Hub gives it; `…/tree/{revision}
+    /// [/{path}]` lists files (and folders), recursively when asked.
+    func info(_ parts: [String], query: String?) async throws(Refusal) -> Response {
         if let treeAt = parts.prefix(3).firstIndex(of: "tree"), treeAt >= 1 {
-            return try tree(parts, at: treeAt, recursive: query?.contains("recursive=true") ?? false)
+            return try await tree(parts, at: treeAt, recursive: query?.contains("recursive=true") ?? false)
         }
         let revisionAt = parts.firstIndex(of: "revision")
-        let repoParts = revisionAt.map { parts[..<$0] } ?? parts[...]
-        let repo = try repo(repoParts)
         var revision = "main"
         if let revisionAt {
             guard revisionAt + 2 == parts.count else {
@@ -135,12 +253,8 @@ public final class CacheMirror: Sendable {
             }
             revision = parts[revisionAt + 1]
         }
-        let commit = try commit(repo, revision)
-        // Only files whose blobs are in the cache (a link that leaves it is not listed either).
-        let files = (cache.snapshot(of: [repo], revision: commit)?.files ?? []).filter {
-            (try? blob(repo, commit, $0)) != nil
-        }
-        let siblings = files.map { JSONValue.object(JSONObject([("rfilename", .string($0))])) }
+        let (repo, commit, files) = try await listing(revisionAt.map { parts[..<$0] } ?? parts[...], revision)
+        let siblings = files.map { JSONValue.object(JSONObject([("rfilename", .string($0.0))])) }
         let body = JSONObject([
             ("_id", .string(repo)), ("id", .string(repo)), ("modelId", .string(repo)), ("sha", .string(commit)),
             ("private", .bool(false)), ("disabled", .bool(false)), ("gated", .bool(false)), ("tags", .array([])),
@@ -171,51 +285,47 @@ public final class CacheMirror: Sendable {
         return .object(object)
     }
 
+    static func directory(_ path: String) -> JSONValue {
+        .object(
+            JSONObject([
+                ("type", .string("directory")), ("oid", .string("")), ("size", .int(0)), ("path", .string(path)),
+            ]))
+    }
+
     /// `GET /api/models/{repo}/tree/{revision}[/{path}][?recursive=true]`: one page holding every entry.
-    func tree(_ parts: [String], at index: Int, recursive: Bool) throws(Refusal) -> Response {
-        let repo = try repo(parts[..<index])
+    func tree(_ parts: [String], at index: Int, recursive: Bool) async throws(Refusal) -> Response {
         guard index + 1 < parts.count else {
             throw Refusal(status: .notFound, code: "RevisionNotFound", message: "no revision in the path")
         }
-        let commit = try commit(repo, parts[index + 1])
+        let (_, commit, files) = try await listing(parts[..<index], parts[index + 1])
         let prefix = parts[(index + 2)...].joined(separator: "/")
-        let files = cache.snapshot(of: [repo], revision: commit)?.files ?? []
-        let under = prefix.isEmpty ? files : files.filter { $0.hasPrefix(prefix + "/") }
+        let under = prefix.isEmpty ? files : files.filter { $0.0.hasPrefix(prefix + "/") }
         guard prefix.isEmpty || !under.isEmpty else {
             throw Refusal(status: .notFound, code: "EntryNotFound", message: "\(prefix) does not exist at \(commit)")
         }
         var entries: [JSONValue] = []
         var folders = Set<String>()
-        for file in under {
+        for (file, entry) in under.sorted(by: { $0.0 < $1.0 }) {
             let rest = prefix.isEmpty ? file : String(file.dropFirst(prefix.count + 1))
             let components = rest.split(separator: "/").map(String.init)
             // Folders on the way: every one when recursive, else the first level only.
             for depth in 1..<components.count where recursive || depth == 1 {
-                let folder = (prefix.isEmpty ? [] : [prefix]) + components[..<depth]
-                let path = folder.joined(separator: "/")
-                if folders.insert(path).inserted {
-                    entries.append(
-                        .object(
-                            JSONObject([
-                                ("type", .string("directory")), ("oid", .string("")), ("size", .int(0)),
-                                ("path", .string(path)),
-                            ])))
-                }
+                let path = ((prefix.isEmpty ? [] : [prefix]) + components[..<depth]).joined(separator: "/")
+                if folders.insert(path).inserted { entries.append(Self.directory(path)) }
             }
-            if recursive || components.count == 1, let entry = entry(repo, commit, file) { entries.append(entry) }
+            if recursive || components.count == 1 { entries.append(entry) }
         }
         return .json(.array(entries))
     }
 
     /// `POST /api/models/{repo}/paths-info/{revision}` with form fields `paths` (repeated): the entries of those
     /// paths that exist, as the tree lists them (folders as `directory`).
-    func pathsInfo(_ parts: [String], at index: Int, form: String) throws(Refusal) -> Response {
-        let repo = try repo(parts[..<index])
+    func pathsInfo(_ parts: [String], at index: Int, form: String) async throws(Refusal) -> Response {
         guard index + 2 == parts.count else {
             throw Refusal(status: .notFound, code: "RevisionNotFound", message: "no revision in the path")
         }
-        let commit = try commit(repo, parts[index + 1])
-        let files = cache.snapshot(of: [repo], revision: commit)?.files ?? []
+        let (_, _, files) = try await listing(parts[..<index], parts[index + 1])
+        let byPath = Dictionary(files, uniquingKeysWith: { first, _ in first })
         var entries: [JSONValue] = []
         for field in form.split(separator: "&") {
             let pair = field.split(separator: "=", maxSplits: 1).map {
@@ -223,15 +333,10 @@ public final class CacheMirror: Sendable {
             }
             guard pair.count == 2, pair[0] == "paths" || pair[0] == "paths[]" else { continue }
             let path = pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-            if files.contains(path), let entry = entry(repo, commit, path) {
+            if let entry = byPath[path] {
                 entries.append(entry)
-            } else if !path.isEmpty, files.contains(where: { $0.hasPrefix(path + "/") }) {
-                entries.append(
-                    .object(
-                        JSONObject([
-                            ("type", .string("directory")), ("oid", .string("")), ("size", .int(0)),
-                            ("path", .string(path)),
-                        ])))
+            } else if !path.isEmpty, files.contains(where: { $0.0.hasPrefix(path + "/") }) {
+                entries.append(Self.directory(path))
             }
         }
         return .json(.array(entries))
@@ -258,7 +363,24 @@ public final class CacheMirror: Sendable {
     }
 
     /// `HEAD`/`GET /{repo}/resolve/{revision}/{path}`.
-    func resolve(_ parts: [String], at index: Int, head: Bool, range: String?) throws(Refusal) -> Response {
+    func resolve(_ parts: [String], at index: Int, head: Bool, range: String?) async throws(Refusal) -> Response {
+        do {
+            return try serve(parts, at: index, head: head, range: range)
+        } catch  where error.status == .notFound && error.code != nil {
+            // Not cached: fetched from upstream when there is one, then served from the cache like the rest.
+            guard let client = upstream, index + 2 < parts.count else { throw error }
+            let repo = try repoID(parts[..<index])
+            do {
+                try await fetch(client, repo, parts[index + 1], parts[(index + 2)...].joined(separator: "/"))
+            } catch {
+                throw Self.refusal(error)
+            }
+            return try serve(parts, at: index, head: head, range: range)
+        }
+    }
+
+    /// A cached file, whole or a byte range.
+    func serve(_ parts: [String], at index: Int, head: Bool, range: String?) throws(Refusal) -> Response {
         let repo = try repo(parts[..<index])
         guard index + 2 < parts.count else {
             throw Refusal(status: .notFound, code: "EntryNotFound", message: "no file named in the path")
@@ -351,7 +473,7 @@ struct MirrorResponder: RouterMiddleware {
                     throw CacheMirror.Refusal(
                         status: .contentTooLarge, code: nil, message: "a paths-info form over 1 MiB")
                 }
-                return try mirror.pathsInfo(
+                return try await mirror.pathsInfo(
                     Array(parts.dropFirst(2)), at: index - 2, form: String(buffer: body))
             }
             guard head || request.method == .get else {
@@ -359,10 +481,10 @@ struct MirrorResponder: RouterMiddleware {
                     status: .methodNotAllowed, code: nil, message: "this mirror is read-only: \(request.method)")
             }
             if parts.count >= 3, parts[0] == "api", parts[1] == "models" {
-                return try mirror.info(Array(parts.dropFirst(2)), query: request.uri.query)
+                return try await mirror.info(Array(parts.dropFirst(2)), query: request.uri.query)
             }
             if let index = parts.prefix(3).firstIndex(of: "resolve"), index >= 1 {
-                return try mirror.resolve(parts, at: index, head: head, range: request.headers[.range])
+                return try await mirror.resolve(parts, at: index, head: head, range: request.headers[.range])
             }
             throw CacheMirror.Refusal(status: .notFound, code: nil, message: "no route \(request.uri.path)")
         } catch {

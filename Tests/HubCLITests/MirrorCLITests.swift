@@ -16,10 +16,11 @@ import Testing
     let hub = Fixtures.hubExecutable
     let scratch: ScratchFolder
     let mirror: MirrorProcess
+    let server: FakeHub
 
     init() throws {
         scratch = try ScratchFolder("modelhub-mirror")
-        let server = try FakeHub(repos: [
+        server = try FakeHub(repos: [
             .init(Self.repo, folder: Fixtures.path("models/tiny-bert"), commit: Self.commit)
         ])
         let pulled = try runProcess(
@@ -94,6 +95,59 @@ import Testing
         #expect(try contents(copy + folder + "/blobs") == contents(source + "/blobs"))
     }
 
+    /// Pull-through: 8 clients at once, each file fetched from upstream once.
+    ///
+    /// With --upstream, 8 clients pull a repo the mirror lacks at once: each file comes from upstream once, all 8
+    /// caches and the mirror's are identical, no client token goes upstream; an upstream download that fails
+    /// mid-file fails its client and leaves no blob, and the retry succeeds. --offline never asks upstream.
+    @Test func pullThroughFetchesEachFileOnce() async throws {
+        defer { scratch.remove() }
+        let through = try MirrorProcess(cache: scratch.path + "/empty", arguments: ["--upstream", server.endpoint])
+        try server.reset()
+        let (hub, base, root) = (self.hub, through.base, scratch.path)
+        let pulls = try await withThrowingTaskGroup(of: ProcessResult.self) { group in
+            for client in 0..<8 {
+                group.addTask {
+                    var environment = Self.environment(base, root + "/c\(client)")
+                    environment["HF_TOKEN"] = "client-secret"  // sent to the mirror; never forwarded upstream
+                    return try runProcess(hub, ["pull", Self.repo], environment: environment)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(pulls.allSatisfy { $0.status == 0 }, "\(pulls.map(\.stderr))")
+        #expect(try server.log().allSatisfy { !($0.authorization ?? "").contains("client-secret") })
+        let downloads = try server.log().filter { $0.method == "GET" && $0.path.contains("/resolve/") }
+        let perFile = Dictionary(grouping: downloads, by: { $0.path.split(separator: "/").last.map(String.init) ?? "" })
+        #expect(!perFile.isEmpty && perFile.values.allSatisfy { $0.count == 1 }, "\(perFile.mapValues(\.count))")
+        let reference = try contents(scratch.path + "/empty" + folder + "/snapshots")
+        #expect(reference.count >= 4)
+        for client in 0..<8 { #expect(try contents(scratch.path + "/c\(client)" + folder + "/snapshots") == reference) }
+
+        // A failed upstream download: the client gets an error, the mirror keeps no partial blob, a retry gets the file.
+        let other = try MirrorProcess(cache: scratch.path + "/fresh", arguments: ["--upstream", server.endpoint])
+        // (A cut alone is resumed by the mirror's downloader; corrupt bytes fail the digest, every time.)
+        try server.fault("model.safetensors", "corrupt", count: 20)
+        let failed = try runProcess(
+            hub, ["pull", Self.repo], environment: Self.environment(other.base, scratch.path + "/d0"))
+        #expect(failed.status != 0)
+        let blobs =
+            (try? FileManager.default.contentsOfDirectory(atPath: scratch.path + "/fresh" + folder + "/blobs")) ?? []
+        #expect(!blobs.contains { $0.utf8.count == 64 && !$0.contains(".") }, "\(blobs)")
+        try server.reset()
+        let retried = try runProcess(
+            hub, ["pull", Self.repo], environment: Self.environment(other.base, scratch.path + "/d1"))
+        #expect(retried.status == 0, "\(retried.stderr)")
+
+        // Offline: what the cache lacks is a 404, and upstream hears nothing.
+        let offline = try MirrorProcess(
+            cache: scratch.path + "/none", arguments: ["--upstream", server.endpoint, "--offline"])
+        try server.reset()
+        let missing = try await Client(offline.base).fetch("GET", "/\(Self.repo)/resolve/main/config.json")
+        #expect(missing.status == 404 && missing.headers["x-error-code"] == "RepoNotFound")
+        #expect(try server.log().isEmpty)
+    }
+
     @Test func rangesHeadNotFoundAndTraversal() async throws {
         defer { scratch.remove() }
         let client = Client(mirror.base)
@@ -165,9 +219,9 @@ final class MirrorProcess: @unchecked Sendable {
     let process = Process()
     let base: String
 
-    init(cache: String) throws {
+    init(cache: String, arguments: [String] = []) throws {
         process.executableURL = URL(fileURLWithPath: Fixtures.hubExecutable)
-        process.arguments = ["mirror", "--port", "0"]
+        process.arguments = ["mirror", "--port", "0"] + arguments
         process.environment = ["PATH": "/usr/bin:/bin", "HOME": cache, "HF_HUB_CACHE": cache]
         let output = Pipe()
         process.standardOutput = output
@@ -179,7 +233,8 @@ final class MirrorProcess: @unchecked Sendable {
             if data.isEmpty { throw CocoaError(.fileReadUnknown, userInfo: ["mirror": text]) }
             text += String(decoding: data, as: UTF8.self)
         }
-        base = String(text.split(separator: " ").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "," })
+        base = words.first { $0.hasPrefix("http://127.0.0.1") }.map(String.init) ?? ""
     }
 
     deinit {
