@@ -96,6 +96,12 @@ public final class CacheMirror: Sendable {
             return Refusal(status: .notFound, code: "RevisionNotFound", message: "Invalid rev id: \(revision)")
         case .fileNotFound(_, let revision, let path)?:
             return Refusal(status: .notFound, code: "EntryNotFound", message: "\(path) does not exist at \(revision)")
+        case .unauthorized(let repo, _)?:
+            // A private or gated repo upstream that the mirror's token (--token-file) does not open.
+            return Refusal(
+                status: .unauthorized, code: "GatedRepo", message: "upstream refused \(repo) to this mirror's token")
+        case .forbidden(let repo)?:
+            return Refusal(status: .forbidden, code: "GatedRepo", message: "upstream forbids \(repo) to this mirror")
         default:
             return Refusal(status: .badGateway, code: nil, message: "upstream: \(error)")
         }
@@ -135,6 +141,11 @@ public final class CacheMirror: Sendable {
         }
     }
 
+    /// The LFS pointer file git stores for an LFS file (the Hub's `oid` is its git blob id).
+    static func lfsPointer(_ sha256: String, _ size: Int) -> [UInt8] {
+        Array("version https://git-lfs.github.com/spec/v1\noid sha256:\(sha256)\nsize \(size)\n".utf8)
+    }
+
     /// A listed upstream file as the tree gives it.
     static func entry(_ file: RemoteFile) -> JSONValue {
         var object = JSONObject([
@@ -142,7 +153,11 @@ public final class CacheMirror: Sendable {
             ("oid", .string(file.blobID)),
         ])
         if let sha = file.lfsSHA256 {
-            object.append("lfs", .object(JSONObject([("oid", .string(sha)), ("size", .int(Int(file.size)))])))
+            let pointer = lfsPointer(sha, Int(file.size)).count
+            object.append(
+                "lfs",
+                .object(
+                    JSONObject([("oid", .string(sha)), ("size", .int(Int(file.size))), ("pointerSize", .int(pointer))])))
         }
         return .object(object)
     }
@@ -269,7 +284,7 @@ public final class CacheMirror: Sendable {
         guard let (etag, size, _) = try? blob(repo, commit, path) else { return nil }
         var object = JSONObject([("type", .string("file")), ("path", .string(path)), ("size", .int(size))])
         if etag.utf8.count == 64 {
-            let pointer = Array("version https://git-lfs.github.com/spec/v1\noid sha256:\(etag)\nsize \(size)\n".utf8)
+            let pointer = Self.lfsPointer(etag, size)
             let digest = SHA1()
             let header = Array("blob \(pointer.count)\0".utf8)
             header.withUnsafeBytes { digest.update($0) }

@@ -124,6 +124,31 @@ import Testing
         #expect(reference.count >= 4)
         for client in 0..<8 { #expect(try contents(scratch.path + "/c\(client)" + folder + "/snapshots") == reference) }
 
+        // The same with huggingface_hub's snapshot_download, where it is installed.
+        if ServeCLITests.clientsInstalled {
+            let python = try MirrorProcess(cache: scratch.path + "/empty2", arguments: ["--upstream", server.endpoint])
+            try server.reset()
+            let (pythonBase, script) = (
+                python.base, "import sys; from huggingface_hub import snapshot_download; snapshot_download(sys.argv[1])"
+            )
+            let runs = try await withThrowingTaskGroup(of: ProcessResult.self) { group in
+                for client in 0..<8 {
+                    group.addTask {
+                        try runProcess(
+                            ServeCLITests.clientsPython, ["-c", script, Self.repo],
+                            environment: Self.environment(pythonBase, root + "/p\(client)"))
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(runs.allSatisfy { $0.status == 0 }, "\(runs.map(\.stderr))")
+            let fetched = try server.log().filter { $0.method == "GET" && $0.path.contains("/resolve/") }
+            let counts = Dictionary(
+                grouping: fetched, by: { $0.path.split(separator: "/").last.map(String.init) ?? "" })
+            #expect(!counts.isEmpty && counts.values.allSatisfy { $0.count == 1 }, "\(counts.mapValues(\.count))")
+            for client in 0..<8 { #expect(try contents(root + "/p\(client)" + folder + "/snapshots") == reference) }
+        }
+
         // A failed upstream download: the client gets an error, the mirror keeps no partial blob, a retry gets the file.
         let other = try MirrorProcess(cache: scratch.path + "/fresh", arguments: ["--upstream", server.endpoint])
         // (A cut alone is resumed by the mirror's downloader; corrupt bytes fail the digest, every time.)
@@ -146,6 +171,27 @@ import Testing
         let missing = try await Client(offline.base).fetch("GET", "/\(Self.repo)/resolve/main/config.json")
         #expect(missing.status == 404 && missing.headers["x-error-code"] == "RepoNotFound")
         #expect(try server.log().isEmpty)
+    }
+
+    /// A gated repo upstream: without the mirror's token (--token-file) its files are a 401; with it they are
+    /// fetched, and the token is sent upstream only.
+    @Test func gatedReposNeedTheMirrorsToken() async throws {
+        defer { scratch.remove() }
+        let gated = try FakeHub(
+            repos: [.init("org/private", folder: Fixtures.path("models/tiny-bert"), commit: Self.commit)],
+            gated: ["org/private": "mirror-token"])
+        let without = try MirrorProcess(cache: scratch.path + "/g0", arguments: ["--upstream", gated.endpoint])
+        let refused = try await Client(without.base).fetch("GET", "/org/private/resolve/main/config.json")
+        #expect(refused.status == 401, "\(String(decoding: refused.body, as: UTF8.self))")
+        try writeText("mirror-token\n", to: scratch.path + "/token")
+        let with = try MirrorProcess(
+            cache: scratch.path + "/g1",
+            arguments: ["--upstream", gated.endpoint, "--token-file", scratch.path + "/token"])
+        let served = try await Client(with.base).fetch("GET", "/org/private/resolve/main/config.json")
+        #expect(served.status == 200)
+        #expect(
+            served.body == (try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("models/tiny-bert/config.json")))))
+        #expect(served.headers.values.allSatisfy { !$0.contains("mirror-token") })
     }
 
     @Test func rangesHeadNotFoundAndTraversal() async throws {
