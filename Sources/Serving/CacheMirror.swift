@@ -157,7 +157,8 @@ public final class CacheMirror: Sendable {
             object.append(
                 "lfs",
                 .object(
-                    JSONObject([("oid", .string(sha)), ("size", .int(Int(file.size))), ("pointerSize", .int(pointer))])))
+                    JSONObject([("oid", .string(sha)), ("size", .int(Int(file.size))), ("pointerSize", .int(pointer))]))
+            )
         }
         return .object(object)
     }
