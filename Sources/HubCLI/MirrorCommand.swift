@@ -37,17 +37,22 @@ struct MirrorCommand: ParsableCommand {
     @Option(help: "A file whose first line is the token for --upstream (a client's token is never forwarded).")
     var tokenFile: String?
 
+    @Option(help: "Entries per page of a tree listing (more pages are linked, as the Hub links them).")
+    var pageSize = 1000
+
     @Flag(help: "Print the startup line as a JSON object.")
     var json = false
 
     func validate() throws {
         if !(0...65_535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
+        if pageSize < 1 { throw ValidationError("--page-size must be at least 1") }
     }
 
     func run() throws {
         var options = MirrorOptions()
         options.host = host
         options.port = port
+        options.treePageSize = pageSize
         let environment = HubEnvironment(ProcessInfo.processInfo.environment)
         options.upstream = upstream.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         options.offline = offline || environment.offline

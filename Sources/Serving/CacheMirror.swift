@@ -25,6 +25,8 @@ public struct MirrorOptions: Sendable {
     public var upstreamToken: String?
     /// Never contact `upstream`.
     public var offline = false
+    /// Entries per page of a tree listing; more pages are linked with `Link: <…>; rel="next"`, as the Hub does.
+    public var treePageSize = 1000
 
     public init() {}
 }
@@ -256,9 +258,12 @@ public final class CacheMirror: Sendable {
 
     /// `GET /api/models/{repo}[/revision/{revision}]`: the model's info as the Hub gives it; `…/tree/{revision}
     /// [/{path}]` lists files (and folders), recursively when asked.
-    func info(_ parts: [String], query: String?) async throws(Refusal) -> Response {
+    func info(_ parts: [String], query: String?, link: String) async throws(Refusal) -> Response {
         if let treeAt = parts.prefix(3).firstIndex(of: "tree"), treeAt >= 1 {
-            return try await tree(parts, at: treeAt, recursive: query?.contains("recursive=true") ?? false)
+            let fields = (query ?? "").split(separator: "&").map { $0.split(separator: "=", maxSplits: 1) }
+            let recursive = fields.contains { $0.first == "recursive" && ($0.last == "true" || $0.last == "1") }
+            let cursor = fields.first { $0.first == "cursor" }.flatMap { $0.count == 2 ? Int($0[1]) : nil } ?? 0
+            return try await tree(parts, at: treeAt, recursive: recursive, cursor: cursor, link: link)
         }
         let revisionAt = parts.firstIndex(of: "revision")
         var revision = "main"
@@ -309,7 +314,14 @@ public final class CacheMirror: Sendable {
     }
 
     /// `GET /api/models/{repo}/tree/{revision}[/{path}][?recursive=true]`: one page holding every entry.
-    func tree(_ parts: [String], at index: Int, recursive: Bool) async throws(Refusal) -> Response {
+    ///
+    /// Pages hold `treePageSize` entries from `cursor`; `link` is this listing's URL (without a cursor) for the
+    /// next page's `Link` header.
+    func tree(
+        _ parts: [String], at index: Int, recursive: Bool, cursor: Int, link: String
+    ) async throws(Refusal)
+        -> Response
+    {
         guard index + 1 < parts.count else {
             throw Refusal(status: .notFound, code: "RevisionNotFound", message: "no revision in the path")
         }
@@ -331,7 +343,18 @@ public final class CacheMirror: Sendable {
             }
             if recursive || components.count == 1 { entries.append(entry) }
         }
-        return .json(.array(entries))
+        guard cursor >= 0, cursor <= entries.count else {
+            throw Refusal(status: .badRequest, code: nil, message: "cursor \(cursor) is past the listing's end")
+        }
+        let end = Swift.min(entries.count, cursor + Swift.max(1, options.treePageSize))
+        var response = Response.json(.array(Array(entries[cursor..<end])))
+        if end < entries.count {
+            let separator = link.contains("?") ? "&" : "?"
+            if let name = HTTPField.Name("Link") {
+                response.headers[name] = "<\(link)\(separator)cursor=\(end)>; rel=\"next\""
+            }
+        }
+        return response
     }
 
     /// `POST /api/models/{repo}/paths-info/{revision}` with form fields `paths` (repeated): the entries of those
@@ -497,7 +520,12 @@ struct MirrorResponder: RouterMiddleware {
                     status: .methodNotAllowed, code: nil, message: "this mirror is read-only: \(request.method)")
             }
             if parts.count >= 3, parts[0] == "api", parts[1] == "models" {
-                return try await mirror.info(Array(parts.dropFirst(2)), query: request.uri.query)
+                // The next page's URL: this one's, on the host the client used, without its cursor.
+                let host = request.head.authority ?? mirror.options.host
+                let query = (request.uri.query ?? "").split(separator: "&").filter { !$0.hasPrefix("cursor=") }
+                let link =
+                    "http://\(host)\(request.uri.path)" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+                return try await mirror.info(Array(parts.dropFirst(2)), query: request.uri.query, link: link)
             }
             if let index = parts.prefix(3).firstIndex(of: "resolve"), index >= 1 {
                 return try await mirror.resolve(parts, at: index, head: head, range: request.headers[.range])

@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test(.enabled(if: ServeCLITests.clientsInstalled, "the huggingface_hub client is not installed (no PyPI?)"))
-    func huggingfaceHubThroughTheMirrorGetsTheSameFiles() throws {
+    func huggingfaceHubThroughTheMirrorGetsTheSameFiles() async throws {
         defer { scratch.remove() }
         let copy = scratch.path + "/python"
         let script = """
@@ -85,9 +85,13 @@ import Testing
             files = HfApi().list_repo_files(sys.argv[1])
             assert "config.json" in files and "model.safetensors" in files, files
             """
+        // Two entries per tree page: the client follows the Link headers.
+        let paged = try MirrorProcess(cache: scratch.path + "/source", arguments: ["--page-size", "2"])
+        let first = try await Client(paged.base).fetch("GET", "/api/models/\(Self.repo)/tree/main?recursive=true")
+        #expect(first.headers["link"]?.contains("cursor=2>; rel=\"next\"") == true)
         let result = try runProcess(
             ServeCLITests.clientsPython, ["-c", script, Self.repo, Self.commit],
-            environment: Self.environment(mirror.base, copy))
+            environment: Self.environment(paged.base, copy))
         #expect(result.status == 0, "\(result.stderr)")
         let source = scratch.path + "/source" + folder
         #expect(try contents(source + "/snapshots").count >= 4)
