@@ -181,19 +181,27 @@ public final class CacheMirror: Sendable {
         }
     }
 
-    /// A request path split into percent-decoded segments; `..`, `.`, empty inner segments, NUL and backslashes
-    /// are refused (defence K7: nothing a request says names a path outside the cache).
+    /// A request path split into percent-decoded segments; `..`, `.`, NUL and backslashes are refused and empty
+    /// segments dropped (defence K7: nothing a request says names a path outside the cache); nil when refused.
+    ///
+    /// ```swift
+    /// CacheMirror.pathSegments("/org/name/resolve/main/a%2Fb")   // ["org", "name", "resolve", "main", "a", "b"]
+    /// ```
+    public static func pathSegments(_ path: String) -> [String]? { try? segments(of: path) }
+
     static func segments(of path: String) throws(Refusal) -> [String] {
         var segments: [String] = []
         for raw in path.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
-            guard let segment = String(raw).removingPercentEncoding else {
+            guard let decoded = String(raw).removingPercentEncoding else {
                 throw Refusal(status: .badRequest, code: nil, message: "malformed percent-encoding in \(path)")
             }
-            if segment.isEmpty { continue }
-            guard segment != "..", segment != ".", !segment.contains("\0"), !segment.contains("\\") else {
-                throw Refusal(status: .badRequest, code: nil, message: "the path \(path) is not allowed")
+            // An encoded slash splits as a plain one would, so `..%2F..` is caught like `../..`.
+            for segment in decoded.split(separator: "/", omittingEmptySubsequences: true).map(String.init) {
+                guard segment != "..", segment != ".", !segment.contains("\0"), !segment.contains("\\") else {
+                    throw Refusal(status: .badRequest, code: nil, message: "the path \(path) is not allowed")
+                }
+                segments.append(segment)
             }
-            segments.append(segment)
         }
         return segments
     }
@@ -471,7 +479,11 @@ public final class CacheMirror: Sendable {
     }
 
     /// One `bytes=` range of a file of `size` bytes (`a-b`, `a-`, `-n`), or nil when unsatisfiable or malformed.
-    static func byteRange(_ header: String, size: Int) -> Range<Int>? {
+    ///
+    /// ```swift
+    /// CacheMirror.byteRange("bytes=-10", size: 100)   // 90..<100
+    /// ```
+    public static func byteRange(_ header: String, size: Int) -> Range<Int>? {
         guard header.hasPrefix("bytes="), !header.contains(",") else { return nil }
         let spec = header.dropFirst(6).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
         guard spec.count == 2 else { return nil }
