@@ -55,12 +55,22 @@ extension ModelServer {
         router.get("/info") { _, _ in self.info() }
         // A completion can run long: if its client hangs up before the answer, the handler's task is cancelled and
         // its sequences leave the batch (a stream notices instead when a write fails).
+        // Hummingbird then closes the connection after the answer, so the answer says so: a client that sent its next
+        // request on the same connection before seeing the close would otherwise wait for an answer that never comes.
         router.post("/v1/completions") { request, _ in
-            try await request.body.consumeWithCancellationOnInboundClose { body in
-                let buffer = try await body.collect(upTo: self.options.maxBodyBytes)
-                let fields = try Fields(Array(buffer.readableBytesView), openAI: true)
-                return try await self.completions(try self.completionRequest(fields))
+            var response: Response
+            do {
+                response = try await request.body.consumeWithCancellationOnInboundClose { body in
+                    let buffer = try await body.collect(upTo: self.options.maxBodyBytes)
+                    let fields = try Fields(Array(buffer.readableBytesView), openAI: true)
+                    return try await self.completions(try self.completionRequest(fields))
+                }
+            } catch {
+                let failure = Gate.apiError(error, request: request, maxBodyBytes: self.options.maxBodyBytes)
+                response = Gate.errorResponse(failure, openAI: true)
             }
+            response.headers[.connection] = "close"
+            return response
         }
         for path in ["/v1/embeddings", "/embed", "/predict", "/rerank", "/tokenize", "/"] {
             router.post(RouterPath(path)) { request, _ in

@@ -218,27 +218,31 @@ struct Gate: RouterMiddleware {
                     "the body is \(length) bytes; this server takes at most \(server.options.maxBodyBytes)")
             }
             response = try await next(request, context)
-        } catch let error as APIError {
-            response = Self.errorResponse(error, openAI: openAI)
-        } catch is NIOTooManyBytesError {
-            response = Self.errorResponse(
-                APIError(.payloadTooLarge, "the body is over this server's \(server.options.maxBodyBytes) bytes"),
-                openAI: openAI)
-        } catch let error as HTTPError {
-            let status = APIError.Status(rawValue: Int(error.status.code)) ?? .badRequest
-            let message =
-                status == .notFound ? "no route \(request.method) \(path)" : error.body ?? "\(error.status)"
-            response = Self.errorResponse(APIError(status, message), openAI: openAI)
-        } catch is CancellationError {
-            response = Self.errorResponse(APIError(.unavailable, "the request was cancelled"), openAI: openAI)
-        } catch let error as WorkerRefusal {
-            response = Self.errorResponse(APIError(.unavailable, error.description), openAI: openAI)
         } catch {
-            response = Self.errorResponse(APIError(.internalError, "\(error)"), openAI: openAI)
+            response = Self.errorResponse(
+                Self.apiError(error, request: request, maxBodyBytes: server.options.maxBodyBytes), openAI: openAI)
         }
         let seconds = Double((ContinuousClock.now - start) / .nanoseconds(1)) / 1e9
         server.metrics.recordRequest(endpoint: endpoint, status: Int(response.status.code), seconds: seconds)
         return response
+    }
+
+    /// Any error a route throws, as the API error the client gets.
+    static func apiError(_ error: any Error, request: Request, maxBodyBytes: Int) -> APIError {
+        switch error {
+        case let error as APIError: return error
+        case is NIOTooManyBytesError:
+            return APIError(.payloadTooLarge, "the body is over this server's \(maxBodyBytes) bytes")
+        case let error as HTTPError:
+            let status = APIError.Status(rawValue: Int(error.status.code)) ?? .badRequest
+            return APIError(
+                status,
+                status == .notFound ? "no route \(request.method) \(request.uri.path)" : error.body ?? "\(error.status)"
+            )
+        case is CancellationError: return APIError(.unavailable, "the request was cancelled")
+        case let error as WorkerRefusal: return APIError(.unavailable, error.description)
+        default: return APIError(.internalError, "\(error)")
+        }
     }
 
     static func errorResponse(_ error: APIError, openAI: Bool) -> Response {

@@ -20,7 +20,7 @@ public final class RawConnection {
             }
         }
         guard status == 0 else { throw CocoaError(.fileReadUnknown, userInfo: ["connect": "errno \(errno)"]) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
@@ -40,7 +40,7 @@ public final class RawConnection {
         copy.withUTF8 { _ = Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// Reads until `marker` shows up, the peer closes, or 10 s pass; returns what came.
+    /// Reads until `marker` shows up, the peer closes, or 60 s pass without a byte; returns what came.
     public func read(until marker: String? = nil) -> String {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
