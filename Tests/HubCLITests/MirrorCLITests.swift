@@ -209,6 +209,8 @@ import Testing
         #expect(whole.headers["x-linked-size"] == String(bytes.count))
         #expect(
             whole.headers["etag"]?.hasPrefix("\"") == true && whole.headers["etag"] == whole.headers["x-linked-etag"])
+        // Never Xet: the clients stay on plain HTTP.
+        #expect(!whole.headers.keys.contains { $0.hasPrefix("x-xet") } && !whole.headers.keys.contains("link"))
         let head = try await client.fetch("HEAD", path)
         for name in ["etag", "x-repo-commit", "x-linked-etag", "x-linked-size", "content-length", "accept-ranges"] {
             #expect(head.headers[name] == whole.headers[name], "\(name)")
