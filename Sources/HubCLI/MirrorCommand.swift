@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import ModelHub
 import Serving
@@ -71,26 +70,16 @@ struct MirrorCommand: ParsableCommand {
             options.upstream.map {
                 options.offline ? " (offline: not fetching from \($0))" : ", fetching what it lacks from \($0)"
             } ?? ""
-        let failure = ErrorBox()
-        let done = DispatchSemaphore(value: 0)
         let json = json
-        Task {
-            do {
-                try await mirror.run { host, port in
-                    let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
-                    Output.writeStandardOutput(
-                        json
-                            ? JSONValue.object(JSONObject([("cache", .string(root)), ("listening", .string(url))]))
-                                .serialized() + "\n"
-                            : "mirroring \(root) on \(url)"
-                                + upstreamNote + "\n")
-                }
-            } catch {
-                failure.error = error
+        try ServerProcess.run {
+            try await mirror.run { host, port in
+                let url = ServerProcess.url(host, port)
+                Output.writeStandardOutput(
+                    json
+                        ? JSONValue.object(JSONObject([("cache", .string(root)), ("listening", .string(url))]))
+                            .serialized() + "\n"
+                        : "mirroring \(root) on \(url)" + upstreamNote + "\n")
             }
-            done.signal()
         }
-        done.wait()
-        if let error = failure.error { throw error }
     }
 }

@@ -114,18 +114,28 @@ struct ServeCommand: ParsableCommand {
                     "model \(name)\(also): \(entry.model.className), \(role), \(entry.precision)\n")
             }
         }
+        let json = json
+        try ServerProcess.run {
+            try await server.run { host, port in
+                let url = ServerProcess.url(host, port)
+                Output.writeStandardOutput(
+                    json
+                        ? JSONValue.object(JSONObject([("listening", .string(url))])).serialized() + "\n"
+                        : "listening on \(url)\n")
+            }
+        }
+    }
+}
+
+/// `hub serve` and `hub mirror` run their async servers from synchronous commands.
+enum ServerProcess {
+    /// Runs `server` to its end, blocking the command's thread; rethrows its error.
+    static func run(_ server: @escaping @Sendable () async throws -> Void) throws {
         let failure = ErrorBox()
         let done = DispatchSemaphore(value: 0)
-        let json = json
         Task {
             do {
-                try await server.run { host, port in
-                    let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
-                    Output.writeStandardOutput(
-                        json
-                            ? JSONValue.object(JSONObject([("listening", .string(url))])).serialized() + "\n"
-                            : "listening on \(url)\n")
-                }
+                try await server()
             } catch {
                 failure.error = error
             }
@@ -134,9 +144,14 @@ struct ServeCommand: ParsableCommand {
         done.wait()
         if let error = failure.error { throw error }
     }
-}
 
-/// Carries the server task's error back to the blocked command thread.
-final class ErrorBox: @unchecked Sendable {
-    var error: (any Error)?
+    /// `http://HOST:PORT`, an IPv6 host in brackets.
+    static func url(_ host: String, _ port: Int) -> String {
+        "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
+
+    /// Carries the server task's error back to the blocked command thread.
+    private final class ErrorBox: @unchecked Sendable {
+        var error: (any Error)?
+    }
 }
