@@ -120,7 +120,7 @@ demo: release minilm
 
 # Conversion throughput and open time on a BERT-base-sized random checkpoint (made by the benchmark itself),
 # beside PyTorch when PEER_PYTHON (default: the reference venv /tmp/ref, else python3) has torch; then a 1 GB
-# `hub pull` from the loopback Hub beside `curl -o` (HUB_BENCH_BYTES to change the size); then tokenization of 6 MB of
+# `hub pull` from the loopback Hub beside `curl -o`, then through `hub mirror` (HUB_BENCH_BYTES to change the size); then tokenization of 6 MB of
 # real text beside Hugging Face tokenizers (encoding alone, encodeBatch on one and every core, loading time and memory,
 # whole `hub tokenize --file` processes; GPT-2's own tokenizer from `make gpt2`); then the tensor engine at BERT-base shapes (sgemm, a
 # 12-layer encoder forward and training step) beside PyTorch, the two sides alternating for BENCH_ROUNDS rounds (3);
