@@ -302,15 +302,6 @@ extension Client {
     ) async throws
         -> (status: Int, headers: [String: String], body: Data)
     {
-        var request = URLRequest(url: URL(string: base + path)!)
-        request.httpMethod = method
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await session.data(for: request)
-        let http = response as! HTTPURLResponse
-        var fields: [String: String] = [:]
-        for (name, value) in http.allHeaderFields {
-            if let name = name as? String, let value = value as? String { fields[name.lowercased()] = value }
-        }
-        return (http.statusCode, fields, data)
+        try await httpExchange(session, method, base + path, headers: headers)
     }
 }

@@ -185,10 +185,7 @@ struct Client: Sendable {
     }
 
     func send(_ method: String, _ path: String, _ body: String? = nil) async throws -> (status: Int, text: String) {
-        var request = URLRequest(url: URL(string: base + path)!)
-        request.httpMethod = method
-        request.httpBody = body.map { Data($0.utf8) }
-        let (data, response) = try await session.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        let reply = try await httpExchange(session, method, base + path, body: body.map { Data($0.utf8) })
+        return (reply.status, String(decoding: reply.body, as: UTF8.self))
     }
 }

@@ -98,18 +98,10 @@ final class TestClient: Sendable {
     func request(
         _ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]
     ) async throws -> HTTPReply {
-        var request = URLRequest(url: URL(string: base + path)!)
-        request.httpMethod = method
-        request.httpBody = body
-        if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await session.data(for: request)
-        let http = response as! HTTPURLResponse
-        var fields: [String: String] = [:]
-        for (name, value) in http.allHeaderFields {
-            if let name = name as? String, let value = value as? String { fields[name.lowercased()] = value }
-        }
-        return HTTPReply(status: http.statusCode, headers: fields, body: data)
+        var headers = headers
+        if body != nil, headers["Content-Type"] == nil { headers["Content-Type"] = "application/json" }
+        let reply = try await httpExchange(session, method, base + path, body: body, headers: headers)
+        return HTTPReply(status: reply.status, headers: reply.headers, body: reply.body)
     }
 
     func post(_ path: String, _ json: String, headers: [String: String] = [:]) async throws -> HTTPReply {
