@@ -86,6 +86,12 @@ public struct QuantizedWeight: Sendable {
         rowSums = sums
     }
 
+    /// The stored weight as exporters need it: s8 values [outputs, `stride`] (columns past `inputs` are zero), one
+    /// scale per output, and the per-input activation scales of a weight stored input-major, if any.
+    package var parts: (values: Tensor, scales: [Float], inputScales: [Float]?) {
+        (values.slicedUntracked(1, 0..<inputs), scales, inputScales?.floats)
+    }
+
     /// The bytes it holds (values, scales and sums).
     public var byteCount: Int { values.count + 8 * outputs + 4 * (inputScales?.count ?? 0) }
 

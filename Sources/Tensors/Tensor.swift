@@ -218,6 +218,17 @@ public struct Tensor: @unchecked Sendable {
         return element(atStorageIndex: layout.offset)
     }
 
+    /// The elements in row-major order as raw bytes of the tensor's dtype (a contiguous copy first when the layout
+    /// is not): how writers stream a tensor into a file without copying it into an array.
+    package func withContiguousBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let dense = isContiguous ? self : contiguous()
+        return try withExtendedLifetime(dense) {
+            try body(
+                UnsafeRawBufferPointer(
+                    start: dense.storage.pointer + dense.layout.offset * dtype.size, count: dense.count * dtype.size))
+        }
+    }
+
     /// A typed pointer to element 0 of the layout (the storage at the layout's offset).
     func pointer<T>(as type: T.Type) -> UnsafeMutablePointer<T> {
         storage.pointer.bindMemory(to: T.self, capacity: storage.byteCount / MemoryLayout<T>.stride)
