@@ -44,12 +44,13 @@ minilm:
 	fi
 
 # The Python clients the tests drive, in a venv under .cache (git-ignored): openai and huggingface_hub against `hub
-# serve` (ServeCLITests), onnx and onnxruntime on `hub export --format onnx` graphs (ONNXExportTests), numpy for
+# serve` (ServeCLITests), onnx, onnxruntime and tokenizers on `hub export --format onnx` graphs (ONNXExportTests,
+# the README's snippet in ExportCLITests), numpy for
 # their arrays. The tests skip them, saying so, when PyPI is unreachable.
 CLIENTS_VENV := .cache/clients-venv
-CLIENT_PACKAGES := openai huggingface_hub numpy onnx onnxruntime
+CLIENT_PACKAGES := openai huggingface_hub numpy onnx onnxruntime tokenizers
 clients:
-	@if ! $(CLIENTS_VENV)/bin/python -c 'import openai, huggingface_hub, numpy, onnx, onnxruntime' 2>/dev/null; then \
+	@if ! $(CLIENTS_VENV)/bin/python -c 'import openai, huggingface_hub, numpy, onnx, onnxruntime, tokenizers' 2>/dev/null; then \
 	  { python3 -m venv $(CLIENTS_VENV) && $(CLIENTS_VENV)/bin/pip install -q $(CLIENT_PACKAGES); } \
 	  || echo "(could not install the test clients from PyPI: $(CLIENT_PACKAGES))"; \
 	fi

@@ -97,20 +97,24 @@ struct ExportCommand: ParsableCommand {
         switch format {
         case .safetensors:
             guard model.hasSuffix(".mhub") else {
-                throw ValidationError("--format safetensors exports an .mhub file; \(model) is not one")
+                throw ModelError.input(
+                    "--format safetensors exports an .mhub file; \(model) is not one (--format onnx takes any model)")
             }
             let written = try Exporter.export(try MHubFile(path: model), to: output)
             report(written, extra: [])
         case .onnx:
-            let path = try ModelLoading.locate(model, access: access, quiet: json)
-            let started = Date()
-            let loaded = try ModelLoading.load(
-                model, at: path, task: task?.modelTask, precision: dtype == .int8 ? .int8 : .f32)
             var options = ONNXExportOptions()
             options.dtype = dtype
             options.opset = opset
             options.externalData = externalData ? true : nil
             options.sentenceEmbedding = task == .sentenceEmbedding
+            let path = try ModelLoading.locate(model, access: access, quiet: json)
+            let started = Date()
+            // Refused before the weights are read (and before a load warning about weights a head would use).
+            try PretrainedModel.checkONNXExport(
+                config: try ModelConfig.fromPretrained(path), task: task?.modelTask, options: options)
+            let loaded = try ModelLoading.load(
+                model, at: path, task: task?.modelTask, precision: dtype == .int8 ? .int8 : .f32)
             let written = try loaded.exportONNX(to: output, options: options)
             let seconds = Date().timeIntervalSince(started)
             report(

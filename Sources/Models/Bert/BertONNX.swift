@@ -35,18 +35,24 @@ extension ONNXBuilder {
         output("last_hidden_state", hidden, .float, ONNXEncoderInputs.axes + [.fixed(hiddenSize)])
         guard sentenceEmbedding else { return }
         let path = "/pooling"
-        let weights = node("Cast", [node("Unsqueeze", [mask, constant([Int64(-1)])], path: path + "/Unsqueeze")],
+        let weights = node(
+            "Cast", [node("Unsqueeze", [mask, constant([Int64(-1)])], path: path + "/Unsqueeze")],
             path: path + "/Cast", attributes: [("to", .int(1))])
         let axis = constant([Int64(1)])
-        let summed = node("ReduceSum", [node("Mul", [hidden, weights], path: path + "/Mul"), axis],
+        let summed = node(
+            "ReduceSum", [node("Mul", [hidden, weights], path: path + "/Mul"), axis],
             path: path + "/ReduceSum", attributes: [("keepdims", .int(0))])
-        let counts = node("ReduceSum", [weights, axis], path: path + "/ReduceSum_1",
+        let counts = node(
+            "ReduceSum", [weights, axis], path: path + "/ReduceSum_1",
             attributes: [("keepdims", .int(0))])
-        let mean = node("Div", [summed, node("Max", [counts, constant([Float(1e-9)])], path: path + "/Max")],
+        let mean = node(
+            "Div", [summed, node("Max", [counts, constant([Float(1e-9)])], path: path + "/Max")],
             path: path + "/Div")
-        let squares = node("ReduceSum", [node("Mul", [mean, mean], path: "/normalize/Mul"), constant([Int64(-1)])],
+        let squares = node(
+            "ReduceSum", [node("Mul", [mean, mean], path: "/normalize/Mul"), constant([Int64(-1)])],
             path: "/normalize/ReduceSum", attributes: [("keepdims", .int(1))])
-        let norm = node("Max", [node("Sqrt", [squares], path: "/normalize/Sqrt"), constant([Float(1e-12)])],
+        let norm = node(
+            "Max", [node("Sqrt", [squares], path: "/normalize/Sqrt"), constant([Float(1e-12)])],
             path: "/normalize/Max")
         let normalized = node("Div", [mean, norm], path: "/normalize/Div")
         output("sentence_embedding", normalized, .float, [.named("batch_size"), .fixed(hiddenSize)])
@@ -54,8 +60,12 @@ extension ONNXBuilder {
 }
 
 extension BertEmbeddings {
-    /// Word + token type + position rows, then LayerNorm. `tokenTypes` nil: type 0 everywhere (RoBERTa).
-    func emitONNX(_ b: inout ONNXBuilder, ids: String, tokenTypes: String?, positions: String, path: String)
+    /// Word + token type + position rows, then LayerNorm.
+    ///
+    /// `tokenTypes` nil: type 0 everywhere (RoBERTa).
+    func emitONNX(
+        _ b: inout ONNXBuilder, ids: String, tokenTypes: String?, positions: String, path: String
+    )
         -> String
     {
         let words = b.embedding(wordEmbeddings, ids, path: path + "/word_embeddings")
@@ -112,7 +122,8 @@ extension BertOutput {
     /// LayerNorm(dense(x) + residual).
     func emitONNX(_ b: inout ONNXBuilder, _ x: String, residual: String, path: String) -> String {
         let projected = b.linear(x, dense, path: path + "/dense")
-        return b.layerNorm(b.node("Add", [projected, residual], path: path + "/Add"), layerNorm, path: path + "/LayerNorm")
+        return b.layerNorm(
+            b.node("Add", [projected, residual], path: path + "/Add"), layerNorm, path: path + "/LayerNorm")
     }
 }
 
@@ -126,10 +137,12 @@ extension BertPooler {
 
 extension BertModel: ONNXExportable {
     var onnxTask: String { "feature-extraction" }
+    static var embedsSentences: Bool { true }
 
     /// The graph's inputs, then the encoder: the last hidden state and the pooled first token (with a pooler).
-    func emitHidden(_ b: inout ONNXBuilder, path: String) -> (inputs: ONNXEncoderInputs, hidden: String, pooled: String?)
-    {
+    func emitHidden(
+        _ b: inout ONNXBuilder, path: String
+    ) -> (inputs: ONNXEncoderInputs, hidden: String, pooled: String?) {
         let inputs = ONNXEncoderInputs(&b, tokenTypes: true)
         let embedded = embeddings.emitONNX(
             &b, ids: inputs.ids, tokenTypes: inputs.tokenTypes,

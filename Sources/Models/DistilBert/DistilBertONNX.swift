@@ -6,6 +6,7 @@ import NN
 
 extension DistilBertModel: ONNXExportable {
     var onnxTask: String { "feature-extraction" }
+    static var embedsSentences: Bool { true }
 
     /// The graph's inputs, then embeddings and every block: the last hidden state.
     func emitHidden(_ b: inout ONNXBuilder, path: String) -> (inputs: ONNXEncoderInputs, hidden: String) {

@@ -99,7 +99,9 @@ struct ONNXBuilder {
         parameterNames[ObjectIdentifier(parameter)] ?? "parameter_\(ObjectIdentifier(parameter).hashValue)"
     }
 
-    /// A parameter as a float32 value of the graph: stored as it is, or with `transposed` its 2-D transpose. With
+    /// A parameter as a float32 value of the graph.
+    ///
+    /// Stored as it is, or with `transposed` its 2-D transpose. With
     /// `--dtype f16`, matrices are stored as float16 and cast to float32 in the graph (ONNX Runtime folds the cast
     /// when it loads the model, so the arithmetic stays float32 as in ModelHub's f16 inference). A transpose of a
     /// parameter already stored as it is becomes a `Transpose` node, so a tied weight is stored once.
@@ -155,8 +157,9 @@ struct ONNXBuilder {
         return node("Add", [product, parameter(layer.bias)], path: path + "/Add")
     }
 
-    /// The int8 product as ONNX Runtime's `quantize_dynamic` writes it, so its `MatMulIntegerToFloat` fusion
-    /// applies: `DynamicQuantizeLinear` (activations per tensor, u8), `MatMulInteger`, `Cast`, and one `Mul` by
+    /// The int8 product as ONNX Runtime's `quantize_dynamic` writes it.
+    ///
+    /// ONNX Runtime's `MatMulIntegerToFloat` fusion applies to it: `DynamicQuantizeLinear` (activations per tensor, u8), `MatMulInteger`, `Cast`, and one `Mul` by
     /// the activation scale times each output channel's weight scale. The weights are ModelHub's symmetric s8
     /// rows stored as u8 with zero point 128 (the same integers): ONNX Runtime's u8·s8 kernel on AVX2 sums pairs
     /// in int16 and can saturate, its u8·u8 kernel cannot.
@@ -195,7 +198,8 @@ struct ONNXBuilder {
     /// LayerNormalization over the last axis (opset 17).
     mutating func layerNorm(_ x: String, _ layer: LayerNorm, path: String) -> String {
         node(
-            "LayerNormalization", [x, parameter(layer.weight), parameter(layer.bias)], path: path + "/LayerNormalization",
+            "LayerNormalization", [x, parameter(layer.weight), parameter(layer.bias)],
+            path: path + "/LayerNormalization",
             attributes: [("axis", .int(-1)), ("epsilon", .float(Float(layer.epsilon)))])
     }
 
@@ -256,7 +260,9 @@ struct ONNXBuilder {
     }
 
     /// [B, T, C] → [B, H, T, C/H] (`keysTransposed`: [B, H, C/H, T], what the score product takes).
-    mutating func splitHeads(_ x: String, heads: Int, width: Int, keysTransposed: Bool = false, path: String)
+    mutating func splitHeads(
+        _ x: String, heads: Int, width: Int, keysTransposed: Bool = false, path: String
+    )
         -> String
     {
         let shaped = node(
@@ -282,7 +288,8 @@ struct ONNXBuilder {
 
     /// The first position of [B, T, C]: [B, C].
     mutating func firstToken(_ hidden: String, path: String) -> String {
-        node("Gather", [hidden, constant([Int64(0)], dims: [])], path: path + "/Gather", attributes: [("axis", .int(1))])
+        node(
+            "Gather", [hidden, constant([Int64(0)], dims: [])], path: path + "/Gather", attributes: [("axis", .int(1))])
     }
 
     /// [B, T, 2] → start and end logits [B, T].

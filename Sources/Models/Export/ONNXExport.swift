@@ -44,31 +44,33 @@ public struct ONNXExportOptions: Sendable {
     public init() {}
 }
 
-/// A model class that can be written as an ONNX graph. Each architecture's folder conforms its classes.
+/// A model class that can be written as an ONNX graph.
+///
+/// Each architecture's folder conforms its classes.
 protocol ONNXExportable: PretrainedModel {
     /// Declares the graph's inputs and adds the nodes and outputs of this class's forward pass.
     func emitONNX(_ builder: inout ONNXBuilder, options: ONNXExportOptions) throws
     /// The task name optimum gives this export (`feature-extraction`, `fill-mask`, `text-generation-with-past`…).
     var onnxTask: String { get }
+    /// Whether the graph can end in a sentence embedding (an encoder's base model).
+    static var embedsSentences: Bool { get }
+}
+
+extension ONNXExportable {
+    static var embedsSentences: Bool { false }
 }
 
 extension PretrainedModel {
-    /// This model as an ONNX model (opset `options.opset`, IR version 8): inputs `input_ids`, `attention_mask`
+    /// This model as an ONNX model.
+    ///
+    /// Opset `options.opset`, IR version 8; inputs `input_ids`, `attention_mask`
     /// (and `token_type_ids`, `position_ids`, `past_key_values.N.key/value` where the architecture takes them) as
     /// int64 with dynamic `batch_size` and `sequence_length`, outputs named as optimum names them. With
     /// `options.dtype == .int8` the model's layers are quantized first (`quantize(.int8)`) unless they are already.
     public func onnxModel(options: ONNXExportOptions = ONNXExportOptions()) throws -> ONNXModel {
+        try Self.checkONNXExport(type(of: self), options: options)
         guard let exportable = self as? any ONNXExportable else {
             throw ModelError.input("\(className) cannot be exported to ONNX yet")
-        }
-        guard ONNXExportOptions.opsets.contains(options.opset) else {
-            throw ModelError.input(
-                "opset \(options.opset) is not supported; choose \(ONNXExportOptions.opsets.lowerBound)"
-                    + "–\(ONNXExportOptions.opsets.upperBound)")
-        }
-        if options.sentenceEmbedding, task != .base || self is GPT2Model {
-            throw ModelError.input(
-                "a sentence-embedding graph needs an encoder's base model, not \(className); export with --task base")
         }
         if options.dtype == .int8, !isQuantizedInt8 { quantize(.int8) }
         var builder = ONNXBuilder(model: self, dtype: options.dtype)
@@ -82,6 +84,32 @@ extension PretrainedModel {
         return model
     }
 
+    /// Checks, before any weight is read, that a model of `config` can be exported with `options` for `task` (nil:
+    /// the class config.json names): one error naming what cannot be written.
+    ///
+    /// ```swift
+    /// try PretrainedModel.checkONNXExport(config: try ModelConfig.fromPretrained(path), task: nil, options: options)
+    /// ```
+    public static func checkONNXExport(config: ModelConfig, task: ModelTask?, options: ONNXExportOptions) throws {
+        try checkONNXExport(try modelClass(config, task: task, path: "config.json"), options: options)
+    }
+
+    static func checkONNXExport(_ modelClass: PretrainedModel.Type, options: ONNXExportOptions) throws {
+        guard let exportable = modelClass as? any ONNXExportable.Type else {
+            throw ModelError.input("\(modelClass.className) cannot be exported to ONNX yet")
+        }
+        guard ONNXExportOptions.opsets.contains(options.opset) else {
+            throw ModelError.input(
+                "opset \(options.opset) is not supported; choose \(ONNXExportOptions.opsets.lowerBound)"
+                    + "–\(ONNXExportOptions.opsets.upperBound)")
+        }
+        if options.sentenceEmbedding, !exportable.embedsSentences {
+            throw ModelError.input(
+                "a sentence-embedding graph needs an encoder's base model (BERT, RoBERTa, DistilBERT), not "
+                    + "\(modelClass.className)")
+        }
+    }
+
     /// Whether some linear layer already runs on int8 weights.
     private var isQuantizedInt8: Bool {
         walk().modules.contains { module in
@@ -91,7 +119,9 @@ extension PretrainedModel {
         }
     }
 
-    /// Writes `folder` as optimum lays out an ONNX export, so `ORTModelFor…from_pretrained(folder)` and plain
+    /// Writes `folder` as optimum lays out an ONNX export.
+    ///
+    /// `ORTModelFor…from_pretrained(folder)` and plain
     /// `onnxruntime.InferenceSession(folder + "/model.onnx")` load it: `model.onnx` (and `model.onnx_data` with
     /// external weights), `config.json`, and the tokenizer files of the model's source. `folder` must not exist or
     /// be empty; it is assembled under a temporary name and renamed when complete, so a failure leaves nothing.

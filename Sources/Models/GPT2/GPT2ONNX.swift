@@ -30,7 +30,10 @@ extension GPT2Model: ONNXExportable {
             ], path: maskPath + "/LessOrEqual")  // [T, P + T]
         let padding = b.node(
             "Unsqueeze",
-            [b.node("Cast", [mask], path: maskPath + "/Cast", attributes: [("to", .int(9))]), b.constant([Int64(1), 2])],
+            [
+                b.node("Cast", [mask], path: maskPath + "/Cast", attributes: [("to", .int(9))]),
+                b.constant([Int64(1), 2]),
+            ],
             path: maskPath + "/Unsqueeze_2")  // [B, 1, 1, P + T]
         let visible = b.node("And", [causal, padding], path: maskPath + "/And")
         let bias = b.node(

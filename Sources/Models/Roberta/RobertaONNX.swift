@@ -18,9 +18,11 @@ extension RobertaEmbeddings {
 
 extension RobertaModel: ONNXExportable {
     var onnxTask: String { "feature-extraction" }
+    static var embedsSentences: Bool { true }
 
-    func emitHidden(_ b: inout ONNXBuilder, path: String) -> (inputs: ONNXEncoderInputs, hidden: String, pooled: String?)
-    {
+    func emitHidden(
+        _ b: inout ONNXBuilder, path: String
+    ) -> (inputs: ONNXEncoderInputs, hidden: String, pooled: String?) {
         let inputs = ONNXEncoderInputs(&b, tokenTypes: false)
         let positions = embeddings.emitPositions(&b, ids: inputs.ids, path: path + "/embeddings/positions")
         let embedded = embeddings.emitONNX(
