@@ -61,8 +61,8 @@ if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "--memory" {
 
 print(MachineDescription.line)
 
-// An argument keeps one part: `load`, `forward`, `train`, `generate`, `int8`, `memory` or `finetune`; the peer runs
-// the same parts.
+// An argument keeps one part: `load`, `forward`, `train`, `generate`, `int8`, `memory`, `finetune` or `onnx`; the
+// peer runs the same parts (`onnx`: peer_onnx.py, ONNX Runtime on our export beside torch.onnx.export's).
 let only = CommandLine.arguments.dropFirst().first
 func wanted(_ part: String) -> Bool { only == nil || only == part }
 var ours: [String: Double] = [:]
@@ -212,6 +212,72 @@ if wanted("memory") {
             .joined(separator: ", "))
 }
 
+if wanted("onnx") {
+    // ONNX export of BERT-base (random weights, saved so the peer loads the same ones): the time to build the graph
+    // and to write the folder (median of 3), then ONNX Runtime on our graph beside torch.onnx.export's
+    // (peer_onnx.py: same weights, same session options, alternating rounds), f32 and int8.
+    let folder = NSTemporaryDirectory() + "/modelhub-bench-onnx"
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try? FileManager.default.removeItem(atPath: folder)
+    try PretrainedModel.random(config: bertBase, task: .base).savePretrained(folder + "/weights")
+    let model = try PretrainedModel.load(folder + "/weights", task: .base)
+    let build = try median(3) { _ = try model.onnxModel() }
+    var attempt = 0
+    let export = try median(3) {
+        attempt += 1
+        try model.exportONNX(to: folder + "/f32-\(attempt)")
+    }
+    let quantized = try PretrainedModel.load(folder + "/weights", task: .base)
+    var options = ONNXExportOptions()
+    options.dtype = .int8
+    let int8Export = try median(1) {
+        attempt += 1
+        try quantized.exportONNX(to: folder + "/int8-\(attempt)", options: options)
+    }
+    ours["onnx export seconds"] = export
+    print(
+        String(
+            format:
+                "  ModelHub  ONNX export of BERT-base (418 MB): %.3f s (graph %.4f s, the rest writing); int8 (with quantizing) %.3f s",
+            export, build, int8Export))
+    let ourGraph = folder + "/f32-1/model.onnx"
+    let ourInt8 = folder + "/int8-\(attempt)/model.onnx"
+    if let peer = Peer.figures(
+        script: "peer_onnx.py", arguments: [folder + "/weights", ourGraph, ourInt8, ProcessInfo.processInfo.environment["BENCH_ROUNDS"] ?? "3"])
+    {
+        if let torchExport = peer["torch.onnx.export seconds"] {
+            print(
+                String(
+                    format: "  ModelHub  export %.3f s; torch.onnx.export %.3f s → ModelHub takes %.2f× its time",
+                    export, torchExport, export / torchExport))
+        }
+        if let difference = peer["ours vs torch max abs"] {
+            print(String(format: "  ONNX Runtime, our graph vs torch's: largest difference %.3g", difference))
+        }
+        for (ourName, theirName, label) in [
+            ("ours", "torch", "f32"), ("ours int8", "torch int8", "int8 (torch's: quantize_dynamic QInt8)"),
+        ] {
+            for batch in [1, 8] {
+                guard let mine = peer["\(ourName) forward \(batch)x128"],
+                    let theirs = peer["\(theirName) forward \(batch)x128"]
+                else { continue }
+                print(
+                    String(
+                        format:
+                            "  ONNX Runtime BERT-base forward %d × 128, %@: our graph %.4f s, torch.onnx.export's %.4f s → %.3f× its time",
+                        batch, label, mine, theirs, mine / theirs))
+            }
+        }
+        for name in ["ours int8", "torch int8"] {
+            if let largest = peer["\(name) max abs from f32"], let cosine = peer["\(name) cosine to f32"] {
+                print(String(format: "  %@: largest difference from f32 %.4g, cosine %.6f", name, largest, cosine))
+            }
+        }
+    } else {
+        print("  ONNX Runtime peer skipped: PEER_PYTHON needs torch, transformers and onnxruntime")
+    }
+}
+
 if wanted("finetune") {
     // Fine-tuning the real MiniLM as a classifier of the Debian descriptions: 2 epochs, batch 16, max length 64,
     // evaluation after each epoch, no checkpoints; examples/s over the whole run.
@@ -335,6 +401,6 @@ for batch in [1, 8] {
                 "  ModelHub  BERT-base forward %d × 128, int8: %.4f s; ONNX Runtime dynamic int8 %.4f s → ModelHub takes %.2f× its time",
             batch, mine, theirs, mine / theirs))
 }
-if peerByPart.isEmpty {
+if peerByPart.isEmpty, !(once + alternating).isEmpty {
     print("  peer skipped: PEER_PYTHON has no torch and transformers; set PEER_PYTHON to a Python that has them")
 }

@@ -183,16 +183,24 @@ struct ONNXBuilder {
                     try shifted.withUnsafeBytes { try out.write($0) }
                 }
             })
-        let zeroPoints = unique(weightName + "_zero_point")
-        graph.initializers.append(
-            ONNXTensor(name: zeroPoints, dataType: .uint8, dims: [outputs]) { out in
-                try [UInt8](repeating: 128, count: outputs).withUnsafeBytes { try out.write($0) }
-            })
         let integers = node(
-            "MatMulInteger", [quantized[0], weightName, quantized[2], zeroPoints], path: path + "/MatMulInteger")
+            "MatMulInteger", [quantized[0], weightName, quantized[2], weightZeroPoint()],
+            path: path + "/MatMulInteger")
         let floats = node("Cast", [integers], path: path + "/Cast", attributes: [("to", .int(1))])
         let scale = node("Mul", [quantized[1], constant(scales, dims: [outputs])], path: path + "/ScaleProduct")
         return node("Mul", [floats, scale], path: path + "/Mul")
+    }
+
+    /// The u8 zero point 128 every quantized weight shares (a scalar: the same for each output channel).
+    private mutating func weightZeroPoint() -> String {
+        if let name = stored["u8:128"] { return name }
+        let name = unique("/Constant_uint8")
+        graph.initializers.append(
+            ONNXTensor(name: name, dataType: .uint8, dims: []) { out in
+                try [UInt8(128)].withUnsafeBytes { try out.write($0) }
+            })
+        stored["u8:128"] = name
+        return name
     }
 
     /// LayerNormalization over the last axis (opset 17).
