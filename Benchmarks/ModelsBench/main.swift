@@ -243,7 +243,8 @@ if wanted("onnx") {
     let ourGraph = folder + "/f32-1/model.onnx"
     let ourInt8 = folder + "/int8-\(attempt)/model.onnx"
     if let peer = Peer.figures(
-        script: "peer_onnx.py", arguments: [folder + "/weights", ourGraph, ourInt8, ProcessInfo.processInfo.environment["BENCH_ROUNDS"] ?? "3"])
+        script: "peer_onnx.py",
+        arguments: [folder + "/weights", ourGraph, ourInt8, ProcessInfo.processInfo.environment["BENCH_ROUNDS"] ?? "3"])
     {
         if let torchExport = peer["torch.onnx.export seconds"] {
             print(
