@@ -92,21 +92,9 @@ extension BertEncoder {
         for (index, layer) in layer.enumerated() {
             let path = "\(path)/layer.\(index)"
             let attention = layer.attention.selfAttention
-            let width = attention.query.weight.shape[0]
-            let heads = attention.heads
-            let selfPath = path + "/attention/self"
-            let query = b.splitHeads(
-                b.linear(hidden, attention.query, path: selfPath + "/query"), heads: heads, width: width,
-                path: selfPath + "/query")
-            let key = b.splitHeads(
-                b.linear(hidden, attention.key, path: selfPath + "/key"), heads: heads, width: width,
-                keysTransposed: true, path: selfPath + "/key")
-            let value = b.splitHeads(
-                b.linear(hidden, attention.value, path: selfPath + "/value"), heads: heads, width: width,
-                path: selfPath + "/value")
-            let context = b.attention(
-                query: query, keyTransposed: key, value: value, bias: bias,
-                scale: 1 / Float(width / heads).squareRoot(), width: width, path: selfPath)
+            let context = b.selfAttention(
+                hidden, projections: [(attention.query, "query"), (attention.key, "key"), (attention.value, "value")],
+                heads: attention.heads, bias: bias, path: path + "/attention/self")
             let attended = layer.attention.output.emitONNX(
                 &b, context, residual: hidden, path: path + "/attention/output")
             let intermediate = b.activation(

@@ -23,20 +23,10 @@ extension DistilBertModel: ONNXExportable {
         for (index, block) in transformer.layer.enumerated() {
             let path = "\(path)/transformer/layer.\(index)"
             let attention = block.attention
-            let (width, heads) = (attention.qLin.weight.shape[0], attention.heads)
             let attentionPath = path + "/attention"
-            let query = b.splitHeads(
-                b.linear(hidden, attention.qLin, path: attentionPath + "/q_lin"), heads: heads, width: width,
-                path: attentionPath + "/q_lin")
-            let key = b.splitHeads(
-                b.linear(hidden, attention.kLin, path: attentionPath + "/k_lin"), heads: heads, width: width,
-                keysTransposed: true, path: attentionPath + "/k_lin")
-            let value = b.splitHeads(
-                b.linear(hidden, attention.vLin, path: attentionPath + "/v_lin"), heads: heads, width: width,
-                path: attentionPath + "/v_lin")
-            let context = b.attention(
-                query: query, keyTransposed: key, value: value, bias: bias,
-                scale: 1 / Float(width / heads).squareRoot(), width: width, path: attentionPath)
+            let context = b.selfAttention(
+                hidden, projections: [(attention.qLin, "q_lin"), (attention.kLin, "k_lin"), (attention.vLin, "v_lin")],
+                heads: attention.heads, bias: bias, path: attentionPath)
             let projected = b.linear(context, attention.outLin, path: attentionPath + "/out_lin")
             let attended = b.layerNorm(
                 b.node("Add", [projected, hidden], path: path + "/Add"), block.saLayerNorm,

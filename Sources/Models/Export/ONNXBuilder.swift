@@ -294,6 +294,22 @@ struct ONNXBuilder {
         return node("Reshape", [merged, constant([0, 0, Int64(width)])], path: path + "/Reshape")
     }
 
+    /// An encoder layer's self-attention over `hidden` [B, T, C]: its query, key and value projections (each with
+    /// its checkpoint name, for the node paths) split into `heads`, attended under the key mask `bias`, merged back.
+    mutating func selfAttention(
+        _ hidden: String, projections: [(layer: Linear, name: String)], heads: Int, bias: String, path: String
+    ) -> String {
+        let width = projections[0].layer.weight.shape[0]
+        let split = projections.enumerated().map { index, projection in
+            splitHeads(
+                linear(hidden, projection.layer, path: path + "/" + projection.name), heads: heads, width: width,
+                keysTransposed: index == 1, path: path + "/" + projection.name)
+        }
+        return attention(
+            query: split[0], keyTransposed: split[1], value: split[2], bias: bias,
+            scale: 1 / Float(width / heads).squareRoot(), width: width, path: path)
+    }
+
     /// The first position of [B, T, C]: [B, C].
     mutating func firstToken(_ hidden: String, path: String) -> String {
         node(
