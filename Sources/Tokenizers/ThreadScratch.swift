@@ -68,6 +68,12 @@ protocol WordModel {
     func tokenize(_ word: UnsafeBufferPointer<UInt32>, buffers: inout Tokenizer.Buffers)
 }
 
+extension Unigram: WordModel {
+    func tokenize(_ word: UnsafeBufferPointer<UInt32>, buffers: inout Tokenizer.Buffers) {
+        tokenize(word, into: &buffers.pieces, scratch: &buffers.unigram)
+    }
+}
+
 extension WordPiece: WordModel {
     func tokenize(_ word: UnsafeBufferPointer<UInt32>, buffers: inout Tokenizer.Buffers) {
         tokenize(word, into: &buffers.pieces, scratch: &buffers.wordPiece)

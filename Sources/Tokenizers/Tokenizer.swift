@@ -14,6 +14,7 @@ public struct Tokenizer: Sendable {
         case wordPiece(WordPiece)
         case bpe(BPE)
         case wordLevel(WordLevel)
+        case unigram(Unigram)
 
         /// The model's token → id table.
         var vocabulary: VocabularyTable {
@@ -21,6 +22,7 @@ public struct Tokenizer: Sendable {
             case .wordPiece(let model): model.vocabulary
             case .bpe(let model): model.vocabulary
             case .wordLevel(let model): model.vocabulary
+            case .unigram(let model): model.vocabulary
             }
         }
     }
@@ -31,17 +33,33 @@ public struct Tokenizer: Sendable {
         case byteLevel(ByteLevel)
         /// Words split at whitespace only (tokenizers' WhitespaceSplit).
         case whitespaceSplit
+        /// Spaces as `▁`, one prepended, words starting at each (SentencePiece's).
+        case metaspace(Metaspace)
+        /// Each in turn on the words of the one before.
+        case sequence([PreTokenizer])
     }
 
     /// How ids become text again.
-    public enum Decoder: Sendable, Equatable {
+    public indirect enum Decoder: Sendable, Equatable {
         case wordPiece(WordPieceDecoder)
         case byteLevel
         /// Tokens joined with spaces: what tokenizers does without a decoder.
         case plain
+        /// `▁` back to spaces, the first token's dropped unless the scheme is `never`.
+        case metaspace(Metaspace)
+        /// Runs of `<0xXX>` tokens back to their UTF-8 text (one U+FFFD per byte when it is not UTF-8).
+        case byteFallback
+        /// All tokens joined into one.
+        case fuse
+        /// Up to `start` leading and `stop` trailing `content` characters removed from each token.
+        case strip(content: UInt32, start: Int, stop: Int)
+        /// Each token's matches of a pattern replaced by `content`.
+        case replace(ReplacePattern, content: String)
+        /// Each in turn on the tokens of the one before.
+        case sequence([Decoder])
     }
 
-    public let normalizer: BertNormalizer?
+    public let normalizer: Normalizer?
     public let preTokenizer: PreTokenizer
     public let model: Model
     public let addedTokens: [AddedToken]
@@ -63,13 +81,15 @@ public struct Tokenizer: Sendable {
     private let sparseTokens: [Int32: String]
     /// The added tokens' ids by their bytes (the model's vocabulary has the rest).
     private let addedIDs: VocabularyTable
-    private let specialIDs: Set<Int32>
+    /// The special added tokens' strings: decoding skips every id whose token is one of them, as tokenizers does
+    /// (XLM-R's vocabulary has `<unk>` at 3, and the special `<unk>` at 4).
+    private let specialTokens: Set<String>
     /// Per id (when offsets are trimmed): the space characters its token starts with (high byte) and ends with.
     private let spaceEdges: [UInt16]
 
     /// A tokenizer from its parts; the model carries the vocabulary.
     public init(
-        normalizer: BertNormalizer?, preTokenizer: PreTokenizer = .bert, model: Model, addedTokens: [AddedToken],
+        normalizer: Normalizer?, preTokenizer: PreTokenizer = .bert, model: Model, addedTokens: [AddedToken],
         template: Template?, trimOffsets: (addPrefixSpace: Bool, enabled: Bool) = (false, false),
         decoder: Decoder = .wordPiece(WordPieceDecoder())
     ) throws(TokenizerError) {
@@ -110,7 +130,7 @@ public struct Tokenizer: Sendable {
         addedIDs = VocabularyTable(addedTokens.map { ($0.content, $0.id) })
         rawMatcher = AddedTokenMatcher(addedTokens.filter { !$0.normalized })
         normalizedMatcher = AddedTokenMatcher(addedTokens.filter(\.normalized))
-        specialIDs = Set(addedTokens.filter(\.special).map(\.id))
+        specialTokens = Set(addedTokens.filter(\.special).map(\.content))
         spaceEdges = trimOffsets.enabled ? array.map { ByteLevel.spaceEdges($0 ?? "") } : []
     }
 
@@ -156,6 +176,7 @@ public struct Tokenizer: Sendable {
         var pieces: [(id: Int32, range: Range<Int>)] = []
         var wordPiece = WordPiece.Scratch()
         var byteLevel = ByteLevel.Scratch()
+        var unigram = Unigram.Scratch()
         /// The word cache of the BPE model at work (`selectWordCache(for:)`), and this thread's others by model.
         var wordCache = WordCache()
         var wordCacheModel: UInt64 = 0
@@ -324,8 +345,14 @@ public struct Tokenizer: Sendable {
         var text = NormalizedText()
         swap(&text, &buffers.text)
         defer { swap(&text, &buffers.text) }
-        if let normalizer {
-            normalizer.normalize(scalars, into: &text)
+        if case .bert(let bert)? = normalizer {
+            bert.normalize(scalars, into: &text)
+        } else if let normalizer {
+            text.scalars.removeAll(keepingCapacity: true)
+            text.scalars += scalars
+            text.origins.removeAll(keepingCapacity: true)
+            for index in scalars.indices { text.origins.append(Int32(truncatingIfNeeded: index)) }
+            normalizer.apply(&text)
         } else {
             text.scalars.removeAll(keepingCapacity: true)
             text.scalars += scalars
@@ -364,6 +391,8 @@ public struct Tokenizer: Sendable {
             appendWords(of: text, in: span, to: &out, buffers: &buffers, with: bpe)
         case .wordLevel(let wordLevel):
             appendWords(of: text, in: span, to: &out, buffers: &buffers, with: wordLevel)
+        case .unigram(let unigram):
+            appendWords(of: text, in: span, to: &out, buffers: &buffers, with: unigram)
         }
     }
 
@@ -408,19 +437,31 @@ public struct Tokenizer: Sendable {
             swap(&scratch, &buffers.byteLevel)
             byteLevel.forEachWord(text, span, scratch: &scratch) { scalars, origins in emit(scalars, origins) }
             swap(&scratch, &buffers.byteLevel)
+        case .metaspace, .sequence:
+            // Pre-tokenizers that rewrite the words they cut: each word is its own scalars and origins.
+            guard !span.isEmpty else { return }
+            // tokenizers slices the normalized segment before pre-tokenizing it, so the piece starts where its first
+            // normalized character came from.
+            let start = Int(text.origins[span.lowerBound])
+            var words = [
+                PreTokenizedWord(
+                    scalars: Array(text.scalars[span]), origins: Array(text.origins[span]), originalStart: start)
+            ]
+            preTokenizer.split(&words)
+            for word in words where !word.scalars.isEmpty {
+                word.scalars.withUnsafeBufferPointer { scalars in
+                    word.origins.withUnsafeBufferPointer { origins in emit(scalars, origins) }
+                }
+            }
         }
     }
 
     /// Text from ids, as `tokenizer.decode(ids, skip_special_tokens=…)` gives it.
     public func decode(_ ids: [Int32], skipSpecialTokens: Bool = true) -> String {
         let tokens = ids.compactMap { id -> String? in
-            if skipSpecialTokens, specialIDs.contains(id) { return nil }
-            return token(for: id)
+            guard let token = token(for: id) else { return nil }
+            return skipSpecialTokens && specialTokens.contains(token) ? nil : token
         }
-        switch decoder {
-        case .wordPiece(let wordPiece): return wordPiece.decode(tokens)
-        case .byteLevel: return ByteLevel.decode(tokens)
-        case .plain: return tokens.joined(separator: " ")
-        }
+        return decoder.decode(tokens)
     }
 }

@@ -10,6 +10,8 @@ struct TokenizerDocument {
     var model: JSONObject?
     var vocabulary: VocabularyTable?
     var merges: MergeList?
+    /// A Unigram model's `vocab`: [token, score] pairs in id order.
+    var pieces: [(token: String, score: Double)]?
 
     /// Reads `bytes`; `path` names the file in errors.
     init(_ bytes: [UInt8], path: String) throws(TokenizerError) {
@@ -49,6 +51,8 @@ struct TokenizerDocument {
         while let key = try parser.nextKey() {
             if key == "vocab", parser.next == UInt8(ascii: "{") {
                 vocabulary = try Self.readVocabulary(&parser, label: "model.vocab", fail)
+            } else if key == "vocab", parser.next == UInt8(ascii: "[") {
+                pieces = try Self.readPieces(&parser, fail)
             } else if key == "merges", parser.next == UInt8(ascii: "[") {
                 merges = try Self.readMerges(&parser, fail)
             } else {
@@ -84,6 +88,24 @@ struct TokenizerDocument {
         }
         table.compact()
         return table
+    }
+
+    /// A Unigram vocabulary: an array of [token, score] pairs, read one pair at a time.
+    static func readPieces(
+        _ parser: inout JSONParser, _ fail: (String) -> TokenizerError
+    ) throws -> [(token: String, score: Double)] {
+        var pieces: [(token: String, score: Double)] = []
+        pieces.reserveCapacity(min(parser.members()?.count ?? 0, 1 << 22))
+        try parser.beginArray()
+        while try parser.nextElement() {
+            guard pieces.count < 1 << 22 else { throw fail("model.vocab has more than \(1 << 22) pieces") }
+            let pair = try parser.value().array
+            guard let pair, pair.count == 2, let token = pair[0].string, let score = pair[1].double else {
+                throw fail("model.vocab[\(pieces.count)] is not a [token, score] pair")
+            }
+            pieces.append((token, score))
+        }
+        return pieces
     }
 
     /// `["a b", …]` or `[["a", "b"], …]`: two tokens each (in the first form, split at the one space).

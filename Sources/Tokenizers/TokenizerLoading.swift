@@ -1,3 +1,4 @@
+import Foundation
 import Support
 
 extension Tokenizer {
@@ -20,27 +21,35 @@ extension Tokenizer {
         guard let model = document.model else { throw TokenizerError.file(path: path, reason: "no \"model\"") }
         let hasVocabulary = document.vocabulary != nil || model["vocab"]?.object != nil
         let hasMerges = document.merges != nil || model["merges"] != nil
-        let type = model["type"]?.string ?? (hasVocabulary ? (hasMerges ? "BPE" : "WordPiece") : "?")
-        guard ["WordPiece", "BPE", "WordLevel"].contains(type) else {
+        let type =
+            model["type"]?.string
+            ?? (document.pieces != nil ? "Unigram" : hasVocabulary ? (hasMerges ? "BPE" : "WordPiece") : "?")
+        guard ["WordPiece", "BPE", "WordLevel", "Unigram"].contains(type) else {
             throw TokenizerError.unsupported(path: path, what: "the \(type) model")
         }
-        guard let table = document.vocabulary else {
-            throw TokenizerError.file(path: path, reason: "model.vocab is not an object")
-        }
         let subwords: Tokenizer.Model
-        do {
-            if type == "BPE" {
-                subwords = .bpe(try reader.bpe(model, vocabulary: table, merges: document.merges))
-            } else if type == "WordLevel" {
-                subwords = .wordLevel(
-                    try WordLevel(table: table, unknownToken: try reader.string(model, "unk_token", default: "<unk>")))
+        do throws(TokenizerError) {
+            if type == "Unigram" {
+                subwords = .unigram(try reader.unigram(model, pieces: document.pieces))
             } else {
-                let unknown = try reader.string(model, "unk_token", default: "[UNK]")
-                let prefix = try reader.string(model, "continuing_subword_prefix", default: "##")
-                let maxChars = try reader.integer(model, "max_input_chars_per_word", default: 100)
-                subwords = .wordPiece(
-                    try WordPiece(
-                        table: table, unknownToken: unknown, continuingPrefix: prefix, maxInputCharsPerWord: maxChars))
+                guard let table = document.vocabulary else {
+                    throw TokenizerError.file(path: path, reason: "model.vocab is not an object")
+                }
+                if type == "BPE" {
+                    subwords = .bpe(try reader.bpe(model, vocabulary: table, merges: document.merges))
+                } else if type == "WordLevel" {
+                    subwords = .wordLevel(
+                        try WordLevel(
+                            table: table, unknownToken: try reader.string(model, "unk_token", default: "<unk>")))
+                } else {
+                    let unknown = try reader.string(model, "unk_token", default: "[UNK]")
+                    let prefix = try reader.string(model, "continuing_subword_prefix", default: "##")
+                    let maxChars = try reader.integer(model, "max_input_chars_per_word", default: 100)
+                    subwords = .wordPiece(
+                        try WordPiece(
+                            table: table, unknownToken: unknown, continuingPrefix: prefix,
+                            maxInputCharsPerWord: maxChars))
+                }
             }
         } catch {
             throw error.description.hasPrefix(path) ? error : TokenizerError.file(path: path, reason: error.description)
@@ -101,8 +110,9 @@ extension Tokenizer {
             let model = try WordPiece(
                 table: table, unknownToken: "[UNK]", continuingPrefix: "##", maxInputCharsPerWord: 100)
             return try Tokenizer(
-                normalizer: BertNormalizer(
-                    handleChineseChars: handleChineseChars, stripAccents: stripAccents, lowercase: lowercase),
+                normalizer: .bert(
+                    BertNormalizer(
+                        handleChineseChars: handleChineseChars, stripAccents: stripAccents, lowercase: lowercase)),
                 model: .wordPiece(model), addedTokens: added, template: .bert(cls: ("[CLS]", cls), sep: ("[SEP]", sep)))
         } catch {
             throw TokenizerError.file(path: path, reason: error.description)
@@ -183,19 +193,100 @@ private struct JSONReader {
             padToken: try string(object, "pad_token", default: "[PAD]"))
     }
 
-    func normalizer(_ value: JSONValue?) throws(TokenizerError) -> BertNormalizer? {
+    func normalizer(_ value: JSONValue?) throws(TokenizerError) -> Normalizer? {
         guard let value, value != .null else { return nil }
-        guard let object = value.object, object["type"]?.string == "BertNormalizer" else {
-            throw TokenizerError.unsupported(path: path, what: "normalizer \(value.object?["type"]?.string ?? "?")")
+        guard let object = value.object, let type = object["type"]?.string else {
+            throw TokenizerError.file(path: path, reason: "normalizer has no type")
         }
-        var strip: Bool?
-        if let field = object["strip_accents"], field != .null {
-            strip = try bool(object, "strip_accents", default: false)
+        switch type {
+        case "BertNormalizer":
+            var strip: Bool?
+            if let field = object["strip_accents"], field != .null {
+                strip = try bool(object, "strip_accents", default: false)
+            }
+            return .bert(
+                BertNormalizer(
+                    cleanText: try bool(object, "clean_text", default: true),
+                    handleChineseChars: try bool(object, "handle_chinese_chars", default: true), stripAccents: strip,
+                    lowercase: try bool(object, "lowercase", default: true)))
+        case "Sequence":
+            guard let list = object["normalizers"]?.array else {
+                throw TokenizerError.file(path: path, reason: "normalizer Sequence has no normalizers list")
+            }
+            var steps: [Normalizer] = []
+            for item in list {
+                guard let step = try normalizer(item) else { continue }
+                steps.append(step)
+            }
+            return .sequence(steps)
+        case "Precompiled":
+            guard let field = object["precompiled_charsmap"], field != .null else {
+                return .precompiled(try charsmap([]))
+            }
+            guard let text = field.string, let bytes = Data(base64Encoded: text) else {
+                throw TokenizerError.file(path: path, reason: "precompiled_charsmap is not base64")
+            }
+            return .precompiled(try charsmap(Array(bytes)))
+        case "Replace":
+            return .replace(
+                try pattern(object, "normalizer Replace"), content: try string(object, "content", default: ""))
+        case "Strip":
+            return .strip(
+                left: try bool(object, "strip_left", default: true),
+                right: try bool(object, "strip_right", default: true))
+        case "Prepend":
+            return .prepend(try string(object, "prepend", default: ""))
+        case "Lowercase": return .lowercase
+        case "NFC": return .nfc
+        case "NFD": return .nfd
+        case "NFKC": return .nfkc
+        case "NFKD": return .nfkd
+        default:
+            throw TokenizerError.unsupported(path: path, what: "normalizer \(type)")
         }
-        return BertNormalizer(
-            cleanText: try bool(object, "clean_text", default: true),
-            handleChineseChars: try bool(object, "handle_chinese_chars", default: true), stripAccents: strip,
-            lowercase: try bool(object, "lowercase", default: true))
+    }
+
+    func charsmap(_ bytes: [UInt8]) throws(TokenizerError) -> PrecompiledCharsmap {
+        do { return try PrecompiledCharsmap(bytes) } catch {
+            throw TokenizerError.file(path: path, reason: error.description)
+        }
+    }
+
+    /// A Replace's `pattern`: `{"String": …}` or `{"Regex": …}`.
+    func pattern(_ object: JSONObject, _ what: String) throws(TokenizerError) -> ReplacePattern {
+        let field = object["pattern"]?.object
+        if let literal = field?["String"]?.string { return ReplacePattern(literal: literal) }
+        guard let regex = field?["Regex"]?.string else {
+            throw TokenizerError.file(path: path, reason: "\(what) has no String or Regex pattern")
+        }
+        do { return try ReplacePattern(regex: regex) } catch {
+            throw TokenizerError.unsupported(path: path, what: "\(what) pattern '\(regex)' (\(error))")
+        }
+    }
+
+    /// A Metaspace pre-tokenizer or decoder: `replacement`, `prepend_scheme` (or the older `add_prefix_space`),
+    /// `split`.
+    func metaspace(_ object: JSONObject) throws(TokenizerError) -> Metaspace {
+        let replacement = try string(object, "replacement", default: "\u{2581}").unicodeScalars
+        guard replacement.count == 1, let scalar = replacement.first else {
+            throw TokenizerError.file(path: path, reason: "Metaspace replacement is not one character")
+        }
+        var scheme = Metaspace.PrependScheme.always
+        if let field = object["prepend_scheme"], field != .null {
+            guard let named = field.string.flatMap(Metaspace.PrependScheme.init(rawValue:)) else {
+                throw TokenizerError.file(path: path, reason: "Metaspace prepend_scheme is not first, always or never")
+            }
+            scheme = named
+        }
+        if let field = object["add_prefix_space"], field != .null, try !bool(object, "add_prefix_space", default: true)
+        {
+            guard scheme == .never || object["prepend_scheme"] == nil || object["prepend_scheme"] == .null else {
+                throw TokenizerError.file(
+                    path: path, reason: "Metaspace add_prefix_space does not match prepend_scheme")
+            }
+            scheme = .never
+        }
+        return Metaspace(replacement: scalar, prependScheme: scheme, split: try bool(object, "split", default: true))
     }
 
     func preTokenizer(_ value: JSONValue?) throws(TokenizerError) -> Tokenizer.PreTokenizer {
@@ -205,6 +296,22 @@ private struct JSONReader {
             return .bert
         case "WhitespaceSplit":
             return .whitespaceSplit
+        case "Metaspace":
+            guard let object else { return .bert }
+            return .metaspace(try metaspace(object))
+        case "Sequence":
+            guard let list = object?["pretokenizers"]?.array else {
+                throw TokenizerError.file(path: path, reason: "pre_tokenizer Sequence has no pretokenizers list")
+            }
+            var steps: [Tokenizer.PreTokenizer] = []
+            for item in list {
+                let step = try preTokenizer(item)
+                if case .byteLevel = step {
+                    throw TokenizerError.unsupported(path: path, what: "ByteLevel inside a pre_tokenizer Sequence")
+                }
+                steps.append(step)
+            }
+            return .sequence(steps)
         case "ByteLevel":
             guard let object else { return .bert }
             return .byteLevel(
@@ -229,8 +336,51 @@ private struct JSONReader {
                     cleanup: try bool(object, "cleanup", default: true)))
         case "ByteLevel":
             return .byteLevel
+        case "Metaspace":
+            return .metaspace(try metaspace(object))
+        case "ByteFallback":
+            return .byteFallback
+        case "Fuse":
+            return .fuse
+        case "Strip":
+            let content = try string(object, "content", default: " ").unicodeScalars
+            guard content.count == 1, let scalar = content.first else {
+                throw TokenizerError.file(path: path, reason: "decoder Strip content is not one character")
+            }
+            return .strip(
+                content: scalar.value, start: try integer(object, "start", default: 0),
+                stop: try integer(object, "stop", default: 0))
+        case "Replace":
+            return .replace(try pattern(object, "decoder Replace"), content: try string(object, "content", default: ""))
+        case "Sequence":
+            guard let list = object["decoders"]?.array else {
+                throw TokenizerError.file(path: path, reason: "decoder Sequence has no decoders list")
+            }
+            var steps: [Tokenizer.Decoder] = []
+            for item in list { steps.append(try decoder(item)) }
+            return .sequence(steps)
         default:
             throw TokenizerError.unsupported(path: path, what: "decoder \(object["type"]?.string ?? "?")")
+        }
+    }
+
+    /// The Unigram model: `vocab` ([token, score] pairs), `unk_id` (or null), `byte_fallback`.
+    func unigram(_ model: JSONObject, pieces: [(token: String, score: Double)]?) throws(TokenizerError) -> Unigram {
+        guard let pieces else {
+            throw TokenizerError.file(path: path, reason: "model.vocab is not a list of [token, score] pairs")
+        }
+        var unknown: Int?
+        if let field = model["unk_id"], field != .null {
+            guard let id = field.nonNegativeInteger(limit: 1 << 30) else {
+                throw TokenizerError.file(path: path, reason: "model.unk_id is not a non-negative integer")
+            }
+            unknown = id
+        }
+        do {
+            return try Unigram(
+                pieces: pieces, unknownID: unknown, byteFallback: try bool(model, "byte_fallback", default: false))
+        } catch {
+            throw TokenizerError.file(path: path, reason: error.description)
         }
     }
 

@@ -24,8 +24,9 @@ import Testing
         (#""[UNK]":100,"#, #""[UNK]":1.5,"#, "no valid id"),
         (#""[UNK]":100,"#, #""[UNK]":100,"[UNK]":100,"#, "duplicate key"),
         (#""unk_token":"[UNK]""#, #""unk_token":"<unk>""#, "the unknown token '<unk>' is not in the vocabulary"),
-        (#""model":{"type":"WordPiece""#, #""model":{"type":"Unigram""#, "the Unigram model is not supported"),
-        (#""type":"BertPreTokenizer""#, #""type":"Metaspace""#, "pre_tokenizer Metaspace is not supported"),
+        (#""model":{"type":"WordPiece""#, #""model":{"type":"Unigram""#, "model.vocab is not a list of [token, score]"),
+        (#""model":{"type":"WordPiece""#, #""model":{"type":"Bigram""#, "the Bigram model is not supported"),
+        (#""type":"BertPreTokenizer""#, #""type":"Punctuation""#, "pre_tokenizer Punctuation is not supported"),
         (
             #"{"id":103,"special":true,"content":"[MASK]""#, #"{"id":7592,"special":true,"content":"[MASK]""#,
             "the vocabulary gives to 'hello'"

@@ -1,0 +1,154 @@
+/// The Unigram model (SentencePiece's, as `tokenizers` runs it): each word is cut into the vocabulary pieces whose
+/// scores (log probabilities) sum highest — a Viterbi search over every vocabulary token that starts at each
+/// character — with runs of unknown characters fused into one unknown token, or spelled as their UTF-8 bytes
+/// (`<0xXX>` pieces) with byte fallback.
+///
+/// ```swift
+/// let model = try Unigram(pieces: [("<unk>", 0), ("▁a", -1.5), ("b", -2)], unknownID: 0)
+/// ```
+public struct Unigram: Sendable {
+    let vocabulary: VocabularyTable
+    /// Score by id.
+    let scores: [Double]
+    public let unknownID: Int32?
+    public let byteFallback: Bool
+    /// The unknown token's score: the lowest score less 10, as tokenizers (and SentencePiece) give it.
+    let unknownScore: Double
+    /// `<0x00>` … `<0xFF>` ids, when byte fallback has them all.
+    let byteIDs: [Int32]?
+
+    /// A model over `pieces` (token, score) in id order; `unknownID` must index them.
+    public init(
+        pieces: [(token: String, score: Double)], unknownID: Int?, byteFallback: Bool = false
+    )
+        throws(TokenizerError)
+    {
+        guard !pieces.isEmpty else { throw TokenizerError.invalid("a Unigram vocabulary needs at least one piece") }
+        if let unknownID, unknownID >= pieces.count || unknownID < 0 {
+            throw TokenizerError.invalid("unk_id \(unknownID) is outside the \(pieces.count) pieces")
+        }
+        var table = VocabularyTable(capacity: pieces.count)
+        for (index, piece) in pieces.enumerated() {
+            guard piece.score.isFinite else {
+                throw TokenizerError.invalid("piece \(index) ('\(piece.token)') has no finite score")
+            }
+            var token = piece.token
+            token.withUTF8 { table.insert($0, id: Int32(index)) }
+        }
+        vocabulary = table
+        scores = pieces.map(\.score)
+        unknownScore = (scores.min() ?? 0) - 10
+        self.unknownID = unknownID.map(Int32.init)
+        self.byteFallback = byteFallback
+        let bytes = (0..<256).compactMap { table.id(String(format: "<0x%02X>", $0)) }
+        byteIDs = bytes.count == 256 ? bytes : nil
+    }
+
+    struct Scratch {
+        var utf8: [UInt8] = []
+        /// Byte offset of each scalar, and the end.
+        var starts: [Int] = []
+        var score: [Double] = []
+        var from: [Int] = []
+        var ids: [Int32] = []
+        var path: [(start: Int, end: Int, id: Int32)] = []
+    }
+
+    /// Appends the pieces of `word` (ranges in its scalars) to `pieces`.
+    func tokenize(
+        _ word: UnsafeBufferPointer<UInt32>, into pieces: inout [(id: Int32, range: Range<Int>)], scratch: inout Scratch
+    ) {
+        let count = word.count
+        guard count > 0 else { return }
+        scratch.utf8.removeAll(keepingCapacity: true)
+        scratch.starts.removeAll(keepingCapacity: true)
+        for scalar in word {
+            scratch.starts.append(scratch.utf8.count)
+            appendUTF8(scalar, to: &scratch.utf8)
+        }
+        scratch.starts.append(scratch.utf8.count)
+        scratch.score = [Double](repeating: 0, count: count + 1)
+        scratch.from = [Int](repeating: -1, count: count + 1)
+        scratch.ids = [Int32](repeating: -1, count: count + 1)
+        let longest = vocabulary.maxLength
+        scratch.utf8.withUnsafeBufferPointer { utf8 in
+            for start in 0..<count {
+                // Positions nothing reaches are skipped by tokenizers too: their best score stays 0 and they are
+                // never read back, since every position after a reachable one is reachable (unknown tokens).
+                let base = scratch.score[start]
+                var single = false
+                var end = start + 1
+                while end <= count, scratch.starts[end] - scratch.starts[start] <= longest {
+                    let key = UnsafeBufferPointer(
+                        rebasing: utf8[scratch.starts[start]..<scratch.starts[end]])
+                    if let id = vocabulary.id(key) {
+                        let candidate = base + scores[Int(id)]
+                        if scratch.from[end] < 0 || candidate > scratch.score[end] {
+                            scratch.score[end] = candidate
+                            scratch.from[end] = start
+                            scratch.ids[end] = id
+                        }
+                        if end == start + 1 { single = true }
+                    }
+                    end += 1
+                }
+                if !single, let unknownID {
+                    let candidate = base + unknownScore
+                    if scratch.from[start + 1] < 0 || candidate > scratch.score[start + 1] {
+                        scratch.score[start + 1] = candidate
+                        scratch.from[start + 1] = start
+                        scratch.ids[start + 1] = unknownID
+                    }
+                }
+            }
+        }
+        // Back from the end; consecutive unknown pieces fused into one.
+        scratch.path.removeAll(keepingCapacity: true)
+        var end = count
+        while end > 0 {
+            let start = scratch.from[end]
+            guard start >= 0 else { return }  // unreachable without an unknown token: tokenizers fails here
+            let id = scratch.ids[end]
+            if id == unknownID, let last = scratch.path.last, last.id == id, last.start == end {
+                scratch.path[scratch.path.count - 1] = (start, last.end, id)
+            } else {
+                scratch.path.append((start, end, id))
+            }
+            end = start
+        }
+        for (start, end, id) in scratch.path.reversed() {
+            guard id == unknownID else {
+                pieces.append((id, start..<end))
+                continue
+            }
+            // A fused unknown run: its text may still be a token (never, in practice), else its bytes.
+            let bytes = scratch.utf8[scratch.starts[start]..<scratch.starts[end]]
+            if let known = Array(bytes).withUnsafeBufferPointer({ vocabulary.id($0) }) {
+                pieces.append((known, start..<end))
+            } else if byteFallback, let byteIDs {
+                for byte in bytes { pieces.append((byteIDs[Int(byte)], start..<end)) }
+            } else {
+                pieces.append((id, start..<end))
+            }
+        }
+    }
+}
+
+/// Appends the UTF-8 encoding of `scalar`.
+@inline(__always) func appendUTF8(_ scalar: UInt32, to bytes: inout [UInt8]) {
+    switch scalar {
+    case 0..<0x80: bytes.append(UInt8(scalar))
+    case 0x80..<0x800:
+        bytes.append(UInt8(0xC0 | scalar >> 6))
+        bytes.append(UInt8(0x80 | scalar & 0x3F))
+    case 0x800..<0x10000:
+        bytes.append(UInt8(0xE0 | scalar >> 12))
+        bytes.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+        bytes.append(UInt8(0x80 | scalar & 0x3F))
+    default:
+        bytes.append(UInt8(0xF0 | scalar >> 18))
+        bytes.append(UInt8(0x80 | scalar >> 12 & 0x3F))
+        bytes.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+        bytes.append(UInt8(0x80 | scalar & 0x3F))
+    }
+}
