@@ -14,8 +14,8 @@ public struct Unigram: Sendable {
     public let byteFallback: Bool
     /// The unknown token's score: the lowest score less 10, as tokenizers (and SentencePiece) give it.
     let unknownScore: Double
-    /// `<0x00>` … `<0xFF>` ids, when byte fallback has them all.
-    let byteIDs: [Int32]?
+    /// The ids of `<0x00>` … `<0xFF>`, where the vocabulary has them.
+    let byteIDs: [Int32?]
 
     /// A model over `pieces` (token, score) in id order; `unknownID` must index them.
     public init(
@@ -40,8 +40,7 @@ public struct Unigram: Sendable {
         unknownScore = (scores.min() ?? 0) - 10
         self.unknownID = unknownID.map(Int32.init)
         self.byteFallback = byteFallback
-        let bytes = (0..<256).compactMap { table.id(String(format: "<0x%02X>", $0)) }
-        byteIDs = bytes.count == 256 ? bytes : nil
+        byteIDs = (0..<256).map { table.id(String(format: "<0x%02X>", $0)) }
     }
 
     struct Scratch {
@@ -125,8 +124,9 @@ public struct Unigram: Sendable {
             let bytes = scratch.utf8[scratch.starts[start]..<scratch.starts[end]]
             if let known = Array(bytes).withUnsafeBufferPointer({ vocabulary.id($0) }) {
                 pieces.append((known, start..<end))
-            } else if byteFallback, let byteIDs {
-                for byte in bytes { pieces.append((byteIDs[Int(byte)], start..<end)) }
+            } else if byteFallback, bytes.allSatisfy({ byteIDs[Int($0)] != nil }) {
+                // Spelled in bytes only when every byte has its piece; else one unknown token, as tokenizers does.
+                for byte in bytes { pieces.append((byteIDs[Int(byte)] ?? id, start..<end)) }
             } else {
                 pieces.append((id, start..<end))
             }

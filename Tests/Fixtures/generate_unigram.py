@@ -2,7 +2,7 @@
 """The SentencePiece family's tokenizer fixtures, from `tokenizers`, `sentencepiece` and transformers' own converter
 (the reference venv plus `pip install sentencepiece protobuf`):
 
-  /tmp/ref/bin/python Tests/Fixtures/generate_unigram.py
+  /tmp/ref/bin/python Tests/Fixtures/generate_unigram.py [--retrain]
 
 Reads Tests/Fixtures/tokenizers/corpus.json (generate_tokenizers.py) and writes under Tests/Fixtures/tokenizers/:
 - xlmr-spm/: a SentencePiece Unigram model trained here with `sentencepiece` (nmt_nfkc normalization, 4,000
@@ -16,7 +16,9 @@ Reads Tests/Fixtures/tokenizers/corpus.json (generate_tokenizers.py) and writes 
   decoder chain (Replace ▁, ByteFallback, Fuse, Strip).
 - Sources/Tokenizers/UnicodeCompositions.swift: Unicode's primary composites (canonical pairs that NFC
   recomposes, Hangul aside), from Python's unicodedata: Foundation on Linux does not compose starter pairs.
-- reference-unigram.json: for each, what `tokenizers` gives on every corpus line alone and every 16th pair (ids, type
+- unigram-tiny/tokenizer.json: 40 hand-picked pieces with every part above in 2 kB (FuzzTokenizer's seed).
+- reference-unigram.json: for each, what `tokenizers` gives on every corpus line (every 8th for the tiny one) alone
+  and every 16th pair (ids, type
   ids, offsets in code points, special-token mask, decode with and without special tokens).
 """
 import json
@@ -24,6 +26,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 import tempfile
 
 import sentencepiece
@@ -34,22 +37,29 @@ from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_toke
 ROOT = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(ROOT, "tokenizers")
 random.seed(20261207)
+# Training is not deterministic (sentencepiece's and tokenizers' trainers): the committed tokenizers are kept and
+# only the references are rewritten, unless --retrain.
+RETRAIN = "--retrain" in sys.argv
 
 
-def encodings(tokenizer, lines):
+def encodings(tokenizer, lines, step=1):
     def record(encoding):
         return {"ids": encoding.ids, "type_ids": encoding.type_ids,
                 "offsets": [x for pair in encoding.offsets for x in pair],
                 "special": encoding.special_tokens_mask,
                 "decoded": tokenizer.decode(encoding.ids),
                 "decoded_all": tokenizer.decode(encoding.ids, skip_special_tokens=False)}
-    singles = [record(tokenizer.encode(line)) for line in lines]
-    pairs = [dict(record(tokenizer.encode(lines[i], lines[i + 1])), a=i, b=i + 1) for i in range(0, len(lines) - 1, 16)]
+    singles = [dict(record(tokenizer.encode(lines[i])), line=i) for i in range(0, len(lines), step)]
+    pairs = [dict(record(tokenizer.encode(lines[i], lines[i + 1])), a=i, b=i + 1)
+             for i in range(0, len(lines) - 1, 16 * step)]
     return {"single": singles, "pair": pairs}
 
 
 def xlmr(lines):
     spm_folder = os.path.join(OUT, "xlmr-spm")
+    legacy_path = os.path.join(OUT, "xlmr-legacy", "tokenizer.json")
+    if not RETRAIN and os.path.exists(legacy_path):
+        return {"xlmr-spm": os.path.join(spm_folder, "tokenizer.json"), "xlmr-legacy": legacy_path}
     shutil.rmtree(spm_folder, ignore_errors=True)
     os.makedirs(spm_folder)
     with tempfile.TemporaryDirectory() as scratch:
@@ -83,6 +93,8 @@ def xlmr(lines):
 
 def trained(lines):
     folder = os.path.join(OUT, "unigram-trained")
+    if not RETRAIN and os.path.exists(os.path.join(folder, "tokenizer.json")):
+        return {"unigram-trained": os.path.join(folder, "tokenizer.json")}
     os.makedirs(folder, exist_ok=True)
     tokenizer = Tokenizer(models.Unigram())
     tokenizer.normalizer = normalizers.Sequence([
@@ -136,12 +148,33 @@ def composition_table():
     print(f"{path}: {len(pairs)} compositions")
 
 
+def tiny():
+    pieces = [("<unk>", 0.0), ("<s>", 0.0), ("</s>", 0.0), ("\u2581", -2.0), ("\u2581a", -3.0), ("\u2581the", -3.5),
+              ("e", -4.0), ("t", -4.0), ("h", -4.2), ("a", -4.1), ("s", -4.3), ("\u2581s", -4.4), ("é", -6.0),
+              ("\u2581é", -6.5), ("ab", -5.0), ("ba", -5.5)]
+    pieces += [(f"<0x{b:02X}>", -20.0) for b in (0x41, 0x42, 0xC3, 0xA9, 0xE2, 0x9C, 0x93)]
+    tokenizer = Tokenizer(models.Unigram(vocab=pieces, unk_id=0, byte_fallback=True))
+    tokenizer.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " "),
+                                                 normalizers.Strip(), normalizers.Prepend("\u2581")])
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
+                                                       pre_tokenizers.Metaspace(prepend_scheme="always")])
+    tokenizer.decoder = decoders.Sequence([decoders.Metaspace(), decoders.ByteFallback(), decoders.Fuse()])
+    tokenizer.post_processor = processors.TemplateProcessing(single="<s> $A </s>", pair="<s> $A </s> $B </s>",
+                                                             special_tokens=[("<s>", 1), ("</s>", 2)])
+    tokenizer.add_special_tokens(["<s>", "</s>"])
+    folder = os.path.join(OUT, "unigram-tiny")
+    os.makedirs(folder, exist_ok=True)
+    tokenizer.save(os.path.join(folder, "tokenizer.json"))
+    return {"unigram-tiny": os.path.join(folder, "tokenizer.json")}
+
+
 def main():
     composition_table()
     with open(os.path.join(OUT, "corpus.json")) as f:
         lines = json.load(f)
-    paths = {**xlmr(lines), **trained(lines)}
-    reference = {name: encodings(Tokenizer.from_file(path), lines) for name, path in paths.items()}
+    paths = {**xlmr(lines), **trained(lines), **tiny()}
+    reference = {name: encodings(Tokenizer.from_file(path), lines, step=8 if name == "unigram-tiny" else 1)
+                 for name, path in paths.items()}
     with open(os.path.join(OUT, "reference-unigram.json"), "w") as f:
         json.dump(reference, f, ensure_ascii=False, separators=(",", ":"))
     for name, path in paths.items():

@@ -6,12 +6,13 @@ import Testing
 
 /// The SentencePiece family against Hugging Face `tokenizers` (reference-unigram.json, from
 /// Tests/Fixtures/generate_unigram.py): every corpus line (real text in many scripts, emoji, combining marks, control
-/// characters) alone and every 16th pair — ids, type ids, offsets, special tokens mask, decoded text — for a
+/// characters; every 8th for the tiny one) alone and every 16th pair — ids, type ids, offsets, special tokens mask, decoded text — for a
 /// SentencePiece model converted by transformers 5 (Precompiled nmt_nfkc charsmap, WhitespaceSplit + Metaspace),
 /// the same in the older Hub layout (Metaspace with `add_prefix_space`), and a Unigram trained by tokenizers with
-/// byte fallback (NFKC, Lowercase, Replace, Strip; Llama's decoder chain).
+/// byte fallback (NFKC, Lowercase, Replace, Strip; Llama's decoder chain); and a tiny hand-made Unigram (Prepend,
+/// WhitespaceSplit + Metaspace, mostly unknown and byte-fallback text).
 @Suite struct UnigramParityTests {
-    @Test(arguments: ["xlmr-spm", "xlmr-legacy", "unigram-trained"])
+    @Test(arguments: ["xlmr-spm", "xlmr-legacy", "unigram-trained", "unigram-tiny"])
     func matchesTokenizers(_ name: String) throws {
         let corpus = try Fixtures.json(Fixtures.path("tokenizers/corpus.json")).array?.compactMap(\.string) ?? []
         let expected = try #require(
@@ -23,8 +24,9 @@ import Testing
             if !problems.isEmpty { mismatches.append("\(label): " + problems.joined(separator: "; ")) }
         }
         let singles = try #require(expected["single"]?.array).compactMap(\.object)
-        #expect(singles.count == corpus.count)
-        for (line, want) in singles.enumerated() {
+        #expect(singles.count >= corpus.count / 8)
+        for want in singles {
+            let line = try #require(want["line"]?.integer)
             check(tokenizer.encode(corpus[line]), want, "line \(line) \(corpus[line].prefix(50).debugDescription)")
         }
         for pair in try #require(expected["pair"]?.array).compactMap(\.object) {
