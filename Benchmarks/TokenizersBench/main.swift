@@ -100,6 +100,12 @@ var tokenizers: [(name: String, path: String, folder: String?)] = [
     ("WordPiece cased (trained here)", Fixtures.path("tokenizers/cased-wordpiece/tokenizer.json"), nil),
     ("byte-level BPE, GPT-2 style (trained here)", Fixtures.path("tokenizers/gpt2-bpe/tokenizer.json"), nil),
     ("byte-level BPE, RoBERTa style (trained here)", Fixtures.path("tokenizers/roberta-bpe/tokenizer.json"), nil),
+    (
+        "Unigram, XLM-R layout (SentencePiece nmt_nfkc, trained here)",
+        Fixtures.path("tokenizers/xlmr-spm/tokenizer.json"),
+        nil
+    ),
+    ("Unigram, byte fallback, NFKC (trained here)", Fixtures.path("tokenizers/unigram-trained/tokenizer.json"), nil),
 ]
 if FileManager.default.fileExists(atPath: minilmFolder + "/tokenizer.json") {
     tokenizers.insert(("WordPiece, all-MiniLM-L6-v2", minilmFolder + "/tokenizer.json", minilmFolder), at: 0)

@@ -7,8 +7,9 @@ extension Tokenizer {
 
     /// Reads a `tokenizer.json` (the Hugging Face tokenizers format).
     ///
-    /// Supported today: the WordPiece model, BertNormalizer, BertPreTokenizer, TemplateProcessing and
-    /// BertProcessing, the WordPiece decoder; any other part is refused by name.
+    /// The WordPiece, BPE, WordLevel and Unigram models with the normalizers, pre-tokenizers, post-processors and
+    /// decoders README.md lists (BERT's, GPT-2's and RoBERTa's, and the SentencePiece family's); any other part is
+    /// refused by name.
     public static func load(file path: String) throws(TokenizerError) -> Tokenizer {
         try load(json: try readFile(path), path: path)
     }

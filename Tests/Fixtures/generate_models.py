@@ -13,7 +13,7 @@ Writes (deterministic for the fixed seeds; CI only reads the committed outputs):
                                          drawn wider than the default init (std 0.3, LayerNorm scales 1 ± 0.2) so that
                                          a wrong op shows in the outputs; base models saved without their prefix,
                                          heads with it; bert-gamma-beta holds early BERT ports' LayerNorm names
-  Tests/Fixtures/parity/distilbert-bin/  the DistilBERT masked LM as a PyTorch .bin; distilbert-sinusoidal/ with
+  Tests/Fixtures/parity/distilbert-bin/  the DistilBERT masked LM as a PyTorch .bin (xlm-roberta-bin/ likewise); distilbert-sinusoidal/ with
                                          sinusoidal positions (the table as transformers draws it)
   Tests/Fixtures/parity/state-dict.json  each class's state_dict() names, for the parity folders' configs
   Tests/Fixtures/parity/reference.json   for each folder (and the tiny models of Tests/Fixtures/models): the inputs
@@ -81,7 +81,8 @@ MASK = [[1] * 9, [1] * 6 + [0] * 3]
 
 
 def inputs_for(arch):
-    ids = {"bert": BERT_IDS, "roberta": ROBERTA_IDS, "gpt2": GPT2_IDS, "distilbert": BERT_IDS}[arch]
+    ids = {"bert": BERT_IDS, "roberta": ROBERTA_IDS, "gpt2": GPT2_IDS, "distilbert": BERT_IDS,
+           "xlm-roberta": ROBERTA_IDS}[arch]
     result = {"input_ids": ids, "attention_mask": MASK}
     if arch == "bert":
         result["token_type_ids"] = BERT_TYPES
@@ -136,12 +137,17 @@ CLASSES = {
     ("distilbert", "token-classification"): transformers.DistilBertForTokenClassification,
     ("distilbert", "question-answering"): transformers.DistilBertForQuestionAnswering,
     ("distilbert", "masked-lm"): transformers.DistilBertForMaskedLM,
+    ("xlm-roberta", "base"): transformers.XLMRobertaModel,
+    ("xlm-roberta", "sequence-classification"): transformers.XLMRobertaForSequenceClassification,
+    ("xlm-roberta", "token-classification"): transformers.XLMRobertaForTokenClassification,
+    ("xlm-roberta", "question-answering"): transformers.XLMRobertaForQuestionAnswering,
+    ("xlm-roberta", "masked-lm"): transformers.XLMRobertaForMaskedLM,
 }
-ARCHS = ["bert", "roberta", "gpt2", "distilbert"]
+ARCHS = ["bert", "roberta", "gpt2", "distilbert", "xlm-roberta"]
 
 
 def config_for(arch, task):
-    kwargs = dict({"bert": BERT, "roberta": ROBERTA, "gpt2": GPT2, "distilbert": DISTILBERT}[arch])
+    kwargs = dict({"bert": BERT, "roberta": ROBERTA, "gpt2": GPT2, "distilbert": DISTILBERT, "xlm-roberta": ROBERTA}[arch])
     if task == "sequence-classification":
         kwargs.update(id2label={0: "negative", 1: "neutral", 2: "positive"}, label2id={"negative": 0, "neutral": 1, "positive": 2})
         if arch == "gpt2":
@@ -149,7 +155,7 @@ def config_for(arch, task):
     if task == "token-classification":
         kwargs["num_labels"] = 5
     cls = {"bert": transformers.BertConfig, "roberta": transformers.RobertaConfig, "gpt2": transformers.GPT2Config,
-           "distilbert": transformers.DistilBertConfig}[arch]
+           "distilbert": transformers.DistilBertConfig, "xlm-roberta": transformers.XLMRobertaConfig}[arch]
     return cls(**kwargs)
 
 
@@ -188,14 +194,14 @@ def parity_models(reference, archs=ARCHS):
                 continue
             model.save_pretrained(os.path.join(PARITY, folder))
             reference[f"parity/{folder}"] = run(model, arch, task)
-            if arch == "distilbert" and task == "masked-lm":
-                # The same weights as a PyTorch .bin (zip), as older DistilBERT repos ship them.
+            if arch in ("distilbert", "xlm-roberta") and task == "masked-lm":
+                # The same weights as a PyTorch .bin (zip), as older DistilBERT and XLM-R repos ship them.
                 # transformers 5 writes safetensors only: the config from save_pretrained, the weights by torch.save.
-                folder_bin = os.path.join(PARITY, "distilbert-bin")
+                folder_bin = os.path.join(PARITY, f"{arch}-bin")
                 model.save_pretrained(folder_bin)
                 os.remove(os.path.join(folder_bin, "model.safetensors"))
                 torch.save(model.state_dict(), os.path.join(folder_bin, "pytorch_model.bin"))
-                reference["parity/distilbert-bin as masked-lm"] = run(model, arch, task)
+                reference[f"parity/{arch}-bin as masked-lm"] = run(model, arch, task)
             if arch == "bert" and task == "base":
                 # Early BERT ports: LayerNorm.gamma / LayerNorm.beta.
                 old = os.path.join(PARITY, "bert-gamma-beta")

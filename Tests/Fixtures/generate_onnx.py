@@ -25,6 +25,8 @@ CASES = [
     "roberta-token-classification", "roberta-question-answering", "distilbert-base", "distilbert-sinusoidal",
     "distilbert-masked-lm", "distilbert-sequence-classification", "distilbert-token-classification",
     "distilbert-question-answering", "gpt2-base", "gpt2-sequence-classification", "gpt2-base as causal-lm",
+    "xlm-roberta-base", "xlm-roberta-masked-lm", "xlm-roberta-sequence-classification",
+    "xlm-roberta-token-classification", "xlm-roberta-question-answering",
 ]
 
 ROWS = {
@@ -33,12 +35,14 @@ ROWS = {
     "roberta": [[0, 17, 45, 299, 2, 2, 150, 8, 2], [0, 31, 64, 12, 2], [0, 2]],
     "gpt2": [[5, 17, 45, 298, 150, 8, 77, 3, 9], [31, 64, 12, 120, 250], [6, 7]],
 }
+ROWS["xlm-roberta"] = ROWS["roberta"]
 SINGLE = {
     "bert": [2, 40, 41, 42, 3, 90, 3],
     "distilbert": [2, 40, 41, 42, 3, 90, 3],
     "roberta": [0, 40, 41, 42, 2, 2, 90, 2],
     "gpt2": [40, 41, 42, 3, 90, 11, 12],
 }
+SINGLE["xlm-roberta"] = SINGLE["roberta"]
 
 
 def rounded(t):

@@ -193,7 +193,7 @@ import Testing
         #expect(text.status == 0)
         #expect(
             text.stdout.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
-                == ["roberta-base", "roberta-large", "distilroberta-base"])
+                == ["roberta-base", "roberta-large", "distilroberta-base", "xlm-roberta-base"])
         let json = try runProcess(hub, ["search", "distilbert", "--json"])
         let entries = try JSONParser.parse(Array(json.stdout.utf8)).array!.compactMap(\.object)
         let distilbert = try #require(entries.first { $0["name"]?.string == "distilbert-base-uncased" })

@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import Support
 import TestSupport
 import Testing
@@ -203,6 +204,35 @@ import Testing
             ])
         #expect(bad.status == 1 && bad.stderr.contains("'section'"), "\(bad.stderr)")
         #expect(bad.stderr.split(separator: "\n").count == 1)
+    }
+
+    /// XLM-RoBERTa with its SentencePiece tokenizer through the CLI: a model (random weights, RoBERTa-sized as the
+    /// tiny fixtures are) over the converted SentencePiece tokenizer, fine-tuned as a classifier of the Debian
+    /// descriptions, saved as `XLMRobertaForSequenceClassification`, loaded back by `hub run`.
+    @Test func xlmRobertaFinetunesWithItsSentencePieceTokenizer() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let original = try #require(try Fixtures.json(Fixtures.path("parity/xlm-roberta-base/config.json")).object)
+        let json = JSONObject(
+            original.entries.map { $0.key == "vocab_size" ? ($0.key, .int(4002)) : ($0.key, $0.value) })
+        let config = try ModelConfig.parse(Array(JSONValue.object(json).serialized().utf8), path: "config.json")
+        let base = scratch.path + "/xlmr"
+        try PretrainedModel.random(config: config, task: .base).savePretrained(base)
+        try copyFile(Fixtures.path("tokenizers/xlmr-spm/tokenizer.json"), base + "/tokenizer.json")
+        let output = scratch.path + "/classifier"
+        let tuned = try runProcess(
+            hub,
+            [
+                "finetune", base, "--task", "classify", "--train", Fixtures.path("training/debian.csv"), "--output",
+                output, "--max-steps", "3", "--batch-size", "8", "--max-length", "24", "--json",
+            ])
+        #expect(tuned.status == 0, "\(tuned.stderr)")
+        let saved = try #require(try Fixtures.json(output + "/config.json").object)
+        #expect(saved["architectures"] == .array([.string("XLMRobertaForSequenceClassification")]))
+        #expect(saved["model_type"] == .string("xlm-roberta"))
+        let classify = try runProcess(hub, ["run", output, "--task", "classify", "jeu de stratégie 東京", "--json"])
+        #expect(classify.status == 0, "\(classify.stderr)")
+        #expect(classify.stdout.contains("\"probabilities\""))
     }
 
     /// DistilBERT through the CLI as a user meets it: fill-mask, embeddings, and a fine-tuned classifier folder

@@ -22,11 +22,12 @@ import Testing
     }
 
     /// A folder converted to .mhub loads with every f32 weight borrowed from the mapping and equal outputs; f16 and
-    /// int8-row files load dequantized, close to the f32 outputs.
-    @Test func mhubLoadsZeroCopyAndEqual() throws {
+    /// int8-row files load dequantized, close to the f32 outputs. BERT, and XLM-RoBERTa (from its .bin too).
+    @Test(arguments: ["parity/bert-masked-lm", "parity/xlm-roberta-masked-lm", "parity/xlm-roberta-bin"])
+    func mhubLoadsZeroCopyAndEqual(_ fixture: String) throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
-        let folder = Fixtures.path("parity/bert-masked-lm")
+        let folder = Fixtures.path(fixture)
         let reference = try Self.logits(try PretrainedModel.load(folder, task: .maskedLM))
         let plain = scratch.path + "/model.mhub"
         try Converter.convert(try ModelSource.open(folder), to: plain)

@@ -17,6 +17,7 @@ import Testing
         ("parity/gpt2-sequence-classification", .sequenceClassification),
         ("parity/distilbert-masked-lm", .maskedLM), ("parity/distilbert-question-answering", .questionAnswering),
         ("parity/distilbert-sequence-classification", .sequenceClassification),
+        ("parity/xlm-roberta-masked-lm", .maskedLM), ("parity/xlm-roberta-token-classification", .tokenClassification),
     ])
     func weightsAreByteIdenticalToTransformers(_ folder: String, _ task: ModelTask) throws {
         let scratch = try ScratchFolder()

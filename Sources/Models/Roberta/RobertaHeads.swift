@@ -33,7 +33,7 @@ final class RobertaLMHead: Module, @unchecked Sendable {
 /// ```swift
 /// let model = try await AutoModelForMaskedLM.fromPretrained("roberta-base")   // a RobertaForMaskedLM for this model_type
 /// ```
-public final class RobertaForMaskedLM: PretrainedModel, MaskedLM, @unchecked Sendable {
+public class RobertaForMaskedLM: PretrainedModel, MaskedLM, @unchecked Sendable {
     let roberta: RobertaModel
     let lmHead: RobertaLMHead
 
@@ -82,7 +82,7 @@ final class RobertaClassificationHead: Module, @unchecked Sendable {
 /// ```swift
 /// let model = try await AutoModelForSequenceClassification.fromPretrained("cardiffnlp/twitter-roberta-base-sentiment")   // a RobertaForSequenceClassification for this model_type
 /// ```
-public final class RobertaForSequenceClassification: PretrainedModel, SequenceClassifier, @unchecked Sendable {
+public class RobertaForSequenceClassification: PretrainedModel, SequenceClassifier, @unchecked Sendable {
     let roberta: RobertaModel
     let classifier: RobertaClassificationHead
 
@@ -113,7 +113,7 @@ public final class RobertaForSequenceClassification: PretrainedModel, SequenceCl
 /// ```swift
 /// let model = try await AutoModelForTokenClassification.fromPretrained("Jean-Baptiste/roberta-large-ner-english")   // a RobertaForTokenClassification for this model_type
 /// ```
-public final class RobertaForTokenClassification: PretrainedModel, TokenClassifier, @unchecked Sendable {
+public class RobertaForTokenClassification: PretrainedModel, TokenClassifier, @unchecked Sendable {
     let roberta: RobertaModel
     let dropout: Dropout
     let classifier: Linear
@@ -145,7 +145,7 @@ public final class RobertaForTokenClassification: PretrainedModel, TokenClassifi
 /// ```swift
 /// let model = try await AutoModelForQuestionAnswering.fromPretrained("deepset/roberta-base-squad2")   // a RobertaForQuestionAnswering for this model_type
 /// ```
-public final class RobertaForQuestionAnswering: PretrainedModel, QuestionAnswerer, @unchecked Sendable {
+public class RobertaForQuestionAnswering: PretrainedModel, QuestionAnswerer, @unchecked Sendable {
     let roberta: RobertaModel
     let qaOutputs: Linear
 

@@ -39,7 +39,7 @@ final class RobertaEmbeddings: BertEmbeddings, @unchecked Sendable {
 /// let model = try AutoModel.load("Tests/Fixtures/parity/roberta-base")   // a RobertaModel
 /// let hidden = try model(ModelInputs(inputIDs: Tensor([0, 31, 64, 2], shape: [1, 4]))).lastHiddenState
 /// ```
-public final class RobertaModel: PretrainedModel, SentenceEncoder, @unchecked Sendable {
+public class RobertaModel: PretrainedModel, SentenceEncoder, @unchecked Sendable {
     let embeddings: RobertaEmbeddings
     let encoder: BertEncoder
     let pooler: BertPooler?
