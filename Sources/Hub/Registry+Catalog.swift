@@ -3,135 +3,135 @@
 extension Registry {
     /// The text of registry/models.json, embedded so the catalog ships inside the binary.
     static let catalogJSON = #"""
-{
-  "version": 1,
-  "weights": ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"],
-  "models": [
-    {
-      "name": "bert-base-uncased", "repo": "google-bert/bert-base-uncased", "aliases": [],
-      "architecture": "bert", "supported": true, "parameters": "110M", "license": "apache-2.0",
-      "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
-      "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"],
-      "description": "BERT base, English, lowercased (12 layers, 768 hidden)"
-    },
-    {
-      "name": "bert-base-cased", "repo": "google-bert/bert-base-cased", "aliases": [],
-      "architecture": "bert", "supported": true, "parameters": "109M", "license": "apache-2.0",
-      "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
-      "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"],
-      "description": "BERT base, English, case-sensitive"
-    },
-    {
-      "name": "bert-large-uncased", "repo": "google-bert/bert-large-uncased", "aliases": [],
-      "architecture": "bert", "supported": true, "parameters": "336M", "license": "apache-2.0",
-      "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
-      "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"],
-      "description": "BERT large, English, lowercased (24 layers, 1024 hidden)"
-    },
-    {
-      "name": "bert-base-multilingual-cased", "repo": "google-bert/bert-base-multilingual-cased", "aliases": ["mbert"],
-      "architecture": "bert", "supported": true, "parameters": "179M", "license": "apache-2.0",
-      "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
-      "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"],
-      "description": "BERT base, 104 languages, case-sensitive"
-    },
-    {
-      "name": "distilbert-base-uncased", "repo": "distilbert/distilbert-base-uncased", "aliases": [],
-      "architecture": "distilbert", "supported": true, "parameters": "66M", "license": "apache-2.0",
-      "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
-      "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"],
-      "description": "DistilBERT base, English, lowercased (6 layers, distilled from BERT base)"
-    },
-    {
-      "name": "gpt2", "repo": "openai-community/gpt2", "aliases": ["gpt2-small"],
-      "architecture": "gpt2", "supported": true, "parameters": "124M", "license": "mit",
-      "tasks": ["generate", "hidden-states", "classify"],
-      "files": ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"],
-      "description": "GPT-2 small, English (12 layers, 768 hidden)"
-    },
-    {
-      "name": "gpt2-medium", "repo": "openai-community/gpt2-medium", "aliases": [],
-      "architecture": "gpt2", "supported": true, "parameters": "355M", "license": "mit",
-      "tasks": ["generate", "hidden-states", "classify"],
-      "files": ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"],
-      "description": "GPT-2 medium, English (24 layers, 1024 hidden)"
-    },
-    {
-      "name": "gpt2-large", "repo": "openai-community/gpt2-large", "aliases": [],
-      "architecture": "gpt2", "supported": true, "parameters": "774M", "license": "mit",
-      "tasks": ["generate", "hidden-states", "classify"],
-      "files": ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"],
-      "description": "GPT-2 large, English (36 layers, 1280 hidden)"
-    },
-    {
-      "name": "distilgpt2", "repo": "distilbert/distilgpt2", "aliases": [],
-      "architecture": "gpt2", "supported": true, "parameters": "82M", "license": "apache-2.0",
-      "tasks": ["generate", "hidden-states", "classify"],
-      "files": ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"],
-      "description": "DistilGPT2, English (6 layers, GPT-2 architecture)"
-    },
-    {
-      "name": "roberta-base", "repo": "FacebookAI/roberta-base", "aliases": [],
-      "architecture": "roberta", "supported": true, "parameters": "125M", "license": "mit",
-      "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
-      "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"],
-      "description": "RoBERTa base, English (12 layers, 768 hidden)"
-    },
-    {
-      "name": "roberta-large", "repo": "FacebookAI/roberta-large", "aliases": [],
-      "architecture": "roberta", "supported": true, "parameters": "355M", "license": "mit",
-      "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
-      "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"],
-      "description": "RoBERTa large, English (24 layers, 1024 hidden)"
-    },
-    {
-      "name": "distilroberta-base", "repo": "distilbert/distilroberta-base", "aliases": [],
-      "architecture": "roberta", "supported": true, "parameters": "82M", "license": "apache-2.0",
-      "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
-      "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"],
-      "description": "DistilRoBERTa base, English (6 layers, RoBERTa architecture)"
-    },
-    {
-      "name": "all-MiniLM-L6-v2", "repo": "sentence-transformers/all-MiniLM-L6-v2", "aliases": ["minilm"],
-      "architecture": "bert", "supported": true, "parameters": "22.7M", "license": "apache-2.0",
-      "tasks": ["embed", "hidden-states", "classify"],
-      "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
-                "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling/config.json"],
-      "description": "Sentence embeddings, 384 dimensions, mean pooling (BERT architecture, 6 layers)"
-    },
-    {
-      "name": "xlm-roberta-base", "repo": "FacebookAI/xlm-roberta-base", "aliases": ["xlmr"],
-      "architecture": "xlm-roberta", "supported": true, "parameters": "278M", "license": "mit",
-      "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
-      "files": ["config.json", "tokenizer.json"],
-      "description": "XLM-RoBERTa base, 100 languages (RoBERTa's layers, SentencePiece Unigram tokenizer, 250,002 pieces)"
-    },
-    {
-      "name": "multilingual-e5-small", "repo": "intfloat/multilingual-e5-small", "aliases": [],
-      "architecture": "bert", "supported": true, "parameters": "118M", "license": "mit",
-      "tasks": ["embed", "hidden-states", "classify"],
-      "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "modules.json",
-                "sentence_bert_config.json", "1_Pooling/config.json"],
-      "description": "Multilingual sentence embeddings, 384 dimensions (BERT layers, XLM-R's SentencePiece tokenizer)"
-    },
-    {
-      "name": "paraphrase-multilingual-MiniLM-L12-v2",
-      "repo": "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2", "aliases": [],
-      "architecture": "bert", "supported": true, "parameters": "118M", "license": "apache-2.0",
-      "tasks": ["embed", "hidden-states", "classify"],
-      "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "modules.json",
-                "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling/config.json"],
-      "description": "Multilingual sentence embeddings, 384 dimensions, 50+ languages (BERT layers, Unigram tokenizer)"
-    },
-    {
-      "name": "gte-base", "repo": "thenlper/gte-base", "aliases": [],
-      "architecture": "bert", "supported": true, "parameters": "109M", "license": "mit",
-      "tasks": ["embed", "hidden-states", "classify"],
-      "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
-                "modules.json", "sentence_bert_config.json", "1_Pooling/config.json"],
-      "description": "English sentence embeddings, 768 dimensions, mean pooling (BERT architecture, 12 layers)"
-    }
-  ]
-}
-"""#
+        {
+          "version": 1,
+          "weights": ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"],
+          "models": [
+            {
+              "name": "bert-base-uncased", "repo": "google-bert/bert-base-uncased", "aliases": [],
+              "architecture": "bert", "supported": true, "parameters": "110M", "license": "apache-2.0",
+              "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
+              "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"],
+              "description": "BERT base, English, lowercased (12 layers, 768 hidden)"
+            },
+            {
+              "name": "bert-base-cased", "repo": "google-bert/bert-base-cased", "aliases": [],
+              "architecture": "bert", "supported": true, "parameters": "109M", "license": "apache-2.0",
+              "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
+              "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"],
+              "description": "BERT base, English, case-sensitive"
+            },
+            {
+              "name": "bert-large-uncased", "repo": "google-bert/bert-large-uncased", "aliases": [],
+              "architecture": "bert", "supported": true, "parameters": "336M", "license": "apache-2.0",
+              "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
+              "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"],
+              "description": "BERT large, English, lowercased (24 layers, 1024 hidden)"
+            },
+            {
+              "name": "bert-base-multilingual-cased", "repo": "google-bert/bert-base-multilingual-cased", "aliases": ["mbert"],
+              "architecture": "bert", "supported": true, "parameters": "179M", "license": "apache-2.0",
+              "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
+              "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"],
+              "description": "BERT base, 104 languages, case-sensitive"
+            },
+            {
+              "name": "distilbert-base-uncased", "repo": "distilbert/distilbert-base-uncased", "aliases": [],
+              "architecture": "distilbert", "supported": true, "parameters": "66M", "license": "apache-2.0",
+              "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
+              "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"],
+              "description": "DistilBERT base, English, lowercased (6 layers, distilled from BERT base)"
+            },
+            {
+              "name": "gpt2", "repo": "openai-community/gpt2", "aliases": ["gpt2-small"],
+              "architecture": "gpt2", "supported": true, "parameters": "124M", "license": "mit",
+              "tasks": ["generate", "hidden-states", "classify"],
+              "files": ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"],
+              "description": "GPT-2 small, English (12 layers, 768 hidden)"
+            },
+            {
+              "name": "gpt2-medium", "repo": "openai-community/gpt2-medium", "aliases": [],
+              "architecture": "gpt2", "supported": true, "parameters": "355M", "license": "mit",
+              "tasks": ["generate", "hidden-states", "classify"],
+              "files": ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"],
+              "description": "GPT-2 medium, English (24 layers, 1024 hidden)"
+            },
+            {
+              "name": "gpt2-large", "repo": "openai-community/gpt2-large", "aliases": [],
+              "architecture": "gpt2", "supported": true, "parameters": "774M", "license": "mit",
+              "tasks": ["generate", "hidden-states", "classify"],
+              "files": ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"],
+              "description": "GPT-2 large, English (36 layers, 1280 hidden)"
+            },
+            {
+              "name": "distilgpt2", "repo": "distilbert/distilgpt2", "aliases": [],
+              "architecture": "gpt2", "supported": true, "parameters": "82M", "license": "apache-2.0",
+              "tasks": ["generate", "hidden-states", "classify"],
+              "files": ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"],
+              "description": "DistilGPT2, English (6 layers, GPT-2 architecture)"
+            },
+            {
+              "name": "roberta-base", "repo": "FacebookAI/roberta-base", "aliases": [],
+              "architecture": "roberta", "supported": true, "parameters": "125M", "license": "mit",
+              "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
+              "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"],
+              "description": "RoBERTa base, English (12 layers, 768 hidden)"
+            },
+            {
+              "name": "roberta-large", "repo": "FacebookAI/roberta-large", "aliases": [],
+              "architecture": "roberta", "supported": true, "parameters": "355M", "license": "mit",
+              "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
+              "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"],
+              "description": "RoBERTa large, English (24 layers, 1024 hidden)"
+            },
+            {
+              "name": "distilroberta-base", "repo": "distilbert/distilroberta-base", "aliases": [],
+              "architecture": "roberta", "supported": true, "parameters": "82M", "license": "apache-2.0",
+              "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
+              "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"],
+              "description": "DistilRoBERTa base, English (6 layers, RoBERTa architecture)"
+            },
+            {
+              "name": "all-MiniLM-L6-v2", "repo": "sentence-transformers/all-MiniLM-L6-v2", "aliases": ["minilm"],
+              "architecture": "bert", "supported": true, "parameters": "22.7M", "license": "apache-2.0",
+              "tasks": ["embed", "hidden-states", "classify"],
+              "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
+                        "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling/config.json"],
+              "description": "Sentence embeddings, 384 dimensions, mean pooling (BERT architecture, 6 layers)"
+            },
+            {
+              "name": "xlm-roberta-base", "repo": "FacebookAI/xlm-roberta-base", "aliases": ["xlmr"],
+              "architecture": "xlm-roberta", "supported": true, "parameters": "278M", "license": "mit",
+              "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify", "question-answering"],
+              "files": ["config.json", "tokenizer.json"],
+              "description": "XLM-RoBERTa base, 100 languages (RoBERTa's layers, SentencePiece Unigram tokenizer, 250,002 pieces)"
+            },
+            {
+              "name": "multilingual-e5-small", "repo": "intfloat/multilingual-e5-small", "aliases": [],
+              "architecture": "bert", "supported": true, "parameters": "118M", "license": "mit",
+              "tasks": ["embed", "hidden-states", "classify"],
+              "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "modules.json",
+                        "sentence_bert_config.json", "1_Pooling/config.json"],
+              "description": "Multilingual sentence embeddings, 384 dimensions (BERT layers, XLM-R's SentencePiece tokenizer)"
+            },
+            {
+              "name": "paraphrase-multilingual-MiniLM-L12-v2",
+              "repo": "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2", "aliases": [],
+              "architecture": "bert", "supported": true, "parameters": "118M", "license": "apache-2.0",
+              "tasks": ["embed", "hidden-states", "classify"],
+              "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "modules.json",
+                        "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling/config.json"],
+              "description": "Multilingual sentence embeddings, 384 dimensions, 50+ languages (BERT layers, Unigram tokenizer)"
+            },
+            {
+              "name": "gte-base", "repo": "thenlper/gte-base", "aliases": [],
+              "architecture": "bert", "supported": true, "parameters": "109M", "license": "mit",
+              "tasks": ["embed", "hidden-states", "classify"],
+              "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
+                        "modules.json", "sentence_bert_config.json", "1_Pooling/config.json"],
+              "description": "English sentence embeddings, 768 dimensions, mean pooling (BERT architecture, 12 layers)"
+            }
+          ]
+        }
+        """#
 }
