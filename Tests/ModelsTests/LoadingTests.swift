@@ -21,8 +21,9 @@ import Testing
         try Tensor.withoutGradient { try model(inputs).requiredLogits().doubles }
     }
 
-    /// A folder converted to .mhub loads with every f32 weight borrowed from the mapping and equal outputs; f16 and
-    /// int8-row files load dequantized, close to the f32 outputs. BERT, and XLM-RoBERTa (from its .bin too).
+    /// A folder converted to .mhub loads with every f32 weight borrowed from the mapping and equal outputs.
+    ///
+    /// f16 and int8-row files load dequantized, close to the f32 outputs. BERT, and XLM-RoBERTa (from its .bin too).
     @Test(arguments: ["parity/bert-masked-lm", "parity/xlm-roberta-masked-lm", "parity/xlm-roberta-bin"])
     func mhubLoadsZeroCopyAndEqual(_ fixture: String) throws {
         let scratch = try ScratchFolder()
