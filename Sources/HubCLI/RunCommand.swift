@@ -58,8 +58,9 @@ struct RunCommand: ParsableCommand {
             MODEL is a model folder, an .mhub file or a model name (from the Hugging Face cache, pulled when \
             missing). Texts go through the model's own tokenizer (special tokens added, padded to the longest, cut \
             at the model's maximum length).
-              embed          sentence embeddings: the mean of the last hidden states over the attention mask, \
-            L2-normalised (the sentence-transformers recipe); with several texts, their cosine similarities
+              embed          sentence embeddings as sentence-transformers makes them: the model's modules.json \
+            (pooling, dense, normalize), else the mean of the last hidden states over the attention mask, \
+            L2-normalised; with several texts, their cosine similarities
               hidden-states  the base model's last hidden states
               fill-mask      the most likely tokens at the mask token ([MASK] or <mask>) of each text
               classify       label probabilities of a sequence classification head
@@ -85,6 +86,13 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Candidates shown per mask (fill-mask).")
     var topK = 5
 
+    @Option(
+        help: """
+            embed: the prompt of the model's config_sentence_transformers.json to put before each text (e5's \
+            query, passage); default: the model's default prompt, if it names one.
+            """)
+    var promptName: String?
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -95,6 +103,7 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         if texts.isEmpty { throw ValidationError("give at least one TEXT") }
         if topK < 1 { throw ValidationError("--top-k must be at least 1") }
+        if promptName != nil, task != .embed { throw ValidationError("--prompt-name applies to --task embed") }
     }
 
     func run() throws {
@@ -114,7 +123,7 @@ struct RunCommand: ParsableCommand {
         ])
         switch task {
         case .embed:
-            let embeddings = try AutoModel.typed(loaded, model).sentenceEmbeddings(texts)
+            let embeddings = try AutoModel.typed(loaded, model).sentenceEmbeddings(texts, promptName: promptName)
             result.append("embeddings", ModelLoading.nested(embeddings))
             if !json { printEmbeddings(embeddings) }
         case .hiddenStates:

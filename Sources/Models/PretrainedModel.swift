@@ -39,6 +39,12 @@ open class PretrainedModel: Module, @unchecked Sendable {
     private let tokenizerState = Mutex(TokenizerState.unread)
     /// What loading the checkpoint found (missing and unexpected keys).
     public internal(set) var loadReport = LoadReport()
+    /// sentence-transformers' modules, once read (`sentenceModules`).
+    enum SentenceModulesState {
+        case read(SentenceTransformerModules?)
+    }
+
+    let sentenceModulesState = Mutex<SentenceModulesState?>(nil)
     /// The folder or `.mhub` file the model was loaded from.
     public internal(set) var source: String?
 
