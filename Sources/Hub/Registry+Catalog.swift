@@ -124,6 +124,14 @@ extension Registry {
               "description": "Multilingual sentence embeddings, 384 dimensions, 50+ languages (BERT layers, Unigram tokenizer)"
             },
             {
+              "name": "all-mpnet-base-v2", "repo": "sentence-transformers/all-mpnet-base-v2", "aliases": ["mpnet"],
+              "architecture": "mpnet", "supported": true, "parameters": "109M", "license": "apache-2.0",
+              "tasks": ["embed", "hidden-states", "classify"],
+              "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
+                        "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling/config.json"],
+              "description": "Sentence embeddings, 768 dimensions, mean pooling (MPNet architecture, 12 layers)"
+            },
+            {
               "name": "gte-base", "repo": "thenlper/gte-base", "aliases": [],
               "architecture": "bert", "supported": true, "parameters": "109M", "license": "mit",
               "tasks": ["embed", "hidden-states", "classify"],

@@ -70,6 +70,8 @@ BERT = dict(vocab_size=160, hidden_size=32, num_hidden_layers=2, num_attention_h
 ROBERTA = dict(vocab_size=300, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
                max_position_embeddings=66, type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2)
 GPT2 = dict(vocab_size=300, n_embd=32, n_layer=2, n_head=4, n_positions=64, bos_token_id=0, eos_token_id=0)
+MPNET = dict(vocab_size=300, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+             max_position_embeddings=66, pad_token_id=1, bos_token_id=0, eos_token_id=2)
 DISTILBERT = dict(vocab_size=160, dim=32, n_layers=2, n_heads=4, hidden_dim=64, max_position_embeddings=64)
 
 # ids [2, 9]: the second row padded. BERT pads with 0, RoBERTa with 1; GPT-2's rows are right-padded with 299.
@@ -82,7 +84,7 @@ MASK = [[1] * 9, [1] * 6 + [0] * 3]
 
 def inputs_for(arch):
     ids = {"bert": BERT_IDS, "roberta": ROBERTA_IDS, "gpt2": GPT2_IDS, "distilbert": BERT_IDS,
-           "xlm-roberta": ROBERTA_IDS}[arch]
+           "xlm-roberta": ROBERTA_IDS, "mpnet": ROBERTA_IDS}[arch]
     result = {"input_ids": ids, "attention_mask": MASK}
     if arch == "bert":
         result["token_type_ids"] = BERT_TYPES
@@ -142,12 +144,18 @@ CLASSES = {
     ("xlm-roberta", "token-classification"): transformers.XLMRobertaForTokenClassification,
     ("xlm-roberta", "question-answering"): transformers.XLMRobertaForQuestionAnswering,
     ("xlm-roberta", "masked-lm"): transformers.XLMRobertaForMaskedLM,
+    ("mpnet", "base"): transformers.MPNetModel,
+    ("mpnet", "sequence-classification"): transformers.MPNetForSequenceClassification,
+    ("mpnet", "token-classification"): transformers.MPNetForTokenClassification,
+    ("mpnet", "question-answering"): transformers.MPNetForQuestionAnswering,
+    ("mpnet", "masked-lm"): transformers.MPNetForMaskedLM,
 }
-ARCHS = ["bert", "roberta", "gpt2", "distilbert", "xlm-roberta"]
+ARCHS = ["bert", "roberta", "gpt2", "distilbert", "xlm-roberta", "mpnet"]
 
 
 def config_for(arch, task):
-    kwargs = dict({"bert": BERT, "roberta": ROBERTA, "gpt2": GPT2, "distilbert": DISTILBERT, "xlm-roberta": ROBERTA}[arch])
+    kwargs = dict({"bert": BERT, "roberta": ROBERTA, "gpt2": GPT2, "distilbert": DISTILBERT, "xlm-roberta": ROBERTA,
+                   "mpnet": MPNET}[arch])
     if task == "sequence-classification":
         kwargs.update(id2label={0: "negative", 1: "neutral", 2: "positive"}, label2id={"negative": 0, "neutral": 1, "positive": 2})
         if arch == "gpt2":
@@ -155,7 +163,8 @@ def config_for(arch, task):
     if task == "token-classification":
         kwargs["num_labels"] = 5
     cls = {"bert": transformers.BertConfig, "roberta": transformers.RobertaConfig, "gpt2": transformers.GPT2Config,
-           "distilbert": transformers.DistilBertConfig, "xlm-roberta": transformers.XLMRobertaConfig}[arch]
+           "distilbert": transformers.DistilBertConfig, "xlm-roberta": transformers.XLMRobertaConfig,
+           "mpnet": transformers.MPNetConfig}[arch]
     return cls(**kwargs)
 
 
@@ -224,6 +233,12 @@ def parity_models(reference, archs=ARCHS):
             model.embeddings.position_embeddings.weight.copy_(table)
         model.eval().save_pretrained(os.path.join(PARITY, "distilbert-sinusoidal"))
         reference["parity/distilbert-sinusoidal"] = run(model, "distilbert", "base")
+    if "mpnet" in archs:
+        # The relative position buckets over a long range (the parity inputs reach only 8 positions apart).
+        encoder = transformers.models.mpnet.modeling_mpnet.MPNetEncoder
+        relative = torch.arange(-700, 701)
+        reference["mpnet buckets"] = {"relative": relative.tolist(),
+                                      "bucket": encoder.relative_position_bucket(relative).tolist()}
     if archs != ARCHS:
         return
     # The tiny models (safetensors with prefix; sharded safetensors; a .bin with the transformer. prefix).

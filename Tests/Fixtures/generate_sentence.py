@@ -9,6 +9,9 @@ transformer (modules.json, sentence_bert_config.json, config_sentence_transforme
 other files beside them — and
 Tests/Fixtures/sentence/reference.json: `SentenceTransformer(folder).encode(SENTENCES[, prompt_name])` for each case.
 
+And, when `make mpnet` fetched it, Tests/Fixtures/parity/mpnet.json: the real all-mpnet-base-v2's embeddings of
+generate_models.py's 23 sentences, by `SentenceTransformer(.cache/mpnet/all-mpnet-base-v2).encode`.
+
 Cases: every pooling mode (cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken, and several at once, as
 they concatenate), Dense with tanh and identity, Normalize or not, a prompt left out of pooling (include_prompt
 false), in the layout sentence-transformers 6 writes and in the classic one Hub repositories carry
@@ -109,6 +112,18 @@ def main():
         json.dump(reference, f, indent=1)
     total = sum(os.path.getsize(os.path.join(b, n)) for b, _, ns in os.walk(OUT) for n in ns)
     print(f"{len(reference['cases'])} cases, {total / 1e3:.0f} kB")
+    mpnet = os.path.join(os.path.dirname(os.path.dirname(ROOT)), ".cache", "mpnet", "all-mpnet-base-v2")
+    if os.path.isfile(os.path.join(mpnet, "model.safetensors")):
+        import sentence_transformers
+        from generate_models import SENTENCES as REAL
+        embeddings = SentenceTransformer(mpnet).encode(REAL)
+        with open(os.path.join(ROOT, "parity", "mpnet.json"), "w") as f:
+            json.dump({"sentence_transformers": sentence_transformers.__version__, "sentences": REAL,
+                       "embeddings": [[float(f"{v:.7g}") for v in row] for row in embeddings.tolist()]},
+                      f, separators=(",", ":"))
+        print(f"parity/mpnet.json: {len(REAL)} sentences")
+    else:
+        print("skipping parity/mpnet.json: .cache/mpnet has no all-mpnet-base-v2 (make mpnet)")
 
 
 if __name__ == "__main__":

@@ -66,3 +66,16 @@ import Testing
         #expect(logits.doubles == reference.doubles)
     }
 }
+
+/// MPNet's relative position buckets equal transformers' `relative_position_bucket` from −700 to 700 (the parity
+/// inputs reach only 8 positions apart; the logarithmic buckets and their float32 boundaries are checked here).
+@Suite struct MPNetBucketTests {
+    @Test func bucketsEqualTransformers() throws {
+        let entry = try #require(ParityFixtures.reference["mpnet buckets"]?.object)
+        let relative = entry["relative"]?.array?.compactMap(\.integer) ?? []
+        let expected = entry["bucket"]?.array?.compactMap(\.integer) ?? []
+        #expect(relative.count == 1401 && expected.count == 1401)
+        let mismatches = zip(relative, expected).filter { MPNetEncoder.bucket($0.0) != $0.1 }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5)) …")
+    }
+}

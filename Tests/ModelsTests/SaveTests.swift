@@ -18,6 +18,7 @@ import Testing
         ("parity/distilbert-masked-lm", .maskedLM), ("parity/distilbert-question-answering", .questionAnswering),
         ("parity/distilbert-sequence-classification", .sequenceClassification),
         ("parity/xlm-roberta-masked-lm", .maskedLM), ("parity/xlm-roberta-token-classification", .tokenClassification),
+        ("parity/mpnet-masked-lm", .maskedLM), ("parity/mpnet-question-answering", .questionAnswering),
     ])
     func weightsAreByteIdenticalToTransformers(_ folder: String, _ task: ModelTask) throws {
         let scratch = try ScratchFolder()
