@@ -132,6 +132,13 @@ extension Registry {
               "description": "Sentence embeddings, 768 dimensions, mean pooling (MPNet architecture, 12 layers)"
             },
             {
+              "name": "ModernBERT-base", "repo": "answerdotai/ModernBERT-base", "aliases": ["modernbert"],
+              "architecture": "modernbert", "supported": true, "parameters": "149M", "license": "apache-2.0",
+              "tasks": ["fill-mask", "embed", "hidden-states", "classify", "token-classify"],
+              "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"],
+              "description": "ModernBERT base, English and code, 8,192 tokens (rotary, local/global attention, GeGLU)"
+            },
+            {
               "name": "gte-base", "repo": "thenlper/gte-base", "aliases": [],
               "architecture": "bert", "supported": true, "parameters": "109M", "license": "mit",
               "tasks": ["embed", "hidden-states", "classify"],

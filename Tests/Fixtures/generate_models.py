@@ -72,6 +72,12 @@ ROBERTA = dict(vocab_size=300, hidden_size=32, num_hidden_layers=2, num_attentio
 GPT2 = dict(vocab_size=300, n_embd=32, n_layer=2, n_head=4, n_positions=64, bos_token_id=0, eos_token_id=0)
 MPNET = dict(vocab_size=300, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
              max_position_embeddings=66, pad_token_id=1, bos_token_id=0, eos_token_id=2)
+# Four layers: global attention in the first and the fourth (global_attn_every_n_layers 3), a window of 2 positions
+# either side (local_attention 4) in the others, so that the 9-token inputs see both kinds.
+MODERNBERT = dict(vocab_size=300, hidden_size=32, num_hidden_layers=4, num_attention_heads=4, intermediate_size=48,
+                  max_position_embeddings=64, pad_token_id=1, bos_token_id=0, eos_token_id=2, cls_token_id=0,
+                  sep_token_id=2, local_attention=4, global_attn_every_n_layers=3, global_rope_theta=160000.0,
+                  local_rope_theta=10000.0)
 DISTILBERT = dict(vocab_size=160, dim=32, n_layers=2, n_heads=4, hidden_dim=64, max_position_embeddings=64)
 
 # ids [2, 9]: the second row padded. BERT pads with 0, RoBERTa with 1; GPT-2's rows are right-padded with 299.
@@ -84,7 +90,7 @@ MASK = [[1] * 9, [1] * 6 + [0] * 3]
 
 def inputs_for(arch):
     ids = {"bert": BERT_IDS, "roberta": ROBERTA_IDS, "gpt2": GPT2_IDS, "distilbert": BERT_IDS,
-           "xlm-roberta": ROBERTA_IDS, "mpnet": ROBERTA_IDS}[arch]
+           "xlm-roberta": ROBERTA_IDS, "mpnet": ROBERTA_IDS, "modernbert": ROBERTA_IDS}[arch]
     result = {"input_ids": ids, "attention_mask": MASK}
     if arch == "bert":
         result["token_type_ids"] = BERT_TYPES
@@ -149,22 +155,28 @@ CLASSES = {
     ("mpnet", "token-classification"): transformers.MPNetForTokenClassification,
     ("mpnet", "question-answering"): transformers.MPNetForQuestionAnswering,
     ("mpnet", "masked-lm"): transformers.MPNetForMaskedLM,
+    ("modernbert", "base"): transformers.ModernBertModel,
+    ("modernbert", "sequence-classification"): transformers.ModernBertForSequenceClassification,
+    ("modernbert", "token-classification"): transformers.ModernBertForTokenClassification,
+    ("modernbert", "masked-lm"): transformers.ModernBertForMaskedLM,
 }
-ARCHS = ["bert", "roberta", "gpt2", "distilbert", "xlm-roberta", "mpnet"]
+ARCHS = ["bert", "roberta", "gpt2", "distilbert", "xlm-roberta", "mpnet", "modernbert"]
 
 
 def config_for(arch, task):
     kwargs = dict({"bert": BERT, "roberta": ROBERTA, "gpt2": GPT2, "distilbert": DISTILBERT, "xlm-roberta": ROBERTA,
-                   "mpnet": MPNET}[arch])
+                   "mpnet": MPNET, "modernbert": MODERNBERT}[arch])
     if task == "sequence-classification":
         kwargs.update(id2label={0: "negative", 1: "neutral", 2: "positive"}, label2id={"negative": 0, "neutral": 1, "positive": 2})
         if arch == "gpt2":
             kwargs["pad_token_id"] = 299
+        if arch == "modernbert":
+            kwargs["classifier_pooling"] = "mean"
     if task == "token-classification":
         kwargs["num_labels"] = 5
     cls = {"bert": transformers.BertConfig, "roberta": transformers.RobertaConfig, "gpt2": transformers.GPT2Config,
            "distilbert": transformers.DistilBertConfig, "xlm-roberta": transformers.XLMRobertaConfig,
-           "mpnet": transformers.MPNetConfig}[arch]
+           "mpnet": transformers.MPNetConfig, "modernbert": transformers.ModernBertConfig}[arch]
     return cls(**kwargs)
 
 
@@ -179,7 +191,8 @@ def parity_models(reference, archs=ARCHS):
             continue
         base = widen(CLASSES[(arch, "base")](config_for(arch, "base")), 100 + seed).eval()
         tasks = ["base", "sequence-classification"] + (
-            ["token-classification", "question-answering", "masked-lm"] if arch != "gpt2" else ["causal-lm"])
+            ["token-classification", "question-answering", "masked-lm"] if arch not in ("gpt2", "modernbert")
+            else ["token-classification", "masked-lm"] if arch == "modernbert" else ["causal-lm"])
         for task in tasks:
             folder = f"{arch}-{task}"
             if task == "base":

@@ -1,6 +1,7 @@
 import Formats
 import Foundation
 import Hub
+import Support
 import TestSupport
 import Testing
 
@@ -77,5 +78,34 @@ import Testing
         #expect(relative.count == 1401 && expected.count == 1401)
         let mismatches = zip(relative, expected).filter { MPNetEncoder.bucket($0.0) != $0.1 }
         #expect(mismatches.isEmpty, "\(mismatches.prefix(5)) …")
+    }
+}
+
+/// ModernBERT's config as the Hub's repositories spell it (`global_rope_theta`, `local_rope_theta`,
+/// `global_attn_every_n_layers`) gives the model transformers 5's spelling (`rope_parameters`, `layer_types`) gives.
+@Suite struct ModernBertConfigTests {
+    @Test func bothSpellingsGiveTheSameModel() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let folder = Fixtures.path("parity/modernbert-base")
+        let current = try #require(try Fixtures.json(folder + "/config.json").object)
+        let legacy = JSONObject(
+            current.entries.filter {
+                !["layer_types", "rope_parameters", "global_attn_every_n_layers"].contains($0.key)
+            }
+                + [
+                    ("global_rope_theta", .number("160000.0")), ("local_rope_theta", .number("10000.0")),
+                    ("global_attn_every_n_layers", .int(3)),
+                ])
+        try writeFileAtomically(scratch.path + "/config.json", Array(JSONValue.object(legacy).serialized().utf8))
+        try copyFile(folder + "/model.safetensors", scratch.path + "/model.safetensors")
+        let a = try ModelConfig.fromPretrained(folder).typed(ModernBertConfig.self)
+        let b = try ModelConfig.fromPretrained(scratch.path).typed(ModernBertConfig.self)
+        #expect(a.globalLayers == [true, false, false, true] && a.globalLayers == b.globalLayers)
+        #expect(a.globalRopeTheta == b.globalRopeTheta && a.localRopeTheta == b.localRopeTheta && a.halfWindow == 2)
+        let inputs = ModelInputs(inputIDs: Fixtures.tensor(rows: [[0, 17, 45, 299, 2, 2, 150, 8, 2]]))
+        let first = try Tensor.withoutGradient { try PretrainedModel.load(folder, task: .base)(inputs) }
+        let second = try Tensor.withoutGradient { try PretrainedModel.load(scratch.path, task: .base)(inputs) }
+        #expect(try first.hidden().doubles == second.hidden().doubles)
     }
 }

@@ -61,8 +61,23 @@ enum ParityFixtures {
             "start_logits": plain.startLogits, "end_logits": plain.endLogits,
         ]
         var compared = 0
+        // ModernBERT's local layers leave a padded position whose window holds only padding no key to attend to;
+        // what comes out there is undefined (transformers' eager and SDPA paths differ), so its per-token outputs are
+        // compared where the attention mask keeps the token. Every other architecture: every position.
+        let keep = key.contains("modernbert") ? Fixtures.integers(entry["inputs"]?.object?["attention_mask"]) : nil
         for (name, value) in outputs.entries where name != "loss" {
-            let error = Fixtures.largestDifference(produced[name] ?? nil, Fixtures.tensor(value))
+            let expected = Fixtures.tensor(value)
+            var error = Fixtures.largestDifference(produced[name] ?? nil, expected)
+            if let keep, let ours = produced[name] ?? nil, ours.shape == expected.shape, ours.rank == 3 {
+                let (a, b, width) = (ours.doubles, expected.doubles, ours.size(2))
+                error = 0
+                for (row, mask) in keep.enumerated() {
+                    for (t, kept) in mask.enumerated() where kept == 1 {
+                        let start = (row * mask.count + t) * width
+                        for c in start..<start + width { error = Swift.max(error, abs(a[c] - b[c])) }
+                    }
+                }
+            }
             #expect(error <= 1e-4, "\(key) \(name): largest difference \(error)")
             compared += 1
         }

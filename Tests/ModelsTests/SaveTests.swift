@@ -19,6 +19,8 @@ import Testing
         ("parity/distilbert-sequence-classification", .sequenceClassification),
         ("parity/xlm-roberta-masked-lm", .maskedLM), ("parity/xlm-roberta-token-classification", .tokenClassification),
         ("parity/mpnet-masked-lm", .maskedLM), ("parity/mpnet-question-answering", .questionAnswering),
+        ("parity/modernbert-masked-lm", .maskedLM),
+        ("parity/modernbert-sequence-classification", .sequenceClassification),
     ])
     func weightsAreByteIdenticalToTransformers(_ folder: String, _ task: ModelTask) throws {
         let scratch = try ScratchFolder()

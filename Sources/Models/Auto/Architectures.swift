@@ -32,7 +32,7 @@ struct Architecture: Sendable {
 enum Architectures {
     static let all: [Architecture] = [
         Bert.architecture, Roberta.architecture, GPT2.architecture, DistilBert.architecture,
-        XLMRoberta.architecture, MPNet.architecture,
+        XLMRoberta.architecture, MPNet.architecture, ModernBert.architecture,
     ]
 
     static func named(_ modelType: String) -> Architecture? { all.first { $0.modelType == modelType } }
