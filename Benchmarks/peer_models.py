@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """transformers side of ModelsBench: the same models and shapes, 2 threads, median of runs after a warm-up; prints
 `name<TAB>value` lines. Arguments: the all-MiniLM-L6-v2 folder, then optionally the parts to run (load, forward,
-train, generate, finetune, int8, memory; all when none is named). int8: BERT-base's forward and GPT-2's greedy
+train, generate, finetune, int8, memory, archs; all when none is named). int8: BERT-base's forward and GPT-2's greedy
 tokens in float32 and after `torch.ao.quantization.quantize_dynamic(model, {nn.Linear},
 dtype=torch.qint8)` (GPT-2's blocks are transformers' Conv1D, which quantize_dynamic leaves in float32: only its LM
 head becomes int8), and BERT-base's forward in ONNX Runtime after its own dynamic int8 quantization."""
@@ -53,6 +53,23 @@ if wanted("forward"):
         with torch.no_grad():
             print(f"bert forward {batch}x128\t{median(5 if batch == 1 else 3, lambda: model(input_ids=x)):.4f}",
                   flush=True)
+if wanted("archs"):
+    # MPNet-base at 8 × 128 and ModernBERT-base at 1 × 512 and 8 × 512 (random weights, the released shapes).
+    mpnet = transformers.MPNetModel(transformers.MPNetConfig(
+        vocab_size=30527, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
+        max_position_embeddings=514, hidden_dropout_prob=0, attention_probs_dropout_prob=0)).eval()
+    x = ids(8, 128, 30527)
+    with torch.no_grad():
+        print(f"mpnet forward 8x128\t{median(3, lambda: mpnet(input_ids=x)):.4f}", flush=True)
+    del mpnet
+    modernbert = transformers.ModernBertModel(transformers.ModernBertConfig(
+        vocab_size=50368, hidden_size=768, num_hidden_layers=22, num_attention_heads=12, intermediate_size=1152,
+        max_position_embeddings=8192, local_attention=128, global_attn_every_n_layers=3)).eval()
+    for batch in (1, 8):
+        x = ids(batch, 512, 50368)
+        with torch.no_grad():
+            seconds = median(3 if batch == 1 else 1, lambda: modernbert(input_ids=x))
+        print(f"modernbert forward {batch}x512\t{seconds:.4f}", flush=True)
 if wanted("train"):
     model = transformers.BertForMaskedLM(bert).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, weight_decay=0.01)

@@ -61,7 +61,8 @@ if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "--memory" {
 
 print(MachineDescription.line)
 
-// An argument keeps one part: `load`, `forward`, `train`, `generate`, `int8`, `memory`, `finetune` or `onnx`; the
+// An argument keeps one part: `load`, `forward`, `train`, `generate`, `int8`, `memory`, `finetune`, `onnx` or
+// `archs` (MPNet and ModernBERT beside transformers); the
 // peer runs the same parts (`onnx`: peer_onnx.py, ONNX Runtime on our export beside torch.onnx.export's).
 let only = CommandLine.arguments.dropFirst().first
 func wanted(_ part: String) -> Bool { only == nil || only == part }
@@ -129,6 +130,22 @@ let int8Models: [(name: String, bert: PretrainedModel, gpt2: any CausalLM)] =
         return (name, bert, gpt2)
     } : []
 
+// The `archs` part: MPNet-base at 8 × 128, ModernBERT-base at 1 × 512 and 8 × 512 (random weights, released shapes).
+let archModels: (mpnet: PretrainedModel, modernbert: PretrainedModel)? =
+    wanted("archs")
+    ? (
+        try PretrainedModel.random(
+            config: config(
+                #"{"model_type": "mpnet", "vocab_size": 30527, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072, "max_position_embeddings": 514, "hidden_dropout_prob": 0, "attention_probs_dropout_prob": 0}"#
+            ), task: .base),
+        try PretrainedModel.random(
+            config: config(
+                #"{"model_type": "modernbert", "vocab_size": 50368, "hidden_size": 768, "num_hidden_layers": 22, "num_attention_heads": 12, "intermediate_size": 1152, "max_position_embeddings": 8192, "local_attention": 128, "global_attn_every_n_layers": 3, "pad_token_id": 50283}"#
+            ), task: .base)
+    ) : nil
+archModels?.mpnet.eval()
+archModels?.modernbert.eval()
+
 /// One round of the alternating parts: BERT-base forward at 1 × 128 and 8 × 128, its MLM training step, GPT-2
 /// greedy tokens/s; values by the peer's names.
 @MainActor func measureRound() throws -> [String: Double] {
@@ -157,6 +174,16 @@ let int8Models: [(name: String, bert: PretrainedModel, gpt2: any CausalLM)] =
         getrusage(RUSAGE_SELF.rawValue, &after)
         figures["bert train faults/step"] = Double(after.ru_minflt - before.ru_minflt) / 4
         if only == "train" { figures["bert train peak MB"] = Double(after.ru_maxrss) / 1024 }
+    }
+    if let (mpnet, modernbert) = archModels {
+        let mpnetInputs = ModelInputs(inputIDs: ids(8, 128, vocabulary: 30527))
+        figures["mpnet forward 8x128"] = try median(3) { _ = try Tensor.withoutGradient { try mpnet(mpnetInputs) } }
+        for batch in [1, 8] {
+            let inputs = ModelInputs(inputIDs: ids(batch, 512, vocabulary: 50368))
+            figures["modernbert forward \(batch)x512"] = try median(batch == 1 ? 3 : 1) {
+                _ = try Tensor.withoutGradient { try modernbert(inputs) }
+            }
+        }
     }
     if let model = gpt2Model {
         var settings = GenerationConfig(maxNewTokens: 32)
@@ -333,7 +360,7 @@ if !once.isEmpty {
         peerRuns = false
     }
 }
-let alternating = ["forward", "train", "generate", "int8"].filter(wanted)
+let alternating = ["forward", "train", "generate", "int8", "archs"].filter(wanted)
 for round in 1...rounds where !alternating.isEmpty {
     let figures = try measureRound()
     for (part, value) in figures { oursByPart[part, default: []].append(value) }
@@ -350,6 +377,9 @@ for round in 1...rounds where !alternating.isEmpty {
 
 func middle(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 let labels = [
+    "mpnet forward 8x128": "MPNet-base forward 8 × 128",
+    "modernbert forward 1x512": "ModernBERT-base forward 1 × 512",
+    "modernbert forward 8x512": "ModernBERT-base forward 8 × 512",
     "load minilm": "load all-MiniLM-L6-v2 from .mhub", "bert forward 1x128": "BERT-base forward 1 × 128",
     "bert forward 8x128": "BERT-base forward 8 × 128",
     "bert train 8x128": "BERT-base MLM train step 8 × 128 (forward + backward + AdamW)",
