@@ -39,3 +39,19 @@ func keyPaddingMask(_ inputs: ModelInputs) -> Tensor? {
     let ids = inputs.inputIDs
     return inputs.attentionMask.map { $0.reshaped([ids.size(0), 1, 1, ids.size(1)]) }
 }
+
+/// transformers' `create_position_ids_from_input_ids` (RoBERTa, XLM-R, MPNet): tokens count up from
+/// `paddingIndex` + 1 along each row, padding stays at `paddingIndex`.
+func positionsFromPadding(_ ids: Tensor, paddingIndex: Int) -> Tensor {
+    let (B, T) = (ids.size(0), ids.size(1))
+    let values = ids.integers
+    var positions = [Int](repeating: paddingIndex, count: values.count)
+    for row in 0..<B {
+        var count = 0
+        for column in 0..<T where values[row * T + column] != paddingIndex {
+            count += 1
+            positions[row * T + column] = count + paddingIndex
+        }
+    }
+    return Tensor(positions, shape: [B, T])
+}

@@ -1,3 +1,5 @@
+import Support
+
 /// The Unigram model (SentencePiece's, as `tokenizers` runs it): each word is cut into the vocabulary pieces whose
 /// scores (log probabilities) sum highest — a Viterbi search over every vocabulary token that starts at each
 /// character — with runs of unknown characters fused into one unknown token, or spelled as their UTF-8 bytes
@@ -131,24 +133,5 @@ public struct Unigram: Sendable {
                 pieces.append((id, start..<end))
             }
         }
-    }
-}
-
-/// Appends the UTF-8 encoding of `scalar`.
-@inline(__always) func appendUTF8(_ scalar: UInt32, to bytes: inout [UInt8]) {
-    switch scalar {
-    case 0..<0x80: bytes.append(UInt8(scalar))
-    case 0x80..<0x800:
-        bytes.append(UInt8(0xC0 | scalar >> 6))
-        bytes.append(UInt8(0x80 | scalar & 0x3F))
-    case 0x800..<0x10000:
-        bytes.append(UInt8(0xE0 | scalar >> 12))
-        bytes.append(UInt8(0x80 | scalar >> 6 & 0x3F))
-        bytes.append(UInt8(0x80 | scalar & 0x3F))
-    default:
-        bytes.append(UInt8(0xF0 | scalar >> 18))
-        bytes.append(UInt8(0x80 | scalar >> 12 & 0x3F))
-        bytes.append(UInt8(0x80 | scalar >> 6 & 0x3F))
-        bytes.append(UInt8(0x80 | scalar & 0x3F))
     }
 }

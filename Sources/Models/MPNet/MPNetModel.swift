@@ -32,19 +32,7 @@ final class MPNetEmbeddings: Module, @unchecked Sendable {
     }
 
     /// `create_position_ids_from_input_ids`: tokens count from the padding index + 1, padding stays at it.
-    static func positions(_ ids: Tensor) -> Tensor {
-        let (B, T) = (ids.size(0), ids.size(1))
-        let values = ids.integers
-        var positions = [Int](repeating: paddingIndex, count: values.count)
-        for row in 0..<B {
-            var count = 0
-            for column in 0..<T where values[row * T + column] != paddingIndex {
-                count += 1
-                positions[row * T + column] = count + paddingIndex
-            }
-        }
-        return Tensor(positions, shape: [B, T])
-    }
+    static func positions(_ ids: Tensor) -> Tensor { positionsFromPadding(ids, paddingIndex: paddingIndex) }
 }
 
 /// Queries, keys, values and the output projection (`attention.attn`).

@@ -19,17 +19,7 @@ final class RobertaEmbeddings: BertEmbeddings, @unchecked Sendable {
     }
 
     override func defaultPositions(_ ids: Tensor) throws -> Tensor {
-        let (B, T) = (ids.size(0), ids.size(1))
-        let values = ids.integers
-        var positions = [Int](repeating: paddingIndex, count: values.count)
-        for row in 0..<B {
-            var count = 0
-            for column in 0..<T where values[row * T + column] != paddingIndex {
-                count += 1
-                positions[row * T + column] = count + paddingIndex
-            }
-        }
-        return Tensor(positions, shape: [B, T])
+        positionsFromPadding(ids, paddingIndex: paddingIndex)
     }
 }
 
