@@ -51,6 +51,22 @@ import Testing
         }
     }
 
+    /// The ONNX sentence-embedding graph is mean + L2: a model whose modules pool otherwise is refused, not exported
+    /// with other numbers than `sentenceEmbeddings` gives.
+    @Test func onnxSentenceGraphsRefuseOtherPooling() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let model = try PretrainedModel.load(try Self.folder("cls-normalize-classic", in: scratch), task: .base)
+        var options = ONNXExportOptions()
+        options.sentenceEmbedding = true
+        #expect {
+            try model.exportONNX(to: scratch.path + "/onnx", options: options)
+        } throws: { "\($0)".contains("not mean pooling then Normalize") }
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/onnx"))
+        options.sentenceEmbedding = false
+        #expect(try model.exportONNX(to: scratch.path + "/onnx", options: options).contains("model.onnx"))
+    }
+
     @Test func malformedModulesAreRefusedByName() throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }

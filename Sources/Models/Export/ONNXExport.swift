@@ -72,6 +72,11 @@ extension PretrainedModel {
         guard let exportable = self as? any ONNXExportable else {
             throw ModelError.input("\(className) cannot be exported to ONNX yet")
         }
+        if options.sentenceEmbedding, let modules = try sentenceModules, !modules.isMeanThenNormalize {
+            throw ModelError.input(
+                "the model's modules.json is not mean pooling then Normalize, which is all a sentence-embedding graph "
+                    + "computes; export with --task base and pool as the modules say")
+        }
         if options.dtype == .int8, !isQuantizedInt8 { quantize(.int8) }
         var builder = ONNXBuilder(model: self, dtype: options.dtype)
         try exportable.emitONNX(&builder, options: options)

@@ -61,6 +61,13 @@ public struct SentenceTransformerModules: Sendable {
     static let classic = SentenceTransformerModules(
         steps: [.pooling([.mean], includePrompt: true), .normalize], prompts: [:], defaultPromptName: nil)
 
+    /// Whether the modules are the classic recipe: mean pooling (prompt included), then Normalize.
+    public var isMeanThenNormalize: Bool {
+        guard steps.count == 2, case .pooling(let modes, let includePrompt) = steps[0], case .normalize = steps[1]
+        else { return false }
+        return modes == [.mean] && includePrompt
+    }
+
     /// Whether a `Normalize` module ends the model.
     public var normalizes: Bool { steps.contains { if case .normalize = $0 { true } else { false } } }
 
