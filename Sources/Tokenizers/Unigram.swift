@@ -68,9 +68,13 @@ public struct Unigram: Sendable {
             appendUTF8(scalar, to: &scratch.utf8)
         }
         scratch.starts.append(scratch.utf8.count)
-        scratch.score = [Double](repeating: 0, count: count + 1)
-        scratch.from = [Int](repeating: -1, count: count + 1)
-        scratch.ids = [Int32](repeating: -1, count: count + 1)
+        // Kept between words: refilled, not reallocated.
+        scratch.score.removeAll(keepingCapacity: true)
+        scratch.score.append(contentsOf: repeatElement(0, count: count + 1))
+        scratch.from.removeAll(keepingCapacity: true)
+        scratch.from.append(contentsOf: repeatElement(-1, count: count + 1))
+        scratch.ids.removeAll(keepingCapacity: true)
+        scratch.ids.append(contentsOf: repeatElement(-1, count: count + 1))
         let longest = vocabulary.maxLength
         scratch.utf8.withUnsafeBufferPointer { utf8 in
             for start in 0..<count {
