@@ -96,12 +96,7 @@ extension Tokenizer.PreTokenizer {
                 if self == .bert {
                     BertPreTokenizer.split(word.scalars, 0..<word.scalars.count, into: &ranges)
                 } else {
-                    var start = 0
-                    for index in word.scalars.indices where ScalarKind.of(word.scalars[index]).contains(.whitespace) {
-                        if start < index { ranges.append(start..<index) }
-                        start = index + 1
-                    }
-                    if start < word.scalars.count { ranges.append(start..<word.scalars.count) }
+                    WhitespaceSplit.split(word.scalars, 0..<word.scalars.count, into: &ranges)
                 }
                 for range in ranges {
                     // A cut piece starts where its first character came from (tokenizers slices the original).

@@ -105,6 +105,19 @@ public struct BertNormalizer: Sendable, Equatable {
     }
 }
 
+/// WhitespaceSplit: words are the runs between whitespace, which is dropped.
+enum WhitespaceSplit {
+    /// The words of `scalars[span]` as ranges of `scalars`, appended to `words`.
+    static func split(_ scalars: [UInt32], _ span: Range<Int>, into words: inout [Range<Int>]) {
+        var start = span.lowerBound
+        for index in span where ScalarKind.of(scalars[index]).contains(.whitespace) {
+            if start < index { words.append(start..<index) }
+            start = index + 1
+        }
+        if start < span.upperBound { words.append(start..<span.upperBound) }
+    }
+}
+
 /// BertPreTokenizer: words are split at whitespace (dropped) and at punctuation (kept as one-character words).
 enum BertPreTokenizer {
     /// The words of `scalars[span]` as ranges of `scalars`, appended to `words`.

@@ -425,12 +425,7 @@ public struct Tokenizer: Sendable {
             emitWords()
         case .whitespaceSplit:
             buffers.words.removeAll(keepingCapacity: true)
-            var start = span.lowerBound
-            for index in span where ScalarKind.of(text.scalars[index]).contains(.whitespace) {
-                if start < index { buffers.words.append(start..<index) }
-                start = index + 1
-            }
-            if start < span.upperBound { buffers.words.append(start..<span.upperBound) }
+            WhitespaceSplit.split(text.scalars, span, into: &buffers.words)
             emitWords()
         case .byteLevel(let byteLevel):
             var scratch = ByteLevel.Scratch()
