@@ -70,6 +70,12 @@ if wanted("archs"):
         with torch.no_grad():
             seconds = median(3 if batch == 1 else 1, lambda: modernbert(input_ids=x))
         print(f"modernbert forward {batch}x512\t{seconds:.4f}", flush=True)
+    # Eight texts of 512, 448, ... 64 tokens padded to 512, as a tokenizer pads a batch.
+    mask = torch.tensor([[1] * n + [0] * (512 - n) for n in range(512, 0, -64)])
+    x = ids(8, 512, 50368)
+    with torch.no_grad():
+        seconds = median(1, lambda: modernbert(input_ids=x, attention_mask=mask))
+    print(f"modernbert forward 8x512 padded\t{seconds:.4f}", flush=True)
 if wanted("train"):
     model = transformers.BertForMaskedLM(bert).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, weight_decay=0.01)

@@ -184,6 +184,16 @@ archModels?.modernbert.eval()
                 _ = try Tensor.withoutGradient { try modernbert(inputs) }
             }
         }
+        // Eight texts of 512, 448, … 64 tokens padded to 512, as a tokenizer pads a batch (56% real tokens).
+        let lengths = stride(from: 512, to: 0, by: -64).map { $0 }
+        let padded = ModelInputs(
+            inputIDs: ids(8, 512, vocabulary: 50368),
+            attentionMask: Tensor(
+                lengths.flatMap { [Int](repeating: 1, count: $0) + [Int](repeating: 0, count: 512 - $0) },
+                shape: [8, 512]))
+        figures["modernbert forward 8x512 padded"] = try median(1) {
+            _ = try Tensor.withoutGradient { try modernbert(padded) }
+        }
     }
     if let model = gpt2Model {
         var settings = GenerationConfig(maxNewTokens: 32)
@@ -380,6 +390,7 @@ let labels = [
     "mpnet forward 8x128": "MPNet-base forward 8 × 128",
     "modernbert forward 1x512": "ModernBERT-base forward 1 × 512",
     "modernbert forward 8x512": "ModernBERT-base forward 8 × 512",
+    "modernbert forward 8x512 padded": "ModernBERT-base forward 8 × 512, lengths 512, 448 … 64 padded",
     "load minilm": "load all-MiniLM-L6-v2 from .mhub", "bert forward 1x128": "BERT-base forward 1 × 128",
     "bert forward 8x128": "BERT-base forward 8 × 128",
     "bert train 8x128": "BERT-base MLM train step 8 × 128 (forward + backward + AdamW)",

@@ -230,10 +230,15 @@ MH_CLONES void mh_layer_norm(const float *x, const float *w, const float *b, flo
         float s = 1.0f / sqrtf(mh_sum(hr, n) / (float)n + eps);
         rstd[row] = s;
         for (size_t j = 0; j < n; j++) hr[j] = (xr[j] - mean) * s;
+        // One loop per case: a per-element choice compiles to masked loads, slow on AMD (ModernBERT has no bias).
         if (w && b) {
             for (size_t j = 0; j < n; j++) yr[j] = hr[j] * w[j] + b[j];
+        } else if (w) {
+            for (size_t j = 0; j < n; j++) yr[j] = hr[j] * w[j];
+        } else if (b) {
+            for (size_t j = 0; j < n; j++) yr[j] = hr[j] + b[j];
         } else {
-            for (size_t j = 0; j < n; j++) yr[j] = hr[j] * (w ? w[j] : 1.0f) + (b ? b[j] : 0.0f);
+            memcpy(yr, hr, n * sizeof(float));
         }
     }
 }
@@ -244,12 +249,20 @@ MH_CLONES void mh_layer_norm_backward(const float *g, const float *xhat, const f
         const float *gr = g + row * n, *hr = xhat + row * n;
         float *dr = dx + row * n;
         // dr holds ĝ, then ĝ·xhat for the second mean, then the result.
-        for (size_t j = 0; j < n; j++) dr[j] = gr[j] * (w ? w[j] : 1.0f);
+        if (w) {
+            for (size_t j = 0; j < n; j++) dr[j] = gr[j] * w[j];
+        } else {
+            memcpy(dr, gr, n * sizeof(float));
+        }
         float a = mh_sum(dr, n) / (float)n;
         for (size_t j = 0; j < n; j++) dr[j] *= hr[j];
         float c = mh_sum(dr, n) / (float)n;
         float s = rstd[row];
-        for (size_t j = 0; j < n; j++) dr[j] = (gr[j] * (w ? w[j] : 1.0f) - a - hr[j] * c) * s;
+        if (w) {
+            for (size_t j = 0; j < n; j++) dr[j] = (gr[j] * w[j] - a - hr[j] * c) * s;
+        } else {
+            for (size_t j = 0; j < n; j++) dr[j] = (gr[j] - a - hr[j] * c) * s;
+        }
         if (dw)
             for (size_t j = 0; j < n; j++) dw[j] += gr[j] * hr[j];
         if (db)

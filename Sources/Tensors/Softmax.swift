@@ -3,7 +3,7 @@ import CKernels
 // Softmax, log-softmax and layer normalization: row kernels over the last axis (another axis is moved last first).
 
 /// The fewest rows of `width` that are worth two threads (about 256k elements).
-private func rowsWorthSplitting(_ width: Int) -> Int { Swift.max((1 << 18) / Swift.max(width, 1), 2) }
+func rowsWorthSplitting(_ width: Int) -> Int { Swift.max((1 << 18) / Swift.max(width, 1), 2) }
 
 extension Tensor {
     /// The tensor with `axis` moved last (contiguous), and how to move a result back.

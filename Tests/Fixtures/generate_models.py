@@ -13,8 +13,9 @@ Writes (deterministic for the fixed seeds; CI only reads the committed outputs):
                                          drawn wider than the default init (std 0.3, LayerNorm scales 1 ± 0.2) so that
                                          a wrong op shows in the outputs; base models saved without their prefix,
                                          heads with it; bert-gamma-beta holds early BERT ports' LayerNorm names
-  Tests/Fixtures/parity/distilbert-bin/  the DistilBERT masked LM as a PyTorch .bin (xlm-roberta-bin/ likewise); distilbert-sinusoidal/ with
-                                         sinusoidal positions (the table as transformers draws it)
+  Tests/Fixtures/parity/distilbert-bin/  the DistilBERT masked LM as a PyTorch .bin (xlm-roberta-bin/, mpnet-bin/,
+                                         modernbert-bin/ likewise); distilbert-sinusoidal/ with sinusoidal positions
+                                         (the table as transformers draws it)
   Tests/Fixtures/parity/state-dict.json  each class's state_dict() names, for the parity folders' configs
   Tests/Fixtures/parity/reference.json   for each folder (and the tiny models of Tests/Fixtures/models): the inputs
                                          and what transformers outputs (eval mode), rounded to 7 significant digits
@@ -216,8 +217,8 @@ def parity_models(reference, archs=ARCHS):
                 continue
             model.save_pretrained(os.path.join(PARITY, folder))
             reference[f"parity/{folder}"] = run(model, arch, task)
-            if arch in ("distilbert", "xlm-roberta") and task == "masked-lm":
-                # The same weights as a PyTorch .bin (zip), as older DistilBERT and XLM-R repos ship them.
+            if arch in ("distilbert", "xlm-roberta", "mpnet", "modernbert") and task == "masked-lm":
+                # The same weights as a PyTorch .bin (zip), as older DistilBERT, XLM-R and MPNet repos ship them.
                 # transformers 5 writes safetensors only: the config from save_pretrained, the weights by torch.save.
                 folder_bin = os.path.join(PARITY, f"{arch}-bin")
                 model.save_pretrained(folder_bin)

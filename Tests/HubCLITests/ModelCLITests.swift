@@ -206,19 +206,37 @@ import Testing
         #expect(bad.stderr.split(separator: "\n").count == 1)
     }
 
-    /// XLM-RoBERTa with its SentencePiece tokenizer through the CLI: a model (random weights, RoBERTa-sized as the
-    /// tiny fixtures are) over the converted SentencePiece tokenizer, fine-tuned as a classifier of the Debian
-    /// descriptions, saved as `XLMRobertaForSequenceClassification`, loaded back by `hub run`.
-    @Test func xlmRobertaFinetunesWithItsSentencePieceTokenizer() throws {
+    /// The architectures added beside BERT through the CLI, each over a tokenizer of its family.
+    ///
+    /// A model (random weights, the tiny parity fixture's shape with the tokenizer's vocabulary) fine-tuned as a classifier of the
+    /// Debian descriptions, saved under transformers' class name, loaded back by `hub run`. XLM-RoBERTa takes the
+    /// converted SentencePiece (Unigram) tokenizer, MPNet a WordPiece one, ModernBERT a byte-level BPE one.
+    @Test(arguments: [
+        ("xlm-roberta", "xlmr-spm", 4002, 1, "XLMRobertaForSequenceClassification"),
+        ("mpnet", "minilm-uncased", 30522, 0, "MPNetForSequenceClassification"),
+        ("modernbert", "roberta-bpe", 5000, 1, "ModernBertForSequenceClassification"),
+    ])
+    func newArchitectureFinetunesWithItsTokenizer(
+        _ type: String, _ tokenizer: String, _ vocabulary: Int, _ padding: Int, _ saved: String
+    ) throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
-        let original = try #require(try Fixtures.json(Fixtures.path("parity/xlm-roberta-base/config.json")).object)
+        let original = try #require(try Fixtures.json(Fixtures.path("parity/\(type)-base/config.json")).object)
         let json = JSONObject(
-            original.entries.map { $0.key == "vocab_size" ? ($0.key, .int(4002)) : ($0.key, $0.value) })
+            original.entries.map {
+                switch $0.key {
+                case "vocab_size": ($0.key, .int(vocabulary))
+                case "pad_token_id": ($0.key, .int(padding))
+                default: ($0.key, $0.value)
+                }
+            })
         let config = try ModelConfig.parse(Array(JSONValue.object(json).serialized().utf8), path: "config.json")
-        let base = scratch.path + "/xlmr"
+        let base = scratch.path + "/" + type
         try PretrainedModel.random(config: config, task: .base).savePretrained(base)
-        try copyFile(Fixtures.path("tokenizers/xlmr-spm/tokenizer.json"), base + "/tokenizer.json")
+        for file in ["tokenizer.json", "tokenizer_config.json"]
+        where FileManager.default.fileExists(atPath: Fixtures.path("tokenizers/\(tokenizer)/\(file)")) {
+            try copyFile(Fixtures.path("tokenizers/\(tokenizer)/\(file)"), base + "/" + file)
+        }
         let output = scratch.path + "/classifier"
         let tuned = try runProcess(
             hub,
@@ -227,9 +245,9 @@ import Testing
                 output, "--max-steps", "3", "--batch-size", "8", "--max-length", "24", "--json",
             ])
         #expect(tuned.status == 0, "\(tuned.stderr)")
-        let saved = try #require(try Fixtures.json(output + "/config.json").object)
-        #expect(saved["architectures"] == .array([.string("XLMRobertaForSequenceClassification")]))
-        #expect(saved["model_type"] == .string("xlm-roberta"))
+        let written = try #require(try Fixtures.json(output + "/config.json").object)
+        #expect(written["architectures"] == .array([.string(saved)]))
+        #expect(written["model_type"] == .string(type))
         let classify = try runProcess(hub, ["run", output, "--task", "classify", "jeu de stratégie 東京", "--json"])
         #expect(classify.status == 0, "\(classify.stderr)")
         #expect(classify.stdout.contains("\"probabilities\""))

@@ -109,3 +109,47 @@ import Testing
         #expect(try first.hidden().doubles == second.hidden().doubles)
     }
 }
+
+/// ModernBERT's unpadded inference path equals its masked training path.
+///
+/// Without gradients it drops padding before the first layer and attends block by block within the local window;
+/// with gradients it keeps the masked [B, T] form transformers computes. Both must agree where the mask keeps a
+/// token, for a full row, a right-padded and a left-padded one (whose rotary angles start past the padding), and
+/// padded positions come back as zeros. ParityTests checks the unpadded path against transformers itself.
+@Suite struct ModernBertUnpaddingTests {
+    @Test func unpaddedEqualsMasked() throws {
+        let model = try PretrainedModel.load(Fixtures.path("parity/modernbert-base"), task: .base)
+        let ids = [
+            [0, 17, 45, 299, 2, 2, 150, 8, 31, 64, 2], [0, 23, 99, 5, 71, 8, 2, 1, 1, 1, 1],
+            [1, 1, 1, 1, 1, 1, 0, 12, 13, 14, 2],
+        ]
+        let mask = [
+            [Int](repeating: 1, count: 11), [1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1],
+        ]
+        let inputs = ModelInputs(inputIDs: Fixtures.tensor(rows: ids), attentionMask: Fixtures.tensor(rows: mask))
+        let masked = try model(inputs).hidden().doubles
+        let unpadded = try Tensor.withoutGradient { try model(inputs).hidden() }
+        #expect(unpadded.shape == [3, 11, 32])
+        let values = unpadded.doubles
+        var (largest, paddingLargest) = (0.0, 0.0)
+        for (row, keep) in mask.enumerated() {
+            for (t, kept) in keep.enumerated() {
+                for c in 0..<32 {
+                    let index = (row * 11 + t) * 32 + c
+                    if kept == 1 {
+                        largest = Swift.max(largest, abs(values[index] - masked[index]))
+                    } else {
+                        paddingLargest = Swift.max(paddingLargest, abs(values[index]))
+                    }
+                }
+            }
+        }
+        #expect(largest <= 1e-5, "largest difference \(largest)")
+        #expect(paddingLargest == 0)
+        // No padding at all: the batched windowed path, every position.
+        let full = ModelInputs(inputIDs: Fixtures.tensor(rows: [ids[0], ids[0].reversed()]))
+        let a = try model(full).hidden().doubles
+        let b = try Tensor.withoutGradient { try model(full).hidden() }.doubles
+        #expect(zip(a, b).map { abs($0 - $1) }.max() ?? 1 <= 1e-5)
+    }
+}

@@ -23,8 +23,12 @@ import Testing
 
     /// A folder converted to .mhub loads with every f32 weight borrowed from the mapping and equal outputs.
     ///
-    /// f16 and int8-row files load dequantized, close to the f32 outputs. BERT, and XLM-RoBERTa (from its .bin too).
-    @Test(arguments: ["parity/bert-masked-lm", "parity/xlm-roberta-masked-lm", "parity/xlm-roberta-bin"])
+    /// f16 and int8-row files load dequantized, close to the f32 outputs. BERT, and XLM-RoBERTa, MPNet and
+    /// ModernBERT from safetensors and from their .bin.
+    @Test(arguments: [
+        "parity/bert-masked-lm", "parity/xlm-roberta-masked-lm", "parity/xlm-roberta-bin", "parity/mpnet-masked-lm",
+        "parity/mpnet-bin", "parity/modernbert-masked-lm", "parity/modernbert-bin",
+    ])
     func mhubLoadsZeroCopyAndEqual(_ fixture: String) throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }

@@ -1,3 +1,4 @@
+import Foundation
 import TestSupport
 import Testing
 
@@ -277,7 +278,8 @@ private func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double>
     }
 
     /// The fused float32 layer norm (forward and backward in one pass per row) against the composed float64 ops,
-    /// with rows not a multiple of the 16 lanes and with or without the affine parameters.
+    /// with rows not a multiple of the 16 lanes, with both affine parameters, only the scale (ModernBERT's norms),
+    /// only the shift, or neither.
     @Test(arguments: [37, 64, 5])
     func fusedLayerNormMatchesComposed(_ width: Int) {
         var generator = RandomGenerator(seed: 71)
@@ -285,23 +287,49 @@ private func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double>
         let w = Tensor.randomNormal([width], using: &generator)
         let b = Tensor.randomNormal([width], using: &generator)
         let seed = Tensor.randomNormal([3, 4, width], using: &generator)
-        for affine in [true, false] {
+        for (scale, shift) in [(true, true), (true, false), (false, true), (false, false)] {
             let inputs32 = [x, w, b].map { $0.requiringGrad() }
             let inputs64 = [x, w, b].map { $0.converted(to: .float64).requiringGrad() }
-            let y32 = inputs32[0].layerNorm(weight: affine ? inputs32[1] : nil, bias: affine ? inputs32[2] : nil)
-            let y64 = inputs64[0].layerNorm(weight: affine ? inputs64[1] : nil, bias: affine ? inputs64[2] : nil)
+            let y32 = inputs32[0].layerNorm(weight: scale ? inputs32[1] : nil, bias: shift ? inputs32[2] : nil)
+            let y64 = inputs64[0].layerNorm(weight: scale ? inputs64[1] : nil, bias: shift ? inputs64[2] : nil)
             y32.backward(seed)
             y64.backward(seed.converted(to: .float64))
             func close(_ a: Tensor?, _ b: Tensor?) -> Bool {
                 let (a, b) = (a?.doubles ?? [], b?.doubles ?? [])
                 return a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * Swift.max(abs($1), 1) }
             }
-            #expect(close(y32, y64))
-            #expect(close(inputs32[0].grad, inputs64[0].grad))
-            if affine {
-                #expect(close(inputs32[1].grad, inputs64[1].grad) && close(inputs32[2].grad, inputs64[2].grad))
-            }
+            #expect(close(y32, y64), "scale \(scale) shift \(shift)")
+            #expect(close(inputs32[0].grad, inputs64[0].grad), "scale \(scale) shift \(shift)")
+            #expect(!scale || close(inputs32[1].grad, inputs64[1].grad), "scale \(scale) shift \(shift)")
+            #expect(!shift || close(inputs32[2].grad, inputs64[2].grad), "scale \(scale) shift \(shift)")
         }
+    }
+
+    /// The fused rotary embedding against transformers' formula composed of ops (`x·cos + rotate_half(x)·sin`), in
+    /// float32 and float64, on a transposed (non-contiguous) input; its gradient against central differences.
+    @Test func rotaryEmbeddingMatchesComposedFormula() {
+        var generator = RandomGenerator(seed: 91)
+        let (T, D) = (7, 6)
+        let angles = Tensor.randomNormal([T, D / 2], std: 2, using: &generator).doubles
+        // Each position's angles over both halves, as transformers repeats them.
+        let table = (0..<T).flatMap { t in (0..<D).map { angles[t * D / 2 + $0 % (D / 2)] } }
+        let (cos, sin) = (
+            Tensor(table.map { Float(Foundation.cos($0)) }, shape: [T, D]),
+            Tensor(table.map { Float(Foundation.sin($0)) }, shape: [T, D])
+        )
+        let x = Tensor.randomNormal([2, T, 3, D], using: &generator).transposed(1, 2)  // [2, 3, T, D], strided
+        for dtype in [Tensor.DType.float32, .float64] {
+            let y = x.converted(to: dtype)
+            let halves = (y.sliced(3, 0..<D / 2), y.sliced(3, D / 2..<D))
+            let composed =
+                y * cos.converted(to: dtype) + Tensor.concatenate([-1 * halves.1, halves.0], axis: 3)
+                * sin.converted(to: dtype)
+            let fused = y.rotaryEmbedding(cos: cos, sin: sin)
+            #expect(fused.shape == [2, 3, T, D])
+            #expect(zip(fused.doubles, composed.doubles).allSatisfy { abs($0 - $1) <= 1e-6 }, "\(dtype)")
+        }
+        let (c64, s64) = (cos.converted(to: .float64), sin.converted(to: .float64))
+        check("rotary", [input([2, T, 3, D], 95)]) { $0[0].transposed(1, 2).rotaryEmbedding(cos: c64, sin: s64) }
     }
 
     /// One and two rows take matrix-vector products (a generation step); with and without a bias, both layouts.
