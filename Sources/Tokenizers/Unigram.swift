@@ -10,6 +10,8 @@ import Support
 /// ```
 public struct Unigram: Sendable {
     let vocabulary: VocabularyTable
+    /// The same pieces as a byte trie, for the Viterbi search.
+    let trie: PieceTrie
     /// Score by id.
     let scores: [Double]
     public let unknownID: Int32?
@@ -38,6 +40,10 @@ public struct Unigram: Sendable {
             token.withUTF8 { table.insert($0, id: Int32(index)) }
         }
         vocabulary = table
+        guard let trie = PieceTrie(pieces.map(\.token)) else {
+            throw TokenizerError.invalid("a Unigram vocabulary of more than \(PieceTrie.maxNodes) distinct prefixes")
+        }
+        self.trie = trie
         scores = pieces.map(\.score)
         unknownScore = (scores.min() ?? 0) - 10
         self.unknownID = unknownID.map(Int32.init)
@@ -75,34 +81,54 @@ public struct Unigram: Sendable {
         scratch.from.append(contentsOf: repeatElement(-1, count: count + 1))
         scratch.ids.removeAll(keepingCapacity: true)
         scratch.ids.append(contentsOf: repeatElement(-1, count: count + 1))
-        let longest = vocabulary.maxLength
-        scratch.utf8.withUnsafeBufferPointer { utf8 in
-            for start in 0..<count {
-                // Positions nothing reaches are skipped by tokenizers too: their best score stays 0 and they are
-                // never read back, since every position after a reachable one is reachable (unknown tokens).
-                let base = scratch.score[start]
-                var single = false
-                var end = start + 1
-                while end <= count, scratch.starts[end] - scratch.starts[start] <= longest {
-                    let key = UnsafeBufferPointer(
-                        rebasing: utf8[scratch.starts[start]..<scratch.starts[end]])
-                    if let id = vocabulary.id(key) {
-                        let candidate = base + scores[Int(id)]
-                        if scratch.from[end] < 0 || candidate > scratch.score[end] {
-                            scratch.score[end] = candidate
-                            scratch.from[end] = start
-                            scratch.ids[end] = id
+        let unknown = unknownID ?? -1
+        let unknownScore = unknownScore
+        scores.withUnsafeBufferPointer { scores in
+            scratch.utf8.withUnsafeBufferPointer { utf8 in
+                scratch.starts.withUnsafeBufferPointer { starts in
+                    scratch.score.withUnsafeMutableBufferPointer { best in
+                        scratch.from.withUnsafeMutableBufferPointer { from in
+                            scratch.ids.withUnsafeMutableBufferPointer { ids in
+                                trie.withReader { trie in
+                                    // Offers `id` ending at `end`, scoring `candidate`; the first offer always holds.
+                                    @inline(__always) func offer(
+                                        _ end: Int, _ start: Int, _ id: Int32, _ candidate: Double
+                                    ) {
+                                        if from[end] < 0 || candidate > best[end] {
+                                            best[end] = candidate
+                                            from[end] = start
+                                            ids[end] = id
+                                        }
+                                    }
+                                    for start in 0..<count {
+                                        // Positions nothing reaches are skipped by tokenizers too: their best score
+                                        // stays 0 and they are never read back, since every position after a
+                                        // reachable one is reachable (unknown tokens).
+                                        let base = best[start]
+                                        var single = false
+                                        var node: UInt32 = 0
+                                        var byte = starts[start]
+                                        var end = start + 1
+                                        walk: while end <= count {
+                                            while byte < starts[end] {
+                                                guard let next = trie.child(node, utf8[byte]) else { break walk }
+                                                node = next
+                                                byte += 1
+                                            }
+                                            let id = trie.ids[Int(node)]
+                                            if id >= 0 {
+                                                offer(end, start, id, base + scores[Int(id)])
+                                                if end == start + 1 { single = true }
+                                            }
+                                            end += 1
+                                        }
+                                        if !single, unknown >= 0 {
+                                            offer(start + 1, start, unknown, base + unknownScore)
+                                        }
+                                    }
+                                }
+                            }
                         }
-                        if end == start + 1 { single = true }
-                    }
-                    end += 1
-                }
-                if !single, let unknownID {
-                    let candidate = base + unknownScore
-                    if scratch.from[start + 1] < 0 || candidate > scratch.score[start + 1] {
-                        scratch.score[start + 1] = candidate
-                        scratch.from[start + 1] = start
-                        scratch.ids[start + 1] = unknownID
                     }
                 }
             }
