@@ -145,6 +145,15 @@ extension Registry {
               "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
                         "modules.json", "sentence_bert_config.json", "1_Pooling/config.json"],
               "description": "English sentence embeddings, 768 dimensions, mean pooling (BERT architecture, 12 layers)"
+            },
+            {
+              "name": "bge-small-en-v1.5", "repo": "BAAI/bge-small-en-v1.5", "aliases": ["bge-small"],
+              "architecture": "bert", "supported": true, "parameters": "33M", "license": "mit",
+              "tasks": ["embed", "hidden-states", "classify"],
+              "files": ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
+                        "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json",
+                        "1_Pooling/config.json"],
+              "description": "English sentence embeddings, 384 dimensions, CLS pooling then Normalize (BERT architecture, 12 layers)"
             }
           ]
         }

@@ -47,6 +47,37 @@ public struct Metaspace: Sendable, Equatable {
         if start < word.scalars.count { out.append(word.slice(start..<word.scalars.count)) }
     }
 
+    /// What `apply` does to one piece before cutting it, into reused buffers.
+    ///
+    /// Spaces replaced, the prefix put before it as the scheme says; `forEachWord` then gives the words, without
+    /// an array per word.
+    func rewrite(
+        _ piece: UnsafeBufferPointer<UInt32>, origins pieceOrigins: UnsafeBufferPointer<Int32>, originalStart: Int,
+        into scalars: inout [UInt32], origins: inout [Int32]
+    ) {
+        scalars.removeAll(keepingCapacity: true)
+        origins.removeAll(keepingCapacity: true)
+        guard let first = piece.first else { return }
+        let firstRewritten = first == 0x20 ? replacement : first
+        if firstRewritten != replacement, prependScheme == .always || (prependScheme == .first && originalStart == 0) {
+            scalars.append(replacement)
+            origins.append(pieceOrigins[0])
+        }
+        for scalar in piece { scalars.append(scalar == 0x20 ? replacement : scalar) }
+        origins.append(contentsOf: pieceOrigins)
+    }
+
+    /// The words of a rewritten piece, as `apply` cuts them: each starts at a replacement (with `split`).
+    func forEachWord(in scalars: UnsafeBufferPointer<UInt32>, _ body: (Range<Int>) -> Void) {
+        guard split else { return scalars.isEmpty ? () : body(0..<scalars.count) }
+        var start = 0
+        for index in scalars.indices where scalars[index] == replacement && index > start {
+            body(start..<index)
+            start = index
+        }
+        if start < scalars.count { body(start..<scalars.count) }
+    }
+
     /// The decoder: each token's replacements become spaces, but the first token's are dropped unless the scheme
     /// is `never`.
     func decode(_ tokens: [String]) -> [String] {

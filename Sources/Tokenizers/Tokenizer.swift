@@ -177,6 +177,13 @@ public struct Tokenizer: Sendable {
         var wordPiece = WordPiece.Scratch()
         var byteLevel = ByteLevel.Scratch()
         var unigram = Unigram.Scratch()
+        /// A Metaspace piece rewritten (`metaspaceWords`), taken out while words are emitted.
+        var metaspaceBuffers: ([UInt32], [Int32]) = ([], [])
+
+        mutating func takeMetaspaceBuffers() -> ([UInt32], [Int32]) {
+            defer { metaspaceBuffers = ([], []) }
+            return metaspaceBuffers
+        }
         /// The word cache of the BPE model at work (`selectWordCache(for:)`), and this thread's others by model.
         var wordCache = WordCache()
         var wordCacheModel: UInt64 = 0
@@ -432,7 +439,21 @@ public struct Tokenizer: Sendable {
             swap(&scratch, &buffers.byteLevel)
             byteLevel.forEachWord(text, span, scratch: &scratch) { scalars, origins in emit(scalars, origins) }
             swap(&scratch, &buffers.byteLevel)
-        case .metaspace, .sequence:
+        case .metaspace(let metaspace):
+            guard !span.isEmpty else { return }
+            var (scalars, origins) = buffers.takeMetaspaceBuffers()
+            metaspaceWords(metaspace, of: text, in: [span], scalars: &scalars, origins: &origins, emit: emit)
+            buffers.metaspaceBuffers = (scalars, origins)
+        case .sequence(let steps) where steps.count == 2 && steps[0] == .whitespaceSplit:
+            // transformers 5's SentencePiece layout, WhitespaceSplit then Metaspace, streamed as the one above.
+            guard case .metaspace(let metaspace) = steps[1] else { fallthrough }
+            buffers.words.removeAll(keepingCapacity: true)
+            WhitespaceSplit.split(text.scalars, span, into: &buffers.words)
+            let pieces = buffers.words
+            var (scalars, origins) = buffers.takeMetaspaceBuffers()
+            metaspaceWords(metaspace, of: text, in: pieces, scalars: &scalars, origins: &origins, emit: emit)
+            buffers.metaspaceBuffers = (scalars, origins)
+        case .sequence:
             // Pre-tokenizers that rewrite the words they cut: each word is its own scalars and origins.
             guard !span.isEmpty else { return }
             // tokenizers slices the normalized segment before pre-tokenizing it, so the piece starts where its first
@@ -446,6 +467,32 @@ public struct Tokenizer: Sendable {
             for word in words where !word.scalars.isEmpty {
                 word.scalars.withUnsafeBufferPointer { scalars in
                     word.origins.withUnsafeBufferPointer { origins in emit(scalars, origins) }
+                }
+            }
+        }
+    }
+
+    /// Metaspace over each piece of `text` (a piece starts where its first character came from, as tokenizers
+    /// slices the original), each word passed to `emit` from the reused buffers `scalars` and `origins`: what
+    /// `PreTokenizer.split` gives, without its arrays per word.
+    private func metaspaceWords(
+        _ metaspace: Metaspace, of text: NormalizedText, in pieces: [Range<Int>], scalars: inout [UInt32],
+        origins: inout [Int32], emit: (UnsafeBufferPointer<UInt32>, UnsafeBufferPointer<Int32>) -> Void
+    ) {
+        for piece in pieces {
+            text.scalars.withUnsafeBufferPointer { textScalars in
+                text.origins.withUnsafeBufferPointer { textOrigins in
+                    metaspace.rewrite(
+                        UnsafeBufferPointer(rebasing: textScalars[piece]),
+                        origins: UnsafeBufferPointer(rebasing: textOrigins[piece]),
+                        originalStart: Int(textOrigins[piece.lowerBound]), into: &scalars, origins: &origins)
+                }
+            }
+            scalars.withUnsafeBufferPointer { scalars in
+                origins.withUnsafeBufferPointer { origins in
+                    metaspace.forEachWord(in: scalars) { word in
+                        emit(UnsafeBufferPointer(rebasing: scalars[word]), UnsafeBufferPointer(rebasing: origins[word]))
+                    }
                 }
             }
         }

@@ -12,6 +12,13 @@ public struct Unigram: Sendable {
     let vocabulary: VocabularyTable
     /// The same pieces as a byte trie, for the Viterbi search.
     let trie: PieceTrie
+    /// By trie node: the piece ending there and its score (id −1 where none), read together in one load.
+    let nodePieces: [NodePiece]
+
+    struct NodePiece {
+        var score: Double
+        var id: Int32
+    }
     /// Score by id.
     let scores: [Double]
     public let unknownID: Int32?
@@ -45,6 +52,7 @@ public struct Unigram: Sendable {
         }
         self.trie = trie
         scores = pieces.map(\.score)
+        nodePieces = trie.ids.map { id in NodePiece(score: id >= 0 ? pieces[Int(id)].score : 0, id: id) }
         unknownScore = (scores.min() ?? 0) - 10
         self.unknownID = unknownID.map(Int32.init)
         self.byteFallback = byteFallback
@@ -83,7 +91,7 @@ public struct Unigram: Sendable {
         scratch.ids.append(contentsOf: repeatElement(-1, count: count + 1))
         let unknown = unknownID ?? -1
         let unknownScore = unknownScore
-        scores.withUnsafeBufferPointer { scores in
+        nodePieces.withUnsafeBufferPointer { nodePieces in
             scratch.utf8.withUnsafeBufferPointer { utf8 in
                 scratch.starts.withUnsafeBufferPointer { starts in
                     scratch.score.withUnsafeMutableBufferPointer { best in
@@ -115,9 +123,9 @@ public struct Unigram: Sendable {
                                                 node = next
                                                 byte += 1
                                             }
-                                            let id = trie.ids[Int(node)]
-                                            if id >= 0 {
-                                                offer(end, start, id, base + scores[Int(id)])
+                                            let piece = nodePieces[Int(node)]
+                                            if piece.id >= 0 {
+                                                offer(end, start, piece.id, base + piece.score)
                                                 if end == start + 1 { single = true }
                                             }
                                             end += 1

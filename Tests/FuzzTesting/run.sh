@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
 shift || true
-harnesses=${*:-FuzzSafeTensors FuzzTorch FuzzMHub FuzzJSON FuzzConfig FuzzTokenizer FuzzServe}
+harnesses=${*:-FuzzSafeTensors FuzzTorch FuzzMHub FuzzJSON FuzzConfig FuzzTokenizer FuzzServe FuzzSentenceModules}
 fixtures=../Fixtures
 swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 | grep -Ev "ld.gold: warning" || true
 bin=$(swift build -c debug --show-bin-path)
@@ -27,6 +27,15 @@ for harness in $harnesses; do
         FuzzConfig) seeds="$fixtures/models/*/config.json $fixtures/parity/*/config.json" ;;
         FuzzTokenizer) seeds="$fixtures/tokenizers/*/*.json $fixtures/tokenizers/*/merges.txt $fixtures/models/*/tokenizer.json" ;;
         FuzzServe) seeds="$fixtures/serve/*" ;;
+        FuzzSentenceModules)
+            # Each committed sentence-transformers folder as one input: modules.json, NUL, its Pooling config,
+            # NUL, config_sentence_transformers.json (the harness cuts it there).
+            seeds=""
+            for folder in "$fixtures"/sentence/*/; do
+                name=$(basename "$folder")
+                { cat "$folder/modules.json"; printf '\0'; cat "$folder/1_Pooling/config.json"; printf '\0'
+                  cat "$folder/config_sentence_transformers.json" 2>/dev/null || true; } > "$corpus/seed-$name"
+            done ;;
     esac
     for seed in $seeds; do
         # Inputs above libFuzzer's max_len are cut; keep the small ones.

@@ -71,6 +71,18 @@ public struct SentenceTransformerModules: Sendable {
     /// Whether a `Normalize` module ends the model.
     public var normalizes: Bool { steps.contains { if case .normalize = $0 { true } else { false } } }
 
+    /// The modules these files describe (path in the model folder → bytes), or nil without modules.json.
+    ///
+    /// What `read` makes of a folder, for files held in memory (the fuzz harness). A Dense module's weights are
+    /// never found here, so it is refused by name.
+    ///
+    /// ```swift
+    /// let modules = try SentenceTransformerModules.parse(files: ["modules.json": bytes], source: "memory")
+    /// ```
+    public static func parse(files: [String: [UInt8]], source: String) throws -> SentenceTransformerModules? {
+        try read({ files[$0] }, open: { _ in nil }, source: source)
+    }
+
     /// The modules of a folder or `.mhub`, or nil when it has no modules.json.
     ///
     /// `file` gets each file by its path in the folder, `open` a weights file. Unknown module types and malformed
