@@ -5,7 +5,7 @@ import ModelHub
 ///
 /// The input is cut at its first two zero bytes into modules.json, the config.json of every module folder it names,
 /// and config_sentence_transformers.json. Any bytes give modules or a `ModelError`, never a trap; accepted modules
-/// pool somehow before they normalize, and their default prompt, when set, is one of the input's strings.
+/// that are mean pooling then Normalize say that they normalize.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let parts = Array(UnsafeRawBufferPointer(start: start, count: count)).split(
@@ -20,7 +20,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     }
     if parts.count > 2 { files["config_sentence_transformers.json"] = parts[2] }
     guard let modules = try? SentenceTransformerModules.parse(files: files, source: "fuzz") else { return 0 }
-    if let modules, modules.isMeanThenNormalize, !modules.normalizes {
+    if modules.isMeanThenNormalize, !modules.normalizes {
         fatalError("mean + Normalize modules that do not normalize")
     }
     return 0
