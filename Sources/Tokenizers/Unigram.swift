@@ -19,8 +19,6 @@ public struct Unigram: Sendable {
         var score: Double
         var id: Int32
     }
-    /// Score by id.
-    let scores: [Double]
     public let unknownID: Int32?
     public let byteFallback: Bool
     /// The unknown token's score: the lowest score less 10, as tokenizers (and SentencePiece) give it.
@@ -51,9 +49,8 @@ public struct Unigram: Sendable {
             throw TokenizerError.invalid("a Unigram vocabulary of more than \(PieceTrie.maxNodes) distinct prefixes")
         }
         self.trie = trie
-        scores = pieces.map(\.score)
         nodePieces = trie.ids.map { id in NodePiece(score: id >= 0 ? pieces[Int(id)].score : 0, id: id) }
-        unknownScore = (scores.min() ?? 0) - 10
+        unknownScore = (pieces.map(\.score).min() ?? 0) - 10
         self.unknownID = unknownID.map(Int32.init)
         self.byteFallback = byteFallback
         byteIDs = (0..<256).map { table.id(String(format: "<0x%02X>", $0)) }
