@@ -21,8 +21,7 @@ public final class BPE: Sendable {
     /// Used for characters that are not tokens; nil drops them, as tokenizers does.
     let unknownID: Int32?
     /// Names this model's word caches: each thread keeps its own (`ThreadScratch`), so threads share no lock.
-    let identity = BPE.identities.add(1, ordering: .relaxed).newValue  // from 1: 0 is "none"
-    private static let identities = Atomic<UInt64>(0)
+    let identity = WordCache.newIdentity()
 
     /// A model from (token, id) pairs and merges given as pairs of tokens, in rank order.
     public convenience init(
@@ -202,6 +201,11 @@ struct MergeTable: Sendable {
 /// Flat arrays probed by a 64-bit hash of the characters: a hit allocates nothing and retains nothing; it is taken
 /// only when the stored characters are equal.
 struct WordCache {
+    private static let identities = Atomic<UInt64>(0)
+
+    /// A number for a model's caches (`Tokenizer.Buffers.selectWordCache(for:)`), from 1: 0 is "none".
+    static func newIdentity() -> UInt64 { identities.add(1, ordering: .relaxed).newValue }
+
     /// 0 for an empty slot, else the entry index + 1; allocated by the first `store` (an empty cache costs nothing,
     /// so one can stand in while a thread's cache is taken out of its list).
     private var slots: [Int32] = []

@@ -111,6 +111,13 @@ public indirect enum Normalizer: Sendable {
             text.transform(changes)
         case .lowercase:
             guard text.scalars.contains(where: { $0 >= 0x41 }) else { return }
+            if !text.scalars.contains(where: { $0 >= 0x80 }) {
+                // ASCII: one scalar for one, in place (the origins stay).
+                for index in text.scalars.indices where text.scalars[index] >= 0x41 && text.scalars[index] <= 0x5A {
+                    text.scalars[index] += 0x20
+                }
+                return
+            }
             var changes: [(scalar: UInt32, change: Int)] = []
             changes.reserveCapacity(text.scalars.count)
             for scalar in text.scalars {
@@ -122,11 +129,20 @@ public indirect enum Normalizer: Sendable {
                 for (index, value) in (lower ?? [scalar]).enumerated() { changes.append((value, index > 0 ? 1 : 0)) }
             }
             text.transform(changes)
-        case .nfc: text.transform(UnicodeNormalization.changes(text.scalars, compatible: false, composed: true))
-        case .nfd: text.transform(UnicodeNormalization.changes(text.scalars, compatible: false, composed: false))
-        case .nfkc: text.transform(UnicodeNormalization.changes(text.scalars, compatible: true, composed: true))
-        case .nfkd: text.transform(UnicodeNormalization.changes(text.scalars, compatible: true, composed: false))
+        case .nfc: Self.unicodeNormalize(&text, compatible: false, composed: true)
+        case .nfd: Self.unicodeNormalize(&text, compatible: false, composed: false)
+        case .nfkc: Self.unicodeNormalize(&text, compatible: true, composed: true)
+        case .nfkd: Self.unicodeNormalize(&text, compatible: true, composed: false)
         }
+    }
+
+    /// NFC, NFD, NFKC or NFKD with tokenizers' alignment.
+    ///
+    /// Below U+00A0 nothing decomposes or composes, so such a text (most text is ASCII) is its own normal form in all
+    /// four and is left as it is.
+    private static func unicodeNormalize(_ text: inout NormalizedText, compatible: Bool, composed: Bool) {
+        guard text.scalars.contains(where: { $0 >= 0xA0 }) else { return }
+        text.transform(UnicodeNormalization.changes(text.scalars, compatible: compatible, composed: composed))
     }
 }
 

@@ -46,8 +46,8 @@ extension Tokenizer.Buffers {
     /// How many other models' word caches one thread keeps; the oldest goes when another is needed.
     static let cachedModels = 4
 
-    /// Makes `wordCache` the cache of the BPE model with `identity` (models are numbered from 1), putting the one
-    /// it held back among the others.
+    /// Makes `wordCache` the cache of the BPE or Unigram model with `identity` (models are numbered from 1), putting
+    /// the one it held back among the others.
     mutating func selectWordCache(for identity: UInt64) {
         guard wordCacheModel != identity else { return }
         if wordCacheModel != 0 {
@@ -69,8 +69,14 @@ protocol WordModel {
 }
 
 extension Unigram: WordModel {
+    /// With `buffers.wordCache`, which `selectWordCache(for:)` made this model's: words repeat, and most of a
+    /// text's words then skip the Viterbi search.
     func tokenize(_ word: UnsafeBufferPointer<UInt32>, buffers: inout Tokenizer.Buffers) {
+        if buffers.wordCache.lookup(word, into: &buffers.pieces) { return }
+        let first = buffers.pieces.count
         tokenize(word, into: &buffers.pieces, scratch: &buffers.unigram)
+        let found = Array(buffers.pieces[first...])
+        buffers.wordCache.store(word, found)
     }
 }
 

@@ -184,7 +184,8 @@ public struct Tokenizer: Sendable {
             defer { metaspaceBuffers = ([], []) }
             return metaspaceBuffers
         }
-        /// The word cache of the BPE model at work (`selectWordCache(for:)`), and this thread's others by model.
+        /// The word cache of the BPE or Unigram model at work (`selectWordCache(for:)`), and this thread's others by
+        /// model.
         var wordCache = WordCache()
         var wordCacheModel: UInt64 = 0
         var wordCaches: [(model: UInt64, cache: WordCache)] = []
@@ -399,6 +400,7 @@ public struct Tokenizer: Sendable {
         case .wordLevel(let wordLevel):
             appendWords(of: text, in: span, to: &out, buffers: &buffers, with: wordLevel)
         case .unigram(let unigram):
+            buffers.selectWordCache(for: unigram.identity)
             appendWords(of: text, in: span, to: &out, buffers: &buffers, with: unigram)
         }
     }

@@ -10,6 +10,8 @@ import Support
 /// ```
 public struct Unigram: Sendable {
     let vocabulary: VocabularyTable
+    /// Names this model's word caches, as BPE's: a word's pieces depend on its characters alone.
+    let identity = WordCache.newIdentity()
     /// The same pieces as a byte trie, for the Viterbi search.
     let trie: PieceTrie
     /// By trie node: the piece ending there and its score (id −1 where none), read together in one load.

@@ -305,6 +305,26 @@ private func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double>
         }
     }
 
+    /// The fused float32 gated GELU (GeGLU) against GELU of the first half times the second, composed in float64:
+    /// values and the input's gradient within 1e-5 (relative above 1), rows of an odd half-width; the float64 path
+    /// (composed ops) against central differences.
+    @Test func gatedGELUMatchesComposed() {
+        var generator = RandomGenerator(seed: 97)
+        let x = Tensor.randomNormal([3, 5, 2 * 37], std: 2, using: &generator)
+        let seed = Tensor.randomNormal([3, 5, 37], using: &generator)
+        let (x32, x64) = (x.requiringGrad(), x.converted(to: .float64).requiringGrad())
+        let y32 = x32.gatedGELU()
+        let y64 = x64.sliced(2, 0..<37).gelu() * x64.sliced(2, 37..<74)
+        y32.backward(seed)
+        y64.backward(seed.converted(to: .float64))
+        func close(_ a: [Double], _ b: [Double]) -> Bool {
+            a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * Swift.max(abs($1), 1) }
+        }
+        #expect(y32.shape == [3, 5, 37] && close(y32.doubles, y64.doubles))
+        #expect(close(x32.grad?.doubles ?? [], x64.grad?.doubles ?? []))
+        check("gated gelu", [input([2, 3, 8], 98)]) { $0[0].gatedGELU() }
+    }
+
     /// The fused rotary embedding against transformers' formula composed of ops (`x·cos + rotate_half(x)·sin`), in
     /// float32 and float64, on a transposed (non-contiguous) input; its gradient against central differences.
     @Test func rotaryEmbeddingMatchesComposedFormula() {

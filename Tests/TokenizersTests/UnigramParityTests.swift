@@ -37,6 +37,36 @@ import Testing
     }
 }
 
+extension UnigramParityTests {
+    /// Each thread caches the pieces of the words it has seen, per model.
+    ///
+    /// Two Unigram tokenizers encoding the same lines in turn on one thread (the same words, cut into different
+    /// pieces) each still give tokenizers' encodings, and a line encoded again (every word a cache hit) gives the
+    /// same encoding.
+    @Test func wordCachesKeepModelsApart() throws {
+        let corpus = try Fixtures.json(Fixtures.path("tokenizers/corpus.json")).array?.compactMap(\.string) ?? []
+        let reference = try #require(try Fixtures.json(Fixtures.path("tokenizers/reference-unigram.json")).object)
+        let names = ["xlmr-spm", "unigram-trained"]
+        let tokenizers = try names.map { try Tokenizer.load(file: Fixtures.path("tokenizers/\($0)/tokenizer.json")) }
+        let expected = try names.map { name in
+            try #require(reference[name]?.object?["single"]?.array).compactMap(\.object).prefix(300)
+        }
+        var compared = 0
+        for (first, second) in zip(expected[0], expected[1]) {
+            let (line, other) = (try #require(first["line"]?.integer), try #require(second["line"]?.integer))
+            for (index, (want, text)) in [(first, corpus[line]), (second, corpus[other])].enumerated() {
+                let once = tokenizers[index].encode(text)
+                let again = tokenizers[index].encode(text)
+                let problems = differences(once, from: want, decodedBy: tokenizers[index])
+                #expect(problems.isEmpty, "\(names[index]) \(text.prefix(40).debugDescription): \(problems)")
+                #expect(once == again)
+                compared += 1
+            }
+        }
+        #expect(compared >= 400)
+    }
+}
+
 /// Malformed SentencePiece-family files: one error naming the part, never a crash.
 @Suite struct UnigramFileTests {
     static let xlmr = Fixtures.path("tokenizers/xlmr-spm/tokenizer.json")

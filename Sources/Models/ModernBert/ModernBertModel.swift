@@ -188,6 +188,7 @@ final class ModernBertMLP: Module, @unchecked Sendable {
 
     func callAsFunction(_ x: Tensor) -> Tensor {
         let both = wi(x)
+        if activation == .gelu { return wo(drop(both.gatedGELU())) }
         let width = both.size(-1) / 2
         let input = both.sliced(2, 0..<width)
         let gate = both.sliced(2, width..<2 * width)
