@@ -13,7 +13,8 @@ extension Tensor {
         let (T, D) = (size(-2), size(-1))
         precondition(D % 2 == 0, "rotary embedding of odd width \(D)")
         precondition(cos.shape == [T, D] && sin.shape == [T, D], "rotary tables \(cos.shape) for [\(T), \(D)]")
-        let input = contiguous().detached()
+        // Rows are read where they lie when each is contiguous (a query or key viewed out of a fused QKV product).
+        let input = layout.strides.last == 1 || rank < 2 ? detached() : contiguous().detached()
         let (c, s) = (
             cos.converted(to: dtype).contiguous().detached(), sin.converted(to: dtype).contiguous().detached()
         )
@@ -38,12 +39,13 @@ extension Tensor {
         let half = width / 2
         let rows = width == 0 ? 0 : count / width
         let out = Tensor.empty(shape, dtype: dtype)
+        let starts = rowStarts()
         let (x, y) = (SharedBuffer(pointer(as: T.self)), SharedBuffer(out.pointer(as: T.self)))
         let (c, s) = (SharedBuffer(cos.pointer(as: T.self)), SharedBuffer(sin.pointer(as: T.self)))
         // y₁ = x₁c₁ − x₂s₁, y₂ = x₂c₂ + x₁s₂ forward; the backward rotates the other way: x₁c₁ + x₂s₂, x₂c₂ − x₁s₁.
         splitInHalves(rows, minimum: rowsWorthSplitting(width)) { start, count in
             for row in start..<start + count {
-                let (xr, yr) = (x.base + row * width, y.base + row * width)
+                let (xr, yr) = (x.base + starts[row], y.base + row * width)
                 let table = (row % positions) * width
                 let (cr, sr) = (c.base + table, s.base + table)
                 if inverse {
@@ -60,5 +62,27 @@ extension Tensor {
             }
         }
         return out
+    }
+
+    /// Where each row (the last axis, stride 1) starts, in elements from `pointer`, in row-major order.
+    private func rowStarts() -> [Int] {
+        let (sizes, steps) = (Array(shape.dropLast()), Array(layout.strides.dropLast()))
+        let rows = sizes.reduce(1, *)
+        var starts = [Int](repeating: 0, count: rows)
+        var index = [Int](repeating: 0, count: sizes.count)
+        var offset = 0
+        for row in 0..<rows {
+            starts[row] = offset
+            var axis = sizes.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                offset += steps[axis]
+                if index[axis] < sizes[axis] { break }
+                offset -= steps[axis] * sizes[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return starts
     }
 }

@@ -27,27 +27,40 @@ struct PieceTrie: Sendable {
     ///
     /// A later piece with the same bytes takes the node, as the vocabulary table keeps the later of two equal tokens.
     init?(_ pieces: [String]) {
+        // At most one edge per byte: sized for that at most half full, so building never grows the table.
         var size = 1024
         let bytes = pieces.reduce(0) { $0 + $1.utf8.count }
-        while size < bytes * 2 { size <<= 1 }
+        while size < bytes * 2 + 2 { size <<= 1 }
         slots = [UInt64](repeating: 0, count: size)
         mask = size - 1
         for (id, piece) in pieces.enumerated() {
             var node: UInt32 = 0
             for byte in piece.utf8 {
-                if let child = child(node, byte) {
-                    node = child
-                    continue
-                }
-                guard ids.count < Self.maxNodes else { return nil }
-                let created = UInt32(ids.count)
-                ids.append(-1)
-                insert(node, byte, created)
-                node = created
+                guard let next = childOrNew(node, byte) else { return nil }
+                node = next
             }
             if node != 0 { ids[Int(node)] = Int32(id) }
         }
         densify()
+    }
+
+    /// The child of `node` by `byte`, made (with no piece) when missing, or nil past `maxNodes`.
+    ///
+    /// One probe either way.
+    private mutating func childOrNew(_ node: UInt32, _ byte: UInt8) -> UInt32? {
+        if (edges + 1) * 2 > slots.count { grow() }
+        let key = Self.key(node, byte)
+        var slot = start(key)
+        while slots[slot] != 0 {
+            if slots[slot] >> 32 == key { return UInt32(truncatingIfNeeded: slots[slot]) }
+            slot = (slot + 1) & mask
+        }
+        guard ids.count < Self.maxNodes else { return nil }
+        let created = UInt32(ids.count)
+        ids.append(-1)
+        slots[slot] = key << 32 | UInt64(created)
+        edges += 1
+        return created
     }
 
     /// Renumbers the nodes with `denseChildren` children or more (and the root) first, then the others by depth
@@ -64,16 +77,36 @@ struct PieceTrie: Sendable {
         // A node is created after its parent: one pass in creation order gives every depth.
         for node in ids.indices.dropFirst() { depth[node] = depth[parent[node]] + 1 }
         let isDense = ids.indices.map { $0 == 0 || children[$0] >= Self.denseChildren }
-        let order = ids.indices.sorted { (isDense[$0] ? 0 : 1, depth[$0], $0) < (isDense[$1] ? 0 : 1, depth[$1], $1) }
+        // Dense nodes, then the others by depth, each in creation order: a counting sort (a real vocabulary has
+        // about a million nodes, and loading should not pay for a comparison sort of them).
+        var firstOfDepth = [Int](repeating: 0, count: (depth.max() ?? 0) + 2)
+        denseCount = 0
+        for node in ids.indices {
+            if isDense[node] { denseCount += 1 } else { firstOfDepth[depth[node] + 1] += 1 }
+        }
+        firstOfDepth[0] = denseCount
+        for level in 1..<firstOfDepth.count { firstOfDepth[level] += firstOfDepth[level - 1] }
         var renumbered = [UInt32](repeating: 0, count: ids.count)
-        for (number, node) in order.enumerated() { renumbered[node] = UInt32(number) }
-        denseCount = isDense.filter { $0 }.count
+        var nextDense = 0
+        for node in ids.indices {
+            if isDense[node] {
+                renumbered[node] = UInt32(nextDense)
+                nextDense += 1
+            } else {
+                renumbered[node] = UInt32(firstOfDepth[depth[node]])
+                firstOfDepth[depth[node]] += 1
+            }
+        }
         var newIDs = ids
         for node in ids.indices { newIDs[Int(renumbered[node])] = ids[node] }
         ids = newIDs
         let old = slots
         dense = [UInt32](repeating: 0, count: denseCount * 256)
-        slots = [UInt64](repeating: 0, count: 1024)
+        // Sized once for the edges that stay hashed (at most half full), so inserting them never grows it.
+        let sparse = old.reduce(0) { $1 != 0 && !isDense[Int(($1 >> 32) - 1) >> 8] ? $0 + 1 : $0 }
+        var size = 1024
+        while size < sparse * 2 + 2 { size <<= 1 }
+        slots = [UInt64](repeating: 0, count: size)
         mask = slots.count - 1
         edges = 0
         for value in old where value != 0 {
