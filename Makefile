@@ -1,7 +1,7 @@
 # ModelHub — build, test, demo and benchmark entry points. `make test` is what CI runs (.ci/run).
 SHELL := /bin/bash
 SWIFT ?= swift
-DEB_PACKAGES := libopenblas-dev libcurl4-openssl-dev libzstd-dev libsqlite3-dev libssl-dev
+DEB_PACKAGES := libopenblas-dev libcurl4-openssl-dev libzstd-dev libsqlite3-dev libssl-dev libopenmpi-dev openmpi-bin
 DEMO_DIR := .demo
 
 .PHONY: deps build release test lint format demo bench fuzz sanitize registry clean minilm mpnet gpt2 clients
@@ -26,7 +26,7 @@ release: deps
 	$(SWIFT) build -c release
 
 # Test folders by glob, so Tests/FuzzTesting/.build (dependency checkouts) is never linted.
-LINTED := Sources Examples $(wildcard Tests/*Tests) Tests/FuzzTesting/Sources Tests/FuzzTesting/Package.swift Benchmarks Package.swift
+LINTED := Sources Examples $(wildcard Tests/*Tests) Tests/MPIProbe Tests/FuzzTesting/Sources Tests/FuzzTesting/Package.swift Benchmarks Package.swift
 
 test: deps lint minilm mpnet gpt2 clients
 	$(SWIFT) build --build-tests

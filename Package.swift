@@ -1,8 +1,8 @@
 // swift-tools-version:6.1
 // ModelHub: pretrained transformers from a name to working Swift code, on Linux, on the CPU.
 // Layout and module boundaries: docs/ARCHITECTURE.md. Dependency direction:
-// Support ◀ {Tensors, Formats, Tokenizers, Hub}; Tensors ◀ NN ◀ Models ◀ Training ◀ ModelHub ◀ HubCLI; Models ◀
-// Serving ◀ HubCLI; Formats, Tokenizers and Hub know nothing of models, nor of each other.
+// Support ◀ {Tensors, Formats, Tokenizers, Hub, Distributed}; Tensors ◀ NN ◀ Models ◀ Training ◀ ModelHub ◀ HubCLI;
+// Models ◀ Serving ◀ HubCLI; Formats, Tokenizers and Hub know nothing of models, nor of each other.
 import PackageDescription
 
 // MARK: - System libraries (Debian's -dev packages; `make deps` installs them)
@@ -18,6 +18,8 @@ let systemLibraries: [Target] = [
     // Vectorized float32 kernels (GELU, softmax) in C: plain loops over polynomial exp/erf, built for AVX-512, AVX2
     // and baseline x86-64 and picked at run time — Swift SIMD needs a target-CPU flag to vectorize these.
     .target(name: "CKernels", path: "Sources/CKernels"),
+    // Open MPI (libopenmpi-dev): its include path from pkg-config; shim.h turns its handle macros into functions.
+    .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c"),
 ]
 
 // MARK: - Library modules
@@ -34,6 +36,8 @@ let modules: [Target] = [
     .target(name: "Models", dependencies: ["NN", "Formats", "Tokenizers", "Hub"]),
     // Datasets, collators, the Trainer and its checkpoints: over Models, which knows nothing of training.
     .target(name: "Training", dependencies: ["Models", "NN", "Formats", "Tokenizers", "Tensors"]),
+    // Processes working as one (MPI): rank, size, allreduce, broadcast, barrier, abort; one process without mpirun.
+    .target(name: "Distributed", dependencies: ["CMPI", "Support"]),
     // The umbrella users import: only `@_exported import`s.
     .target(
         name: "ModelHub",
@@ -94,6 +98,9 @@ let tests: [Target] = [
     .testTarget(name: "TokenizersTests", dependencies: ["Support", "Tokenizers", "TestSupport"]),
     .testTarget(name: "ModelsTests", dependencies: ["Support", "Models", "TestSupport"]),
     .testTarget(name: "TrainingTests", dependencies: ["Support", "Training", "Models", "TestSupport"]),
+    // DistributedTests runs MPIProbe (a rank) under a real mpirun.
+    .executableTarget(name: "MPIProbe", dependencies: ["Distributed"], path: "Tests/MPIProbe"),
+    .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Support", "TestSupport"]),
     .testTarget(name: "FormatsTests", dependencies: ["Support", "Formats", "TestSupport"]),
     // Runs the built `hub` binary as a user would; depending on HubCLI makes `swift test` build it.
     .testTarget(name: "ServingTests", dependencies: ["Serving", "Models", "Support", "TestSupport"]),

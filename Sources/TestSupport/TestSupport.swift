@@ -26,14 +26,17 @@ public enum Fixtures {
     }
 
     /// The `hub` executable built beside the running test bundle (`swift build --build-tests` builds both).
-    public static var hubExecutable: String {
+    public static var hubExecutable: String { executable("hub") }
+
+    /// An executable of this package (`hub`, `MPIProbe`), built beside the test bundle by `swift build --build-tests`.
+    public static func executable(_ name: String) -> String {
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var folder = bundle.deletingLastPathComponent()
         // The test runner may be inside `X.xctest/` (a folder) or be the `X.xctest` file itself.
         while folder.lastPathComponent.hasSuffix(".xctest") || folder.lastPathComponent == "usr" {
             folder.deleteLastPathComponent()
         }
-        return folder.appendingPathComponent("hub").path
+        return folder.appendingPathComponent(name).path
     }
 }
 
