@@ -35,7 +35,7 @@ let modules: [Target] = [
     .target(name: "Hub", dependencies: ["Support", "CCurl", "CSQLite"]),
     .target(name: "Models", dependencies: ["NN", "Formats", "Tokenizers", "Hub"]),
     // Datasets, collators, the Trainer and its checkpoints: over Models, which knows nothing of training.
-    .target(name: "Training", dependencies: ["Models", "NN", "Formats", "Tokenizers", "Tensors"]),
+    .target(name: "Training", dependencies: ["Models", "NN", "Formats", "Tokenizers", "Tensors", "Distributed"]),
     // Processes working as one (MPI): rank, size, allreduce, broadcast, barrier, abort; one process without mpirun.
     .target(name: "Distributed", dependencies: ["CMPI", "Support"]),
     // The umbrella users import: only `@_exported import`s.

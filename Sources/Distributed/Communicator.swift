@@ -22,6 +22,8 @@ public protocol Communicator: AnyObject, Sendable {
     var size: Int { get }
     /// Replaces `values` by their sum over every rank (every rank gets the same sum).
     func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(DistributedError)
+    /// Replaces `values` by their sum over every rank (losses, metrics).
+    func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws(DistributedError)
     /// Replaces `values` by their maximum over every rank.
     func allreduceMax(_ values: UnsafeMutableBufferPointer<Double>) throws(DistributedError)
     /// Copies rank `root`'s `bytes` over every other rank's.
@@ -88,6 +90,7 @@ public final class SingleProcess: Communicator {
     public var rank: Int { 0 }
     public var size: Int { 1 }
     public func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(DistributedError) {}
+    public func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws(DistributedError) {}
     public func allreduceMax(_ values: UnsafeMutableBufferPointer<Double>) throws(DistributedError) {}
     public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) throws(DistributedError) {
         guard root == 0 else { throw .invalid("broadcast from rank \(root) in a job of one process") }
@@ -152,6 +155,10 @@ public final class MPICommunicator: Communicator {
 
     public func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(DistributedError) {
         try allreduce(values, type: mh_mpi_float(), op: mh_mpi_sum(), "MPI_Allreduce (sum)")
+    }
+
+    public func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws(DistributedError) {
+        try allreduce(values, type: mh_mpi_double(), op: mh_mpi_sum(), "MPI_Allreduce (sum)")
     }
 
     public func allreduceMax(_ values: UnsafeMutableBufferPointer<Double>) throws(DistributedError) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Foundation
 import ModelHub
 
@@ -20,7 +21,11 @@ struct FinetuneCommand: ParsableCommand {
             (config.json, model.safetensors, tokenizer files), best/ (lowest validation loss), the last \
             checkpoint-STEP/ (resume with --resume) and metrics.jsonl.
             --json: {"output", "steps", "epochs", "train_loss_first", "train_loss_last", "examples_per_s", \
-            "evaluations": [{"step", "epoch", "loss", "accuracy", "macro_f1", "perplexity"}]}.
+            "world_size", "evaluations": [{"step", "epoch", "loss", "accuracy", "macro_f1", "perplexity"}]}.
+            Several processes: `mpirun -np N hub finetune …` (any mpirun options, --hostfile; or srun --mpi=pmix) \
+            or --nproc N (mpirun on this machine). --batch-size stays the global batch: each rank takes its share \
+            of every batch and the gradients are summed, so N ranks give one process's result; rank 0 alone \
+            prints and writes DIR; one rank failing stops them all.
             """
     )
 
@@ -30,6 +35,9 @@ struct FinetuneCommand: ParsableCommand {
 
     @Argument(help: "Model folder, .mhub file or model name.")
     var model: String
+
+    @Option(help: "Processes to train with on this machine (runs mpirun -np N).")
+    var nproc: Int?
 
     @Option(help: "classify, token-classify, causal-lm or masked-lm.")
     var task: Task
@@ -101,13 +109,46 @@ struct FinetuneCommand: ParsableCommand {
             throw ValidationError("--epochs, --batch-size and --gradient-accumulation must be ≥ 1, --max-length ≥ 2")
         }
         if !(lr > 0) { throw ValidationError("--lr must be > 0") }
+        if let nproc, nproc < 1 { throw ValidationError("--nproc must be ≥ 1") }
         if !(validationSplit > 0 && validationSplit < 1) {
             throw ValidationError("--validation-split must be in (0, 1)")
         }
     }
 
     func run() throws {
-        let path = try ModelLoading.locate(model, access: access, quiet: json)
+        let world = try World.communicator()
+        if let nproc, nproc > 1, world.size == 1 { try launch(nproc) }
+        do {
+            try finetune(world)
+        } catch {
+            guard world.size > 1 else { throw error }
+            // The other ranks would wait in the next collective for ever: end them all.
+            writeStandardError("hub finetune (rank \(world.rank) of \(world.size)): \(error)\n")
+            world.abort(code: 1)
+        }
+        world.finalize()
+    }
+
+    /// `mpirun -np N` of this same command, without --nproc; exits with its status.
+    private func launch(_ processes: Int) throws -> Never {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if let index = arguments.firstIndex(of: "--nproc") {
+            arguments.removeSubrange(index...Swift.min(index + 1, arguments.count - 1))
+        }
+        arguments.removeAll { $0.hasPrefix("--nproc=") }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["mpirun", "-np", "\(processes)", CommandLine.arguments[0]] + arguments
+        do { try process.run() } catch {
+            throw ValidationError("--nproc needs mpirun (Open MPI's openmpi-bin): \(error)")
+        }
+        process.waitUntilExit()
+        Foundation.exit(process.terminationStatus)
+    }
+
+    private func finetune(_ world: any Communicator) throws {
+        let quiet = json || world.rank != 0
+        let path = try ModelLoading.locate(model, access: access, quiet: quiet)
         let modelTask: ModelTask =
             switch task {
             case .classify: .sequenceClassification
@@ -161,8 +202,9 @@ struct FinetuneCommand: ParsableCommand {
         arguments.outputDirectory = output
         arguments.progress = !json
         let trainer = Trainer(
-            model: loaded, arguments: arguments, train: try data(trainSet), validation: try data(validationSet))
-        if !json {
+            model: loaded, arguments: arguments, train: try data(trainSet), validation: try data(validationSet),
+            communicator: world)
+        if !quiet {
             print(
                 "fine-tuning \(loaded.className) on \(trainSet.examples.count) examples (validation: "
                     + "\(validationSet.examples.count))"
@@ -176,6 +218,7 @@ struct FinetuneCommand: ParsableCommand {
             }
         }
         let summary = try trainer.fit(resumingFrom: resume)
+        guard world.rank == 0 else { return }
         if json {
             func value(_ number: Double?) -> JSONValue { number.map(ModelLoading.number) ?? .null }
             Output.printJSON(
@@ -183,7 +226,7 @@ struct FinetuneCommand: ParsableCommand {
                     JSONObject([
                         ("output", .string(output)), ("steps", .int(summary.steps)), ("epochs", value(summary.epochs)),
                         ("train_loss_first", value(summary.firstLoss)), ("train_loss_last", value(summary.lastLoss)),
-                        ("examples_per_s", value(summary.examplesPerSecond)),
+                        ("examples_per_s", value(summary.examplesPerSecond)), ("world_size", .int(world.size)),
                         (
                             "evaluations",
                             .array(
@@ -201,7 +244,8 @@ struct FinetuneCommand: ParsableCommand {
             print(
                 String(
                     format: "%d steps, training loss %.4f → %.4f, %.1f examples/s", summary.steps, summary.firstLoss,
-                    summary.lastLoss, summary.examplesPerSecond) + (summary.stoppedEarly ? " (stopped early)" : ""))
+                    summary.lastLoss, summary.examplesPerSecond) + (summary.stoppedEarly ? " (stopped early)" : "")
+                    + (world.size > 1 ? ", \(world.size) processes" : ""))
             print(output)
         }
     }

@@ -1,3 +1,4 @@
+import Distributed
 import Formats
 import Models
 import NN
@@ -108,8 +109,14 @@ public final class Trainer {
     /// there, the checkpoint kept.
     public var onEvaluation: ((_ step: Int, _ epoch: Double, _ metrics: EvaluationMetrics) throws -> Void)?
 
+    /// The job's processes: one alone, or MPI ranks training together (`DataParallel`).
+    public let communicator: any Communicator
     let optimizer: Adam
     let plateau: ReduceLearningRateOnPlateau?
+    /// Set when the job has more than one rank.
+    let parallel: DataParallel?
+    /// Whether this process writes logs, checkpoints, the output folder and progress (rank 0 does).
+    var writes: Bool { communicator.rank == 0 }
     private(set) var step = 0
     private var epoch = 0
     private var batchInEpoch = 0
@@ -117,8 +124,14 @@ public final class Trainer {
     private var badEvaluations = 0
     private var log: [JSONValue] = []
 
-    public init(model: PretrainedModel, arguments: TrainingArguments, train: TaskData, validation: TaskData? = nil) {
+    /// A trainer of `model`; with a `communicator` of several ranks (`World.communicator()` under mpirun), each
+    /// rank trains on its share of every global batch of `arguments.batchSize` and the gradients are summed.
+    public init(
+        model: PretrainedModel, arguments: TrainingArguments, train: TaskData, validation: TaskData? = nil,
+        communicator: any Communicator = SingleProcess()
+    ) {
         self.model = model
+        self.communicator = communicator
         self.arguments = arguments
         self.train = train
         self.validation = validation
@@ -134,6 +147,9 @@ public final class Trainer {
         } else {
             plateau = nil
         }
+        parallel =
+            communicator.size > 1
+            ? DataParallel(communicator: communicator, parameters: optimizer.groups.flatMap(\.parameters)) : nil
     }
 
     /// transformers' rule: biases and LayerNorm weights are not decayed.
@@ -167,7 +183,8 @@ public final class Trainer {
         guard train.count > 0 else { throw ModelError.input("no training examples") }
         if let validation, validation.count == 0 { throw ModelError.input("no validation examples") }
         if let checkpoint { try restore(checkpoint) }
-        if let folder = arguments.outputDirectory { try makeDirectories(folder) }
+        try parallel?.synchronizeParameters()
+        if writes, let folder = arguments.outputDirectory { try makeDirectories(folder) }
         let started = monotonicSeconds()
         var examples = 0
         var windowLoss = 0.0, windowCount = 0
@@ -183,19 +200,27 @@ public final class Trainer {
             while batchInEpoch < batches.count {
                 let groupEnd = Swift.min(batchInEpoch + arguments.gradientAccumulation, batches.count)
                 let group = batches[batchInEpoch..<groupEnd]
-                let weights = group.map { train.weight($0) }
-                let total = Double(Swift.max(weights.reduce(0, +), 1))
+                let total = Double(Swift.max(group.reduce(0) { $0 + train.weight($1) }, 1))
                 var stepLoss = 0.0
-                for (batch, weight) in zip(group, weights) {
+                for batch in group {
+                    examples += batch.count
+                    // Each rank its shard of the global batch (all of it alone).
+                    let part = parallel?.shard(batch) ?? batch
+                    guard !part.isEmpty else { continue }
+                    let weight = train.weight(part)
                     let inputs = train.inputs(
-                        batch, maskSeed: arguments.seed &+ UInt64(step) &* 7919 &+ UInt64(batch.first ?? 0))
+                        part, maskSeed: arguments.seed &+ UInt64(step) &* 7919 &+ UInt64(part.first ?? 0))
                     guard let loss = try model(inputs).loss else {
                         throw ModelError.input("the model returned no loss")
                     }
-                    // Batches weighted by what their loss averages over, so accumulation equals one large batch.
+                    // Batches weighted by what their loss averages over, so accumulation (and the ranks' shards)
+                    // add up to one large batch.
                     (loss * (Double(weight) / total)).backward()
                     stepLoss += loss.item * Double(weight) / total
-                    examples += batch.count
+                }
+                if let parallel {
+                    try parallel.sumGradients()
+                    stepLoss = try parallel.sum(stepLoss)
                 }
                 if let norm = arguments.maxGradientNorm {
                     clipGradientNorm(optimizer.groups.flatMap(\.parameters), maxNorm: norm)
@@ -249,7 +274,7 @@ public final class Trainer {
         }
         clearProgress()
         model.eval()
-        if let folder = arguments.outputDirectory {
+        if writes, let folder = arguments.outputDirectory {
             try model.savePretrained(folder)
             try writeLog(folder)
         }
@@ -269,7 +294,7 @@ public final class Trainer {
     /// Evaluates on the validation data (when any), steps ReduceLROnPlateau, keeps the best model, checkpoints.
     private func evaluateAndCheckpoint() throws -> EvaluationMetrics? {
         guard let validation else {
-            if arguments.saveCheckpoints { try checkpoint() }
+            if writes, arguments.saveCheckpoints { try checkpoint() }
             return nil
         }
         let metrics = try evaluate(validation)
@@ -285,13 +310,13 @@ public final class Trainer {
         if improved {
             bestLoss = metrics.loss
             badEvaluations = 0
-            if let folder = arguments.outputDirectory { try model.savePretrained(folder + "/best") }
+            if writes, let folder = arguments.outputDirectory { try model.savePretrained(folder + "/best") }
         } else {
             badEvaluations += 1
         }
-        if arguments.saveCheckpoints { try checkpoint() }
+        if writes, arguments.saveCheckpoints { try checkpoint() }
         clearProgress()
-        try onEvaluation?(step, currentEpoch, metrics)
+        if writes { try onEvaluation?(step, currentEpoch, metrics) }
         model.train()
         return metrics
     }
@@ -450,7 +475,7 @@ public final class Trainer {
     }
 
     private func showProgress(loss: Double, examples: Int, started: Double) {
-        guard arguments.progress, isatty(2) != 0 else { return }
+        guard writes, arguments.progress, isatty(2) != 0 else { return }
         let elapsed = monotonicSeconds() - started
         let left = Double(totalSteps - step) * elapsed / Double(Swift.max(step, 1))
         let line =
@@ -460,7 +485,7 @@ public final class Trainer {
     }
 
     private func clearProgress() {
-        if arguments.progress, isatty(2) != 0 { writeStandardError("\r\u{1B}[K") }
+        if writes, arguments.progress, isatty(2) != 0 { writeStandardError("\r\u{1B}[K") }
     }
 }
 

@@ -184,8 +184,10 @@ import Testing
         let summary = try #require(try JSONParser.parse(Array(result.stdout.utf8), maxDepth: 8).object)
         #expect(
             summary.keys == [
-                "output", "steps", "epochs", "train_loss_first", "train_loss_last", "examples_per_s", "evaluations",
+                "output", "steps", "epochs", "train_loss_first", "train_loss_last", "examples_per_s", "world_size",
+                "evaluations",
             ])
+        #expect(summary["world_size"] == .int(1))
         #expect(summary["steps"]?.integer == 4 && summary["evaluations"]?.array?.count == 1)
         let config = try #require(try Fixtures.json(output + "/config.json").object)
         #expect(config["architectures"] == .array([.string("BertForSequenceClassification")]))

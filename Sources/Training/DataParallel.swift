@@ -1,0 +1,108 @@
+import Distributed
+import Models
+import NN
+import Support
+import Tensors
+
+/// Keeps the ranks of a data-parallel job in step: the same parameters to start from, each global batch split so
+/// that the ranks together see what one process sees, and gradients summed over the ranks before every optimizer
+/// step — so N ranks give one process's result, up to the order of a sum.
+///
+/// Each global batch is cut into `size` contiguous shards (sizes differ by at most one; a rank whose shard is empty
+/// contributes a zero gradient). Unlike PyTorch's DistributedSampler, nothing is repeated to even the ranks out:
+/// the examples are exactly one process's. Losses are weighted by the whole batch's total, which every rank knows
+/// (it holds the whole dataset), so the summed gradient is the one process's gradient.
+struct DataParallel {
+    let communicator: any Communicator
+    /// Every trainable parameter once, in one order on every rank.
+    let parameters: [Parameter]
+
+    /// Gradients go in flat float32 buckets of about this many bytes, the last parameters first (as backward
+    /// produces them).
+    static let bucketBytes = 25 << 20
+
+    init(communicator: any Communicator, parameters: [Parameter]) {
+        self.communicator = communicator
+        var seen = Set<ObjectIdentifier>()
+        self.parameters = parameters.filter { seen.insert(ObjectIdentifier($0)).inserted }
+    }
+
+    /// This rank's part of `batch`.
+    func shard(_ batch: [Int]) -> [Int] {
+        let (rank, size) = (communicator.rank, communicator.size)
+        return Array(batch[batch.count * rank / size..<batch.count * (rank + 1) / size])
+    }
+
+    /// Rank 0's parameter values on every rank (a fresh head's draw included), then a checksum of every rank's
+    /// parameters compared: a rank that still differs stops the job with an error naming it.
+    func synchronizeParameters() throws {
+        var flat = [Float]()
+        flat.reserveCapacity(parameters.reduce(0) { $0 + $1.value.count })
+        for parameter in parameters { flat += parameter.value.converted(to: .float32).floats }
+        try flat.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
+        if communicator.rank != 0 {
+            var start = 0
+            for parameter in parameters {
+                let count = parameter.value.count
+                parameter.assign(Tensor(Array(flat[start..<start + count]), shape: parameter.shape))
+                start += count
+            }
+        }
+        // FNV-1a over the bytes, as two 32-bit halves (exact in a double): max and −min agree only if all agree.
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for parameter in parameters {
+            for value in parameter.value.converted(to: .float32).floats {
+                hash = (hash ^ UInt64(value.bitPattern)) &* 0x0000_0100_0000_01B3
+            }
+        }
+        let (high, low) = (Double(hash >> 32), Double(hash & 0xFFFF_FFFF))
+        var extremes = [high, low, -high, -low]
+        try extremes.withUnsafeMutableBufferPointer { try communicator.allreduceMax($0) }
+        guard extremes[0] == -extremes[2], extremes[1] == -extremes[3] else {
+            throw ModelError.input(
+                "rank \(communicator.rank): parameters differ between ranks after rank 0's were broadcast")
+        }
+    }
+
+    /// `value` summed over the ranks (the step's loss from each rank's shard).
+    func sum(_ value: Double) throws -> Double {
+        var values = [value]
+        try values.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+        return values[0]
+    }
+
+    /// Replaces every parameter's gradient by its sum over the ranks (a missing gradient counts as zeros).
+    func sumGradients() throws {
+        let bucketFloats = Self.bucketBytes / 4
+        var pending: [Parameter] = []
+        var pendingCount = 0
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            var flat = [Float](repeating: 0, count: pendingCount)
+            var start = 0
+            for parameter in pending {
+                let count = parameter.value.count
+                if let gradient = parameter.grad?.converted(to: .float32).contiguous().floats {
+                    flat.replaceSubrange(start..<start + count, with: gradient)
+                }
+                start += count
+            }
+            try flat.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+            start = 0
+            for parameter in pending {
+                let count = parameter.value.count
+                parameter.value.setGrad(Tensor(Array(flat[start..<start + count]), shape: parameter.shape))
+                start += count
+            }
+            pending.removeAll()
+            pendingCount = 0
+        }
+        for parameter in parameters.reversed() {
+            let count = parameter.value.count
+            if pendingCount > 0, pendingCount + count > bucketFloats { try flush() }
+            pending.append(parameter)
+            pendingCount += count
+        }
+        try flush()
+    }
+}
