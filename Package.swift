@@ -2,7 +2,8 @@
 // ModelHub: pretrained transformers from a name to working Swift code, on Linux, on the CPU.
 // Layout and module boundaries: docs/ARCHITECTURE.md. Dependency direction:
 // Support ◀ {Tensors, Formats, Tokenizers, Hub, Distributed}; Tensors ◀ NN ◀ Models ◀ Training ◀ ModelHub ◀ HubCLI;
-// Models ◀ Serving ◀ HubCLI; Formats, Tokenizers and Hub know nothing of models, nor of each other.
+// Distributed ◀ Training; Models ◀ Serving ◀ HubCLI; Formats, Tokenizers and Hub know nothing of models, nor of
+// each other.
 import PackageDescription
 
 // MARK: - System libraries (Debian's -dev packages; `make deps` installs them)
