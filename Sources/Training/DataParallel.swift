@@ -71,6 +71,31 @@ struct DataParallel {
         return values[0]
     }
 
+    /// An evaluation's sums over the ranks: the weighted loss and its weight, and (classifiers) the predictions as
+    /// a confusion matrix, given back as (predicted, actual) pairs — what accuracy and macro-F1 read, in label order.
+    func reduce(
+        lossSum: Double, weightSum: Int, predicted: [Int], actual: [Int], labels: Int, classifies: Bool
+    ) throws -> (Double, Int, [Int], [Int]) {
+        var sums = [lossSum, Double(weightSum)]
+        try sums.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+        guard classifies, labels > 0 else { return (sums[0], Int(sums[1]), predicted, actual) }
+        var confusion = [Double](repeating: 0, count: labels * labels)
+        for (guess, truth) in zip(predicted, actual) where (0..<labels).contains(guess) && (0..<labels).contains(truth)
+        {
+            confusion[truth * labels + guess] += 1
+        }
+        try confusion.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+        var (allPredicted, allActual) = ([Int](), [Int]())
+        for truth in 0..<labels {
+            for guess in 0..<labels {
+                let count = Int(confusion[truth * labels + guess])
+                allPredicted += repeatElement(guess, count: count)
+                allActual += repeatElement(truth, count: count)
+            }
+        }
+        return (sums[0], Int(sums[1]), allPredicted, allActual)
+    }
+
     /// Replaces every parameter's gradient by its sum over the ranks (a missing gradient counts as zeros).
     func sumGradients() throws {
         let bucketFloats = Self.bucketBytes / 4

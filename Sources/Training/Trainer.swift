@@ -322,6 +322,9 @@ public final class Trainer {
     }
 
     /// Loss and the task's metrics over `data`, in evaluation mode, without gradients.
+    ///
+    /// With several ranks each evaluates every size-th batch and the sums are reduced, so every rank gets the
+    /// metrics one process computes over all of `data` (the loss up to the order of a sum).
     public func evaluate(_ data: TaskData) throws -> EvaluationMetrics {
         let wasTraining = model.training
         model.eval()
@@ -330,7 +333,7 @@ public final class Trainer {
         var predicted: [Int] = [], actual: [Int] = []
         let batches = data.batches(
             size: arguments.evaluationBatchSize, epoch: 0, seed: 0, shuffle: false, bucketing: false)
-        for (index, batch) in batches.enumerated() {
+        for (index, batch) in batches.enumerated() where index % communicator.size == communicator.rank {
             let inputs = data.inputs(batch, maskSeed: arguments.seed &+ UInt64(index))
             let output = try Tensor.withoutGradient { try model(inputs) }
             guard let loss = output.loss, let logits = output.logits else {
@@ -346,6 +349,13 @@ public final class Trainer {
                     actual.append(truth)
                 }
             }
+        }
+        if let parallel {
+            (lossSum, weightSum, predicted, actual) = try parallel.reduce(
+                lossSum: lossSum, weightSum: weightSum, predicted: predicted, actual: actual,
+                labels: model.config.labelCount,
+                classifies: data.task == .sequenceClassification
+                    || data.task == .tokenClassification)
         }
         let loss = lossSum / Double(Swift.max(weightSum, 1))
         var metrics = EvaluationMetrics(loss: loss)

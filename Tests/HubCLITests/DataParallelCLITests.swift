@@ -54,6 +54,8 @@ import Testing
         }
         let alone = try runProcess(hub, options(scratch.path + "/one"))
         #expect(alone.status == 0, "\(alone.stderr)")
+        let single = try JSONParser.parse(Array(alone.stdout.utf8), maxDepth: 16).object
+        let evaluation = try #require(single?["evaluations"]?.array?.last?.object)
         let reference = try PretrainedModel.load(scratch.path + "/one", task: .sequenceClassification)
         let expected = Dictionary(uniqueKeysWithValues: reference.namedParameters().map { ($0.0, $0.1.value.doubles) })
         for ranks in [2, 4] {
@@ -64,6 +66,11 @@ import Testing
             // One JSON summary (rank 0's), saying how many processes trained.
             let summary = try JSONParser.parse(Array(job.stdout.utf8), maxDepth: 16).object
             #expect(summary?["world_size"] == .int(ranks) && summary?["steps"] == .int(20))
+            // Evaluation sharded by batches and reduced: one process's validation loss and accuracy.
+            let theirs = try #require(summary?["evaluations"]?.array?.last?.object)
+            let (loss, reference) = (theirs["loss"]?.double ?? .nan, evaluation["loss"]?.double ?? .nan)
+            #expect(abs(loss - reference) <= 1e-6, "\(ranks) ranks: validation loss \(loss) vs \(reference)")
+            #expect(theirs["accuracy"] == evaluation["accuracy"] && theirs["macro_f1"] == evaluation["macro_f1"])
             let model = try PretrainedModel.load(output, task: .sequenceClassification)
             var largest = 0.0
             for (name, parameter) in model.namedParameters() {
