@@ -12,3 +12,5 @@ static inline MPI_Op mh_mpi_max(void) { return MPI_MAX; }
 static inline MPI_Op mh_mpi_bxor(void) { return MPI_BXOR; }
 static inline MPI_Errhandler mh_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline void *mh_mpi_in_place(void) { return MPI_IN_PLACE; }
+static inline MPI_Info mh_mpi_info_null(void) { return MPI_INFO_NULL; }
+static inline int mh_mpi_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }

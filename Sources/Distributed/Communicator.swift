@@ -20,6 +20,8 @@ public protocol Communicator: AnyObject, Sendable {
     var rank: Int { get }
     /// How many processes the job has.
     var size: Int { get }
+    /// How many of them run on this host (this one included): they share its cores.
+    var localSize: Int { get }
     /// Replaces `values` by their sum over every rank (every rank gets the same sum).
     func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(DistributedError)
     /// Replaces `values` by their sum over every rank (losses, metrics).
@@ -89,6 +91,7 @@ public final class SingleProcess: Communicator {
     public init() {}
     public var rank: Int { 0 }
     public var size: Int { 1 }
+    public var localSize: Int { 1 }
     public func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(DistributedError) {}
     public func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws(DistributedError) {}
     public func allreduceMax(_ values: UnsafeMutableBufferPointer<Double>) throws(DistributedError) {}
@@ -108,6 +111,7 @@ public final class SingleProcess: Communicator {
 public final class MPICommunicator: Communicator {
     public let rank: Int
     public let size: Int
+    public let localSize: Int
     private let lock = Mutex(())
 
     private static let instance = Mutex<MPICommunicator?>(nil)
@@ -139,6 +143,15 @@ public final class MPICommunicator: Communicator {
         try Self.check("MPI_Comm_size", MPI_Comm_size(mh_mpi_comm_world(), &size))
         self.rank = Int(rank)
         self.size = Int(size)
+        // The ranks that share this host's memory (MPI-3's shared-memory split): those that share its cores.
+        var local: MPI_Comm?
+        var localSize: Int32 = 1
+        try Self.check(
+            "MPI_Comm_split_type",
+            MPI_Comm_split_type(mh_mpi_comm_world(), mh_mpi_comm_type_shared(), rank, mh_mpi_info_null(), &local))
+        try Self.check("MPI_Comm_size", MPI_Comm_size(local, &localSize))
+        _ = MPI_Comm_free(&local)
+        self.localSize = Int(localSize)
     }
 
     private static func check(_ call: String, _ code: Int32) throws(DistributedError) {

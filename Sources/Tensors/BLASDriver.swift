@@ -41,7 +41,7 @@ enum BLASDriver {
         _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, beta: Float,
         _ c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        guard splitting, m * n * k >= splitMinimum, max(m, n) >= 2 else {
+        guard splitting, EngineThreads.count > 1, m * n * k >= splitMinimum, max(m, n) >= 2 else {
             cblas_sgemm(
                 CblasRowMajor, transA, transB, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta,
                 c, Int32(ldc))
@@ -80,7 +80,7 @@ enum BLASDriver {
         func product() {
             cblas_sgemv(CblasRowMajor, trans, Int32(rows), Int32(columns), alpha, a, Int32(lda), x, 1, beta, y, 1)
         }
-        guard splitting, rows * columns >= splitMinimum / 4 else { return product() }
+        guard splitting, EngineThreads.count > 1, rows * columns >= splitMinimum / 4 else { return product() }
         vectorLock.withLock { _ in
             openblas_set_num_threads(openBLASThreads)
             product()

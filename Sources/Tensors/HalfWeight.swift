@@ -111,7 +111,7 @@ extension Tensor {
             let b = biasValues.map { SharedBuffer($0.pointer(as: Float.self)) }
             if m <= Self.halfRowsLimit {
                 // Generation: memory-bound, so the columns are split over two threads when W is large.
-                let parts = n * k >= 1 << 18 && n >= 8 ? 2 : 1
+                let parts = n * k >= 1 << 18 && n >= 8 ? EngineThreads.count : 1
                 DispatchQueue.concurrentPerform(iterations: parts) { part in
                     let start = n * part / parts, end = n * (part + 1) / parts
                     let status = mh_half_gemv(

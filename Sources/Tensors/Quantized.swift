@@ -240,7 +240,7 @@ extension Tensor {
                             SharedBuffer(aBase), SharedBuffer(wBase), SharedBuffer(sumsBase), SharedBuffer(cBase)
                         )
                         // Two threads over rows (a batch) or over columns (one row: generation) when it pays.
-                        let parts = m * n * k >= 1 << 20 ? 2 : 1
+                        let parts = m * n * k >= 1 << 20 ? EngineThreads.count : 1
                         DispatchQueue.concurrentPerform(iterations: parts) { part in
                             let byRows = m >= 2
                             let total = byRows ? m : n

@@ -4,6 +4,10 @@ import NN
 import Support
 import Tensors
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Keeps the ranks of a data-parallel job in step: the same parameters to start from, each global batch split so
 /// that the ranks together see what one process sees, and gradients summed over the ranks before every optimizer
 /// step — so N ranks give one process's result, up to the order of a sum.
@@ -21,8 +25,13 @@ struct DataParallel {
     /// produces them).
     static let bucketBytes = 25 << 20
 
+    /// Lowers the engine's threads to this host's cores per rank (`EngineThreads`), unless MODELHUB_THREADS says.
     init(communicator: any Communicator, parameters: [Parameter]) {
         self.communicator = communicator
+        if getenv("MODELHUB_THREADS") == nil {
+            let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            EngineThreads.count = Swift.max(1, cores / Swift.max(communicator.localSize, 1))
+        }
         var seen = Set<ObjectIdentifier>()
         self.parameters = parameters.filter { seen.insert(ObjectIdentifier($0)).inserted }
     }

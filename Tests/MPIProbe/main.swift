@@ -40,7 +40,7 @@ do {
         try bytes.withUnsafeMutableBytes { try world.broadcast($0, root: 0) }
         guard bytes.allSatisfy({ $0 == 0xAB }) else { fail("rank \(rank): broadcast did not arrive") }
         try world.barrier()
-        print("ok rank \(rank) of \(size)")
+        print("ok rank \(rank) of \(size), \(world.localSize) on this host")
     case "abort":
         if rank == 1 {
             world.abort(code: 3)
