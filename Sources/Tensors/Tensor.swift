@@ -62,7 +62,7 @@ public struct Tensor: @unchecked Sendable {
     public static func ones(_ shape: [Int], dtype: DType = .float32) -> Tensor { full(shape, 1, dtype: dtype) }
 
     /// Storage of `shape` whose elements the caller writes before anything reads them.
-    static func empty(_ shape: [Int], dtype: DType) -> Tensor {
+    package static func empty(_ shape: [Int], dtype: DType) -> Tensor {
         let layout = Layout(contiguous: shape)
         precondition(shape.allSatisfy { $0 >= 0 }, "negative size in shape \(shape)")
         return Tensor(storage: Storage(uninitializedByteCount: layout.count * dtype.size), layout: layout, dtype: dtype)

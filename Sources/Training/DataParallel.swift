@@ -106,37 +106,49 @@ struct DataParallel {
     }
 
     /// Replaces every parameter's gradient by its sum over the ranks (a missing gradient counts as zeros).
+    ///
+    /// Each bucket's gradients are copied into one flat buffer, summed in place, and copied into fresh gradient
+    /// tensors: two copies and one collective per bucket, no per-element work.
     func sumGradients() throws {
         let bucketFloats = Self.bucketBytes / 4
-        var pending: [Parameter] = []
-        var pendingCount = 0
-        func flush() throws {
-            guard !pending.isEmpty else { return }
-            var flat = [Float](repeating: 0, count: pendingCount)
-            var start = 0
-            for parameter in pending {
-                let count = parameter.value.count
-                if let gradient = parameter.grad?.converted(to: .float32).contiguous().floats {
-                    flat.replaceSubrange(start..<start + count, with: gradient)
-                }
-                start += count
-            }
-            try flat.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
-            start = 0
-            for parameter in pending {
-                let count = parameter.value.count
-                parameter.value.setGrad(Tensor(Array(flat[start..<start + count]), shape: parameter.shape))
-                start += count
-            }
-            pending.removeAll()
-            pendingCount = 0
-        }
+        var buckets: [[Parameter]] = [[]]
+        var filled = 0
         for parameter in parameters.reversed() {
-            let count = parameter.value.count
-            if pendingCount > 0, pendingCount + count > bucketFloats { try flush() }
-            pending.append(parameter)
-            pendingCount += count
+            let count = parameter.shape.reduce(1, *)
+            if filled > 0, filled + count > bucketFloats {
+                buckets.append([])
+                filled = 0
+            }
+            buckets[buckets.count - 1].append(parameter)
+            filled += count
         }
-        try flush()
+        var flat = [Float]()
+        for bucket in buckets where !bucket.isEmpty {
+            let total = bucket.reduce(0) { $0 + $1.shape.reduce(1, *) }
+            flat.removeAll(keepingCapacity: true)
+            flat.append(contentsOf: repeatElement(0, count: total))
+            try flat.withUnsafeMutableBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { return }
+                var start = 0
+                for parameter in bucket {
+                    let count = parameter.shape.reduce(1, *)
+                    if let gradient = parameter.grad?.converted(to: .float32).contiguous() {
+                        let source =
+                            gradient.storage.pointer.assumingMemoryBound(to: Float.self) + gradient.layout.offset
+                        (base + start).update(from: source, count: count)
+                    }
+                    start += count
+                }
+                try communicator.allreduceSum(buffer)
+                start = 0
+                for parameter in bucket {
+                    let count = parameter.shape.reduce(1, *)
+                    let summed = Tensor.empty(parameter.shape, dtype: .float32)
+                    summed.storage.pointer.assumingMemoryBound(to: Float.self).update(from: base + start, count: count)
+                    parameter.value.setGrad(summed)
+                    start += count
+                }
+            }
+        }
     }
 }
