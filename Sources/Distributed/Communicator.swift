@@ -1,4 +1,5 @@
 import CMPI
+import Support
 import Synchronization
 
 #if canImport(Glibc)
@@ -67,22 +68,6 @@ public enum World {
             environment[$0] != nil
         }
         return launched ? try MPICommunicator.shared() : SingleProcess()
-    }
-}
-
-/// The environment as a dictionary (`Communicator.world`'s default).
-public enum ProcessEnvironment {
-    public static var current: [String: String] {
-        var result: [String: String] = [:]
-        var entry = environ
-        while let pointer = entry.pointee {
-            let text = String(cString: pointer)
-            if let equals = text.firstIndex(of: "=") {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            entry += 1
-        }
-        return result
     }
 }
 

@@ -1,3 +1,5 @@
+import Support
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -46,18 +48,7 @@ public struct HubEnvironment: Sendable, Equatable {
     }
 
     /// The values for this process's environment.
-    public static func current() -> HubEnvironment {
-        var variables: [String: String] = [:]
-        var entry = environ
-        while let pointer = entry.pointee {
-            let pair = String(cString: pointer)
-            if let equals = pair.firstIndex(of: "=") {
-                variables[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-            }
-            entry += 1
-        }
-        return HubEnvironment(variables)
-    }
+    public static func current() -> HubEnvironment { HubEnvironment(ProcessEnvironment.current) }
 
     /// The token to send to the Hub, in the Python client's order: `explicit` (`--token`), `HF_TOKEN`, then the
     /// token file; nil when there is none.

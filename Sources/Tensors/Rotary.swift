@@ -66,22 +66,10 @@ extension Tensor {
 
     /// Where each row (the last axis, stride 1) starts, in elements from `pointer`, in row-major order.
     private func rowStarts() -> [Int] {
-        let (sizes, steps) = (Array(shape.dropLast()), Array(layout.strides.dropLast()))
-        let rows = sizes.reduce(1, *)
-        var starts = [Int](repeating: 0, count: rows)
-        var index = [Int](repeating: 0, count: sizes.count)
-        var offset = 0
-        for row in 0..<rows {
-            starts[row] = offset
-            var axis = sizes.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                offset += steps[axis]
-                if index[axis] < sizes[axis] { break }
-                offset -= steps[axis] * sizes[axis]
-                index[axis] = 0
-                axis -= 1
-            }
+        var starts: [Int] = []
+        starts.reserveCapacity(shape.dropLast().reduce(1, *))
+        Layout(shape: Array(shape.dropLast()), strides: Array(layout.strides.dropLast()), offset: 0).forEachIndex {
+            starts.append($0)
         }
         return starts
     }

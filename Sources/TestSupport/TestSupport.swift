@@ -135,3 +135,25 @@ public struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// Open MPI's `mpirun` for the tests that run real jobs (DistributedTests, DataParallelCLITests).
+public enum MPIJob {
+    /// mpirun from PATH, or nil (no openmpi-bin: the tests say so and skip).
+    public static let mpirun: String? = {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/mpirun" }.first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+    }()
+
+    /// This environment plus what CI needs and users do not: Open MPI refuses root without
+    /// `OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM)`, and containers often forbid the cross-process reads of the shared-memory
+    /// transport's single-copy mechanism.
+    public static var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"
+        return environment
+    }
+}

@@ -15,22 +15,6 @@ import Testing
 @Suite struct CommunicatorTests {
     static let probe = Fixtures.executable("MPIProbe")
 
-    /// mpirun from PATH, or nil.
-    static let mpirun: String? = {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/mpirun" }.first {
-            FileManager.default.isExecutableFile(atPath: $0)
-        }
-    }()
-
-    static var environment: [String: String] {
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"
-        return environment
-    }
-
     @Test func oneProcessWithoutALauncher() throws {
         let world = try World.communicator(environment: [:])
         #expect(world is SingleProcess && world.rank == 0 && world.size == 1)
@@ -47,12 +31,12 @@ import Testing
 
     @Test(arguments: [2, 4])
     func collectivesAcrossRanks(_ ranks: Int) throws {
-        guard let mpirun = Self.mpirun else {
+        guard let mpirun = MPIJob.mpirun else {
             print("CommunicatorTests: mpirun not found (make deps installs openmpi-bin): \(ranks)-rank job skipped")
             return
         }
         let job = try runProcess(
-            mpirun, ["-np", "\(ranks)", "--oversubscribe", Self.probe, "collectives"], environment: Self.environment)
+            mpirun, ["-np", "\(ranks)", "--oversubscribe", Self.probe, "collectives"], environment: MPIJob.environment)
         #expect(job.status == 0, "\(job.stdout)\(job.stderr)")
         let lines = Set(job.stdout.split(separator: "\n").map(String.init))
         // One host: every rank shares it with all the others.
@@ -62,13 +46,13 @@ import Testing
     }
 
     @Test func oneRankAbortingEndsTheJob() throws {
-        guard let mpirun = Self.mpirun else {
+        guard let mpirun = MPIJob.mpirun else {
             print("CommunicatorTests: mpirun not found (make deps installs openmpi-bin): abort job skipped")
             return
         }
         let start = Date()
         let job = try runProcess(
-            mpirun, ["-np", "3", "--oversubscribe", Self.probe, "abort"], environment: Self.environment)
+            mpirun, ["-np", "3", "--oversubscribe", Self.probe, "abort"], environment: MPIJob.environment)
         #expect(job.status != 0)
         #expect(Date().timeIntervalSince(start) < 30)
         #expect(!job.stdout.contains("passed a barrier"), "\(job.stdout)")

@@ -14,23 +14,8 @@ import Testing
 @Suite struct DataParallelCLITests {
     let hub = Fixtures.hubExecutable
 
-    static let mpirun: String? = {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/mpirun" }.first {
-            FileManager.default.isExecutableFile(atPath: $0)
-        }
-    }()
-
-    static var environment: [String: String] {
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"
-        return environment
-    }
-
     @Test func ranksGiveTheSingleProcessResult() throws {
-        guard let mpirun = Self.mpirun else {
+        guard let mpirun = MPIJob.mpirun else {
             print("DataParallelCLITests: mpirun not found (make deps installs openmpi-bin): skipped")
             return
         }
@@ -61,7 +46,7 @@ import Testing
         for ranks in [2, 4] {
             let output = scratch.path + "/ranks-\(ranks)"
             let job = try runProcess(
-                mpirun, ["-np", "\(ranks)", "--oversubscribe", hub] + options(output), environment: Self.environment)
+                mpirun, ["-np", "\(ranks)", "--oversubscribe", hub] + options(output), environment: MPIJob.environment)
             #expect(job.status == 0, "\(job.stdout)\(job.stderr)")
             // One JSON summary (rank 0's), saying how many processes trained.
             let summary = try JSONParser.parse(Array(job.stdout.utf8), maxDepth: 16).object
