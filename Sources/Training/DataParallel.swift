@@ -43,7 +43,7 @@ struct DataParallel {
     }
 
     /// Rank 0's parameter values on every rank (a fresh head's draw included), then a checksum of every rank's
-    /// parameters compared: a rank that still differs stops the job with an error naming it.
+    /// parameters compared: if any rank still differs, every rank stops with an error.
     func synchronizeParameters() throws {
         var flat = [Float]()
         flat.reserveCapacity(parameters.reduce(0) { $0 + $1.value.count })
@@ -57,7 +57,8 @@ struct DataParallel {
                 start += count
             }
         }
-        // FNV-1a over the bytes, as two 32-bit halves (exact in a double): max and −min agree only if all agree.
+        // FNV-1a over the values' bit patterns, compared as two 32-bit halves (exact in a double): the maximum and
+        // the negated maximum of the negations (the minimum) agree only if every rank's hash is the same.
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for parameter in parameters {
             for value in parameter.value.converted(to: .float32).floats {
