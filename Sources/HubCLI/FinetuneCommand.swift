@@ -176,7 +176,8 @@ struct FinetuneCommand: ParsableCommand {
         }
         let labelled = modelTask == .sequenceClassification || modelTask == .tokenClassification
         let loaded = try ModelLoading.load(
-            model, at: path, task: modelTask, labels: labelled && resume == nil ? trainSet.labels : nil)
+            model, at: path, task: modelTask, labels: labelled && resume == nil ? trainSet.labels : nil,
+            warns: world.rank == 0)
         guard let tokenizer = loaded.tokenizer else { throw ValidationError("\(model) has no tokenizer files") }
         func data(_ set: TextDataset) throws -> TaskData {
             if modelTask == .causalLM {

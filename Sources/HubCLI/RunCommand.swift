@@ -18,13 +18,16 @@ enum ModelLoading {
         return try access.client().locate(model, progress: { printer.show($0) }).path
     }
 
+    /// The model at `path`, its load warning (missing or unused weights) on stderr unless `warns` is false (the
+    /// ranks of a data-parallel job after the first).
     static func load(
-        _ model: String, at path: String, task: ModelTask?, labels: [String]? = nil, precision: WeightPrecision = .f32
+        _ model: String, at path: String, task: ModelTask?, labels: [String]? = nil, precision: WeightPrecision = .f32,
+        warns: Bool = true
     ) throws
         -> PretrainedModel
     {
         let loaded = try PretrainedModel.load(path, task: task, labels: labels, precision: precision)
-        if let warning = loaded.loadReport.warning(modelClass: loaded.className, path: model) {
+        if warns, let warning = loaded.loadReport.warning(modelClass: loaded.className, path: model) {
             Output.writeStandardError("warning: " + warning + "\n")
         }
         return loaded
