@@ -66,4 +66,25 @@ import Testing
             #expect(largest <= 1e-5, "\(ranks) ranks: largest difference \(largest)")
         }
     }
+
+    /// `--nproc 2` runs mpirun on this machine itself: one summary, from two processes.
+    @Test func nprocLaunchesTheRanks() throws {
+        guard MPIJob.mpirun != nil else {
+            print("DataParallelCLITests: mpirun not found (make deps installs openmpi-bin): --nproc skipped")
+            return
+        }
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let job = try runProcess(
+            hub,
+            [
+                "finetune", Fixtures.path("models/tiny-bert"), "--task", "classify", "--train",
+                Fixtures.path("training/debian.csv"), "--output", scratch.path + "/out", "--max-steps", "2",
+                "--batch-size", "8", "--max-length", "16", "--json", "--nproc", "2",
+            ], environment: MPIJob.environment)
+        #expect(job.status == 0, "\(job.stdout)\(job.stderr)")
+        let summary = try JSONParser.parse(Array(job.stdout.utf8), maxDepth: 16).object
+        #expect(summary?["world_size"] == .int(2) && summary?["steps"] == .int(2))
+        #expect(FileManager.default.fileExists(atPath: scratch.path + "/out/model.safetensors"))
+    }
 }
