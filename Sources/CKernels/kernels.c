@@ -285,12 +285,46 @@ MH_CLONES void mh_column_sums(const float *x, size_t rows, size_t n, float *out)
     }
 }
 
+MH_CLONES double mh_sum_squares(const float *x, size_t n) {
+    enum { LANES = 16, BLOCK = 1024 };
+    double total = 0;
+    for (size_t start = 0; start < n; start += BLOCK) {
+        size_t end = n - start < BLOCK ? n : start + BLOCK;
+        float lanes[LANES] = {0};
+        size_t i = start;
+        for (; i + LANES <= end; i += LANES)
+            for (size_t j = 0; j < LANES; j++) lanes[j] += x[i + j] * x[i + j];
+        float block = 0;
+        for (; i < end; i++) block += x[i] * x[i];
+        for (size_t j = 0; j < LANES; j++) block += lanes[j];
+        total += (double)block;
+    }
+    return total;
+}
+
+MH_CLONES size_t mh_copy_rows_marking(const float *restrict source, float *restrict destination, size_t rows,
+                                     size_t columns, float *restrict mask) {
+    size_t nonzero = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const float *in = source + r * columns;
+        float *out = destination + r * columns;
+        int any = 0;
+        for (size_t j = 0; j < columns; j++) {
+            out[j] = in[j];
+            any |= in[j] != 0.0f;
+        }
+        mask[r] = any ? 1.0f : 0.0f;
+        nonzero += (size_t)any;
+    }
+    return nonzero;
+}
+
 // restrict: the four buffers never overlap, and without it the loop is not vectorized. The square root is clang's
 // element-wise builtin: sqrtf may set errno, which keeps the loop scalar (a libm call per element).
 MH_CLONES void mh_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n,
-                       float beta1, float beta2, float l2, float shrink, float step, float c2, float eps) {
+                       float scale, float beta1, float beta2, float l2, float shrink, float step, float c2, float eps) {
     for (size_t i = 0; i < n; i++) {
-        float d = g[i] + l2 * p[i];
+        float d = g[i] * scale + l2 * p[i];
         float mi = beta1 * m[i] + (1.0f - beta1) * d;
         float vi = beta2 * v[i] + (1.0f - beta2) * d * d;
         m[i] = mi;

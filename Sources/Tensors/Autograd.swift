@@ -40,6 +40,10 @@ extension Tensor {
     /// The accumulated gradient (leaves only), after `backward`.
     public var grad: Tensor? { autograd?.grad }
 
+    /// What names this tensor's gradient across its copies (nil when it takes no part in differentiation): the
+    /// identity `backward`'s `gradientReady` reports a leaf by.
+    public var gradientIdentity: ObjectIdentifier? { autograd.map(ObjectIdentifier.init) }
+
     /// Whether this tensor was made by a recorded operation (not a leaf).
     public var hasGradientFunction: Bool { autograd?.node != nil }
 
@@ -70,9 +74,16 @@ extension Tensor {
 
     /// Back-propagates from this tensor into `grad` of every leaf it depends on that requires grad.
     ///
-    /// Gradients add to what `grad` holds. Without `seed` the tensor must hold one element (a loss) and the seed is 1. The graph is released
-    /// afterwards unless `retainGraph`.
-    public func backward(_ seed: Tensor? = nil, retainGraph: Bool = false) {
+    /// Gradients add to what `grad` holds. Without `seed` the tensor must hold one element (a loss) and the seed is 1.
+    /// The graph is released afterwards unless `retainGraph`.
+    ///
+    /// `gradientReady` is called, on this thread, as soon as a leaf's gradient is complete — nothing later in this
+    /// pass adds to it — with the leaf's `gradientIdentity` and its accumulated `grad`: data-parallel training
+    /// starts summing the early gradients over processes while the rest of the pass runs.
+    public func backward(
+        _ seed: Tensor? = nil, retainGraph: Bool = false,
+        gradientReady: ((_ leaf: ObjectIdentifier, _ gradient: Tensor) -> Void)? = nil
+    ) {
         guard let root = autograd, root.requiresGrad else {
             preconditionFailure("backward() on a tensor that does not require grad")
         }
@@ -98,19 +109,33 @@ extension Tensor {
                 if let next = input.autograd, !visited.contains(ObjectIdentifier(next)) { stack.append((next, false)) }
             }
         }
+        // How many edges of the graph lead into each tensor: a leaf's gradient is complete once that many have
+        // delivered theirs, which for a parameter is long before the walk reaches it (a leaf comes after the whole
+        // subgraph of its consumer's other inputs) — `gradientReady` hears of it then.
+        var consumers: [ObjectIdentifier: Int] = [:]
+        for info in order {
+            for case let input? in info.node?.inputs ?? [] {
+                if let next = input.autograd { consumers[ObjectIdentifier(next), default: 0] += 1 }
+            }
+        }
         var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
+        func finish(_ info: AutogradInfo, _ gradient: Tensor) {
+            let update = gradient.contiguous().detached()
+            // A gradient that fills a buffer of its own (what an op's backward made) is kept as it is; one that
+            // shares bytes (the caller's seed, a view into a larger buffer) is copied. Nothing writes to a gradient
+            // in place, so two leaves may share one.
+            let whole =
+                update.storage !== seed.storage && update.storage.isWritable && update.layout.offset == 0
+                && update.count * update.dtype.size == update.storage.byteCount
+            let accumulated = info.grad.map { $0 + update } ?? (whole ? update : update.copied())
+            info.grad = accumulated
+            gradientReady?(ObjectIdentifier(info), accumulated)
+        }
         Tensor.withoutGradient {
             for info in order.reversed() {
                 guard let gradient = pending.removeValue(forKey: ObjectIdentifier(info)) else { continue }
                 guard let node = info.node else {
-                    let update = gradient.contiguous().detached()
-                    // A gradient that fills a buffer of its own (what an op's backward made) is kept as it is; one
-                    // that shares bytes (the caller's seed, a view into a larger buffer) is copied. Nothing writes
-                    // to a gradient in place, so two leaves may share one.
-                    let whole =
-                        update.storage !== seed.storage && update.storage.isWritable && update.layout.offset == 0
-                        && update.count * update.dtype.size == update.storage.byteCount
-                    info.grad = info.grad.map { $0 + update } ?? (whole ? update : update.copied())
+                    finish(info, gradient)  // the root itself a leaf
                     continue
                 }
                 guard let backward = node.backward else {
@@ -119,12 +144,19 @@ extension Tensor {
                 let gradients = backward(gradient)
                 precondition(gradients.count == node.inputs.count, "\(node.name) returned the wrong number of grads")
                 for (input, inputGradient) in zip(node.inputs, gradients) {
-                    guard let input, let inputGradient, let next = input.autograd else { continue }
-                    precondition(
-                        inputGradient.shape == input.shape,
-                        "\(node.name) gave a gradient of shape \(inputGradient.shape) for an input of \(input.shape)")
+                    guard let input, let next = input.autograd else { continue }
                     let key = ObjectIdentifier(next)
-                    pending[key] = pending[key].map { $0 + inputGradient } ?? inputGradient
+                    consumers[key, default: 1] -= 1
+                    if let inputGradient {
+                        precondition(
+                            inputGradient.shape == input.shape,
+                            "\(node.name) gave a gradient of shape \(inputGradient.shape) for an input of \(input.shape)"
+                        )
+                        pending[key] = pending[key].map { $0 + inputGradient } ?? inputGradient
+                    }
+                    if next.node == nil, consumers[key] == 0, let complete = pending.removeValue(forKey: key) {
+                        finish(next, complete)
+                    }
                 }
                 if !retainGraph {
                     node.backward = nil

@@ -371,3 +371,43 @@ private func input(_ shape: [Int], _ seed: UInt64, in range: ClosedRange<Double>
         }
     }
 }
+
+/// `backward`'s `gradientReady`: each leaf reported once, with its complete gradient, as soon as every op that
+/// reads it has run — the last layer's weight long before the first's — which data-parallel training relies on to
+/// sum gradients while backward goes on.
+@Suite struct GradientReadyTests {
+    @Test func leavesAreReportedOnceCompleteAndEarly() {
+        let x = input([4, 3], 11).detached()  // data: no gradient
+        let (first, second, shared) = (input([3, 5], 12), input([5, 2], 13), input([2], 14))
+        // An identity op on the first layer's weight that notes when the walk reaches it.
+        final class Flag { var raised = false }
+        let reached = Flag()
+        let probe = Tensor.record("probe", first.detached(), inputs: [first]) { gradient in
+            reached.raised = true
+            return [gradient]
+        }
+        // `shared` is read twice, once near the loss and once deeper: reported only after both reads.
+        let hidden = (x.matmul(probe).tanh().matmul(second) + shared).tanh()
+        let loss = (hidden * shared).sum()
+        var reported: [(ObjectIdentifier, Tensor)] = []
+        var deepFirst: [Bool] = []
+        loss.backward(gradientReady: {
+            reported.append(($0, $1))
+            deepFirst.append(reached.raised)
+        })
+        // `second` and `shared` before the walk reached the first layer; `first` after.
+        #expect(deepFirst == [false, false, true])
+        let names = [first, second, shared].map { $0.gradientIdentity }
+        #expect(reported.count == 3 && Set(reported.map(\.0)).count == 3)
+        #expect(reported.map(\.0) == [names[2], names[1], names[0]].compactMap { $0 })
+        for (leaf, gradient) in reported {
+            let tensor = [first, second, shared].first { $0.gradientIdentity == leaf }
+            #expect(tensor?.grad?.doubles == gradient.doubles)
+        }
+        // The same gradients as a pass without the hook.
+        let again = [first, second, shared].map { $0.detached().requiringGrad() }
+        let repeated = ((x.matmul(again[0]).tanh().matmul(again[1]) + again[2]).tanh() * again[2]).sum()
+        repeated.backward()
+        #expect(zip([first, second, shared], again).allSatisfy { $0.grad?.doubles == $1.grad?.doubles })
+    }
+}

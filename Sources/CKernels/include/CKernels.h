@@ -44,10 +44,20 @@ void mh_layer_norm_backward(const float *g, const float *xhat, const float *rstd
 /// [rows, n] over its rows).
 void mh_column_sums(const float *x, size_t rows, size_t n, float *out);
 
-/// One Adam step over `n` parameters: d = g + l2·p; m ← β₁m + (1−β₁)d; v ← β₂v + (1−β₂)d²;
-/// p ← p·shrink − step·m / (√v / c2 + eps) (AdamW: l2 = 0, shrink = 1 − lr·λ; Adam: shrink = 1).
-void mh_adam(float *p, const float *g, float *m, float *v, size_t n, float beta1, float beta2, float l2, float shrink,
-             float step, float c2, float eps);
+/// The sum of the squares of `n` floats: float32 in 16 lanes over blocks of 1024, the blocks added in double (a
+/// gradient norm; a single float accumulator would neither vectorize nor keep the precision over millions).
+double mh_sum_squares(const float *x, size_t n);
+
+/// Copies `rows` rows of `columns` floats from `source` to `destination`, setting `mask[r]` to 1 where row r holds
+/// a non-zero value and 0 where it is all zeros; returns how many rows are non-zero (an embedding's gradient
+/// touches only the rows of the tokens a batch holds).
+size_t mh_copy_rows_marking(const float *source, float *destination, size_t rows, size_t columns, float *mask);
+
+/// One Adam step over `n` parameters: d = g·scale + l2·p; m ← β₁m + (1−β₁)d; v ← β₂v + (1−β₂)d²;
+/// p ← p·shrink − step·m / (√v / c2 + eps) (AdamW: l2 = 0, shrink = 1 − lr·λ; Adam: shrink = 1). `scale` is
+/// gradient clipping's factor (1: none), applied as clipping would have scaled the gradient.
+void mh_adam(float *p, const float *g, float *m, float *v, size_t n, float scale, float beta1, float beta2, float l2,
+             float shrink, float step, float c2, float eps);
 
 /// `batches` small products C[i] = alpha · A[i] · B[i] (attention's per-head products, where OpenBLAS spends much of
 /// each call packing and waking its threads). A[i] is [m, k] at `a + a_offsets[i]` with element (r, p) at
