@@ -36,7 +36,8 @@ let modules: [Target] = [
     .target(name: "Hub", dependencies: ["Support", "CCurl", "CSQLite"]),
     .target(name: "Models", dependencies: ["NN", "Formats", "Tokenizers", "Hub"]),
     // Datasets, collators, the Trainer and its checkpoints: over Models, which knows nothing of training.
-    .target(name: "Training", dependencies: ["Models", "NN", "Formats", "Tokenizers", "Tensors", "Distributed"]),
+    .target(
+        name: "Training", dependencies: ["Models", "NN", "Formats", "Tokenizers", "Tensors", "Distributed", "CKernels"]),
     // Processes working as one (MPI): rank, size, allreduce, broadcast, barrier, abort; one process without mpirun.
     .target(name: "Distributed", dependencies: ["CMPI", "Support"]),
     // The umbrella users import: only `@_exported import`s.
@@ -71,7 +72,8 @@ let benchmarks: [Target] = [
     .executableTarget(name: "FormatsBench", dependencies: ["Formats", "TestSupport"], path: "Benchmarks/FormatsBench"),
     .executableTarget(name: "HubBench", dependencies: ["Hub", "Serving", "TestSupport"], path: "Benchmarks/HubBench"),
     .executableTarget(
-        name: "ModelsBench", dependencies: ["Formats", "Models", "NN", "Tensors", "TestSupport", "Training"],
+        name: "ModelsBench",
+        dependencies: ["Distributed", "Formats", "Models", "NN", "Tensors", "TestSupport", "Training"],
         path: "Benchmarks/ModelsBench"),
     .executableTarget(name: "ServeBench", dependencies: ["TestSupport"], path: "Benchmarks/ServeBench"),
     .executableTarget(

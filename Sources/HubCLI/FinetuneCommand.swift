@@ -19,9 +19,11 @@ struct FinetuneCommand: ParsableCommand {
             biases and LayerNorm weights), linear warmup and decay, gradient clipping at 1; validation metrics are \
             printed after each epoch (loss, accuracy and macro-F1, or perplexity). DIR gets the final model \
             (config.json, model.safetensors, tokenizer files), best/ (lowest validation loss), the last \
-            checkpoint-STEP/ (resume with --resume) and metrics.jsonl.
+            checkpoint-STEP/ (resume with --resume) and metrics.jsonl; they are written under DIR.partial and renamed to \
+            DIR when training ends (a stopped run's checkpoints stay in DIR.partial); a DIR that holds files is refused.
             --json: {"output", "steps", "epochs", "train_loss_first", "train_loss_last", "examples_per_s", \
-            "world_size", "evaluations": [{"step", "epoch", "loss", "accuracy", "macro_f1", "perplexity"}]}.
+            "world_size", "exchange" (several processes: per step, "bytes", "busy_s", "window_s", "wait_s"), \
+            "evaluations": [{"step", "epoch", "loss", "accuracy", "macro_f1", "perplexity"}]}.
             Several processes: `mpirun -np N hub finetune …` (any mpirun options, --hostfile; or srun --mpi=pmix) \
             or --nproc N (mpirun on this machine). --batch-size stays the global batch: each rank takes its share \
             of every batch and the gradients are summed, so N ranks give one process's result; rank 0 alone \
@@ -39,6 +41,12 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "Processes to train with on this machine (runs mpirun -np N).")
     var nproc: Int?
 
+    @Option(help: "Several processes: sum gradients over them in buckets of about this many MB.")
+    var bucketMb = 25.0
+
+    @Flag(help: "Several processes: compare every rank's parameters after each step (slow; for debugging).")
+    var verifyRanks = false
+
     @Option(help: "classify, token-classify, causal-lm or masked-lm.")
     var task: Task
 
@@ -51,7 +59,7 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "Share of the training data held out when there is no --validation.")
     var validationSplit = 0.1
 
-    @Option(help: "Folder for the fine-tuned model, checkpoints and metrics.")
+    @Option(help: "Folder for the fine-tuned model, checkpoints and metrics (absent or empty; DIR.partial meanwhile).")
     var output: String
 
     @Option(help: "Passes over the training data.")
@@ -110,6 +118,7 @@ struct FinetuneCommand: ParsableCommand {
         }
         if !(lr > 0) { throw ValidationError("--lr must be > 0") }
         if let nproc, nproc < 1 { throw ValidationError("--nproc must be ≥ 1") }
+        if !(bucketMb > 0 && bucketMb <= 4096) { throw ValidationError("--bucket-mb must be in (0, 4096]") }
         if !(validationSplit > 0 && validationSplit < 1) {
             throw ValidationError("--validation-split must be in (0, 1)")
         }
@@ -147,6 +156,7 @@ struct FinetuneCommand: ParsableCommand {
     }
 
     private func finetune(_ world: any Communicator) throws {
+        if world.rank == 0 { try Trainer.checkOutputFolder(output) }
         let quiet = json || world.rank != 0
         let path = try ModelLoading.locate(model, access: access, quiet: quiet)
         let modelTask: ModelTask =
@@ -176,7 +186,7 @@ struct FinetuneCommand: ParsableCommand {
         }
         let labelled = modelTask == .sequenceClassification || modelTask == .tokenClassification
         let loaded = try ModelLoading.load(
-            model, at: path, task: modelTask, labels: labelled && resume == nil ? trainSet.labels : nil,
+            model, at: path, task: modelTask, labels: labelled ? trainSet.labels : nil,
             warns: world.rank == 0)
         guard let tokenizer = loaded.tokenizer else { throw ValidationError("\(model) has no tokenizer files") }
         func data(_ set: TextDataset) throws -> TaskData {
@@ -200,6 +210,8 @@ struct FinetuneCommand: ParsableCommand {
         arguments.evaluateEvery = evalSteps
         arguments.earlyStoppingPatience = earlyStopping
         arguments.seed = seed
+        arguments.bucketMegabytes = bucketMb
+        arguments.verifyRanks = verifyRanks
         arguments.outputDirectory = output
         arguments.progress = !json
         let trainer = Trainer(
@@ -222,12 +234,22 @@ struct FinetuneCommand: ParsableCommand {
         guard world.rank == 0 else { return }
         if json {
             func value(_ number: Double?) -> JSONValue { number.map(ModelLoading.number) ?? .null }
+            func exchange(_ figures: ExchangeFigures?) -> JSONValue {
+                guard let figures else { return .null }
+                return .object(
+                    JSONObject([
+                        ("bytes", value(figures.bytesPerStep)), ("busy_s", value(figures.busySecondsPerStep)),
+                        ("window_s", value(figures.overlapWindowSecondsPerStep)),
+                        ("wait_s", value(figures.waitSecondsPerStep)),
+                    ]))
+            }
             Output.printJSON(
                 .object(
                     JSONObject([
                         ("output", .string(output)), ("steps", .int(summary.steps)), ("epochs", value(summary.epochs)),
                         ("train_loss_first", value(summary.firstLoss)), ("train_loss_last", value(summary.lastLoss)),
                         ("examples_per_s", value(summary.examplesPerSecond)), ("world_size", .int(world.size)),
+                        ("exchange", exchange(summary.exchange)),
                         (
                             "evaluations",
                             .array(
@@ -242,11 +264,16 @@ struct FinetuneCommand: ParsableCommand {
                         ),
                     ])))
         } else {
-            print(
-                String(
-                    format: "%d steps, training loss %.4f → %.4f, %.1f examples/s", summary.steps, summary.firstLoss,
-                    summary.lastLoss, summary.examplesPerSecond) + (summary.stoppedEarly ? " (stopped early)" : "")
-                    + (world.size > 1 ? ", \(world.size) processes" : ""))
+            var line = String(
+                format: "%d steps, training loss %.4f → %.4f, %.1f examples/s", summary.steps, summary.firstLoss,
+                summary.lastLoss, summary.examplesPerSecond)
+            if summary.stoppedEarly { line += " (stopped early)" }
+            if let exchange = summary.exchange {
+                line += String(
+                    format: ", %d processes (per step: %.1f MB allreduced, %.0f ms of it not hidden by backward)",
+                    world.size, exchange.bytesPerStep / 1_048_576, exchange.waitSecondsPerStep * 1e3)
+            }
+            print(line)
             print(output)
         }
     }

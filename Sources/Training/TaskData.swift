@@ -136,12 +136,11 @@ public struct TaskData: Sendable {
         return batches
     }
 
-    /// The padded inputs and labels of a batch; masked LM draws its masks from (`seed`, `step`), so a resumed run
-    /// masks the same tokens.
+    /// The padded inputs and labels of a batch; masked LM draws each example's masks from (`maskSeed`, the example's
+    /// index), so a resumed run, or a rank holding part of the batch, masks the same tokens.
     public func inputs(_ batch: [Int], maskSeed: UInt64 = 0) -> ModelInputs {
         let length = batch.map { ids[$0].count }.max() ?? 0
         var flatIDs: [Int32] = [], types: [Int32] = [], mask: [Int32] = [], targets: [Int] = []
-        var generator = RandomGenerator(seed: maskSeed)
         for index in batch {
             let padding = length - ids[index].count
             var row = ids[index]
@@ -151,19 +150,8 @@ public struct TaskData: Sendable {
             case .causalLM:
                 targets += row.map(Int.init) + [Int](repeating: -100, count: padding)
             case .maskedLM:
-                // DataCollatorForLanguageModeling: 15% of the ordinary tokens are predicted; of those 80% become
-                // the mask token, 10% a random token, 10% stay.
-                var labels = [Int](repeating: -100, count: row.count)
-                for position in row.indices where specialMasks[index][position] == 0 {
-                    guard generator.nextUnit() < 0.15 else { continue }
-                    labels[position] = Int(row[position])
-                    let draw = generator.nextUnit()
-                    if draw < 0.8, let maskID {
-                        row[position] = maskID
-                    } else if draw < 0.9 {
-                        row[position] = Int32(generator.next() % UInt64(vocabularySize))
-                    }
-                }
+                let labels: [Int]
+                (row, labels) = masked(index, maskSeed: maskSeed)
                 targets += labels + [Int](repeating: -100, count: padding)
             default:
                 break
@@ -184,12 +172,41 @@ public struct TaskData: Sendable {
         return inputs
     }
 
-    /// Tokens the loss counts in a batch (examples for sequence classification).
-    func weight(_ batch: [Int]) -> Int {
+    /// Example `index` as masked LM sees it.
+    ///
+    /// Its ids with the predicted tokens replaced, and the labels (-100 where nothing is predicted). Each example
+    /// draws from the seed and its index alone: the same masks whichever batch, shard or rank it falls in.
+    private func masked(_ index: Int, maskSeed: UInt64) -> (ids: [Int32], labels: [Int]) {
+        var generator = RandomGenerator(seed: maskSeed ^ (UInt64(index) &+ 1) &* 0xD1B5_4A32_D192_ED03)
+        var row = ids[index]
+        // DataCollatorForLanguageModeling: 15% of the ordinary tokens are predicted; of those 80% become the mask
+        // token, 10% a random token, 10% stay.
+        var labels = [Int](repeating: -100, count: row.count)
+        for position in row.indices where specialMasks[index][position] == 0 {
+            guard generator.nextUnit() < 0.15 else { continue }
+            labels[position] = Int(row[position])
+            let draw = generator.nextUnit()
+            if draw < 0.8, let maskID {
+                row[position] = maskID
+            } else if draw < 0.9 {
+                row[position] = Int32(generator.next() % UInt64(vocabularySize))
+            }
+        }
+        return (row, labels)
+    }
+
+    /// What the loss of a batch averages over.
+    ///
+    /// Examples for sequence classification, else the labelled tokens (masked LM: those its masks, drawn from
+    /// `maskSeed` as `inputs` draws them, predict). Batches — micro-batches, ranks' shards — weighted by it add up
+    /// to one large batch.
+    func weight(_ batch: [Int], maskSeed: UInt64 = 0) -> Int {
         switch task {
         case .sequenceClassification: return batch.count
         case .tokenClassification: return batch.reduce(0) { $0 + tokenLabels[$1].filter { $0 != -100 }.count }
         case .causalLM: return batch.reduce(0) { $0 + ids[$1].count - 1 }
+        case .maskedLM:
+            return batch.reduce(0) { $0 + masked($1, maskSeed: maskSeed).labels.filter { $0 != -100 }.count }
         default: return batch.reduce(0) { $0 + ids[$1].count }
         }
     }

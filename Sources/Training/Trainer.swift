@@ -45,7 +45,11 @@ public struct TrainingArguments: Sendable {
     /// Stop when the validation loss has not improved for this many evaluations.
     public var earlyStoppingPatience: Int?
     public var seed: UInt64 = 42
-    /// Where checkpoints (`checkpoint-STEP/`), the best model (`best/`), the final model and `metrics.jsonl` go.
+    /// Where the final model, `metrics.jsonl`, the best model (`best/`) and the last checkpoint go.
+    ///
+    /// While training they are written under `DIR.partial`, renamed to DIR when training ends: DIR is complete or
+    /// absent, and a stopped run's checkpoints are in `DIR.partial/checkpoint-STEP` (resume from one of them). DIR
+    /// must not exist already, or be empty.
     public var outputDirectory: String?
     /// Write a checkpoint at each evaluation (and keep only the last and the best).
     public var saveCheckpoints = true
@@ -53,6 +57,12 @@ public struct TrainingArguments: Sendable {
     public var bucketByLength = true
     /// A progress line on stderr (when it is a terminal).
     public var progress = true
+    /// Data-parallel runs: gradients are summed over the ranks in buckets of about this many MB (PyTorch DDP's
+    /// `bucket_cap_mb`); smaller buckets start summing sooner, larger ones make fewer calls.
+    public var bucketMegabytes = 25.0
+    /// Data-parallel runs: compare a checksum of every rank's parameters after every optimizer step and stop if
+    /// any differ (a check for debugging; it reads every parameter once per step).
+    public var verifyRanks = false
 
     public init() {}
 }
@@ -89,6 +99,8 @@ public struct TrainingSummary: Sendable {
     public var evaluations: [(step: Int, metrics: EvaluationMetrics)]
     public var stoppedEarly: Bool
     public var examplesPerSecond: Double
+    /// Several ranks: what summing the gradients cost per step (nil alone).
+    public var exchange: ExchangeFigures?
 }
 
 /// Trains a `PretrainedModel` on `TaskData`: AdamW (no decay on biases and LayerNorm weights), warmup and a
@@ -149,7 +161,11 @@ public final class Trainer {
         }
         parallel =
             communicator.size > 1
-            ? DataParallel(communicator: communicator, parameters: optimizer.groups.flatMap(\.parameters)) : nil
+            ? DataParallel(
+                communicator: communicator, parameters: optimizer.groups.flatMap(\.parameters),
+                vocabularySize: model.config.vocabularySize, bucketBytes: Int(arguments.bucketMegabytes * 1_048_576),
+                verifiesEveryStep: arguments.verifyRanks)
+            : nil
     }
 
     /// transformers' rule: biases and LayerNorm weights are not decayed.
@@ -182,9 +198,10 @@ public final class Trainer {
     public func fit(resumingFrom checkpoint: String? = nil) throws -> TrainingSummary {
         guard train.count > 0 else { throw ModelError.input("no training examples") }
         if let validation, validation.count == 0 { throw ModelError.input("no validation examples") }
+        if writes, let folder = arguments.outputDirectory { try prepareWorkFolder(folder, resuming: checkpoint) }
         if let checkpoint { try restore(checkpoint) }
         try parallel?.synchronizeParameters()
-        if writes, let folder = arguments.outputDirectory { try makeDirectories(folder) }
+        let firstStep = step
         let started = monotonicSeconds()
         var examples = 0
         var windowLoss = 0.0, windowCount = 0
@@ -200,30 +217,37 @@ public final class Trainer {
             while batchInEpoch < batches.count {
                 let groupEnd = Swift.min(batchInEpoch + arguments.gradientAccumulation, batches.count)
                 let group = batches[batchInEpoch..<groupEnd]
-                let total = Double(Swift.max(group.reduce(0) { $0 + train.weight($1) }, 1))
+                let maskSeed = arguments.seed &+ UInt64(step) &* 7919
+                let total = Double(Swift.max(group.reduce(0) { $0 + train.weight($1, maskSeed: maskSeed) }, 1))
                 var stepLoss = 0.0
-                for batch in group {
+                parallel?.beginExchange()
+                for (index, batch) in zip(group.indices, group) {
                     examples += batch.count
                     // Each rank its shard of the global batch (all of it alone).
                     let part = parallel?.shard(batch) ?? batch
-                    guard !part.isEmpty else { continue }
-                    let weight = train.weight(part)
-                    let inputs = train.inputs(
-                        part, maskSeed: arguments.seed &+ UInt64(step) &* 7919 &+ UInt64(part.first ?? 0))
+                    // Nothing to learn from (no examples, or no token masked): no gradient, as a zero weight says.
+                    let weight = train.weight(part, maskSeed: maskSeed)
+                    guard weight > 0 else { continue }
+                    let inputs = train.inputs(part, maskSeed: maskSeed)
                     guard let loss = try model(inputs).loss else {
                         throw ModelError.input("the model returned no loss")
                     }
                     // Batches weighted by what their loss averages over, so accumulation (and the ranks' shards)
-                    // add up to one large batch.
-                    (loss * (Double(weight) / total)).backward()
+                    // add up to one large batch. The step's last batch: its gradients are summed over the ranks as
+                    // backward completes them.
+                    let summing = index == group.indices.last ? parallel : nil
+                    (loss * (Double(weight) / total)).backward(gradientReady: summing?.gradientReady)
                     stepLoss += loss.item * Double(weight) / total
                 }
                 if let parallel {
-                    try parallel.sumGradients()
+                    try parallel.finishExchange()
                     stepLoss = try parallel.sum(stepLoss)
                 }
-                if let norm = arguments.maxGradientNorm {
-                    clipGradientNorm(optimizer.groups.flatMap(\.parameters), maxNorm: norm)
+                // Clipping's factor goes into the update: the gradients are not rewritten.
+                var gradientScale = 1.0
+                if let maxNorm = arguments.maxGradientNorm {
+                    let norm = parallel?.gradientNorm() ?? gradientNorm(optimizer.groups.flatMap(\.parameters))
+                    gradientScale = clippingFactor(norm: norm, maxNorm: maxNorm)
                 }
                 // ReduceLROnPlateau owns the rate after the first step; the schedules set it every step.
                 if plateau == nil {
@@ -231,8 +255,9 @@ public final class Trainer {
                 } else if step == 0 {
                     optimizer.learningRate = arguments.learningRate
                 }
-                optimizer.step()
+                optimizer.step(gradientScale: gradientScale)
                 optimizer.zeroGrad()
+                if let parallel, parallel.verifiesEveryStep { try parallel.verifyIdentical("after step \(step + 1)") }
                 step += 1
                 batchInEpoch = groupEnd
                 firstLoss = firstLoss ?? stepLoss
@@ -275,13 +300,19 @@ public final class Trainer {
         clearProgress()
         model.eval()
         if writes, let folder = arguments.outputDirectory {
-            try model.savePretrained(folder)
-            try writeLog(folder)
+            try model.savePretrained(workFolder(folder))
+            try writeLog(workFolder(folder))
+            // An empty DIR (made by the user) gives way; a full one was refused at the start.
+            rmdir(folder)
+            guard rename(workFolder(folder), folder) == 0 else {
+                throw ModelError.input("\(folder): cannot rename \(workFolder(folder)) into place: \(errnoText())")
+            }
         }
         let elapsed = monotonicSeconds() - started
         return TrainingSummary(
             steps: step, epochs: currentEpoch, firstLoss: firstLoss ?? .nan, lastLoss: lastLoss,
-            evaluations: evaluations, stoppedEarly: stoppedEarly, examplesPerSecond: Double(examples) / elapsed)
+            evaluations: evaluations, stoppedEarly: stoppedEarly, examplesPerSecond: Double(examples) / elapsed,
+            exchange: parallel?.figures(steps: step - firstStep))
     }
 
     private var currentEpoch: Double { Double(epoch) + Double(batchInEpoch) / Double(Swift.max(batchesPerEpoch, 1)) }
@@ -310,7 +341,7 @@ public final class Trainer {
         if improved {
             bestLoss = metrics.loss
             badEvaluations = 0
-            if writes, let folder = arguments.outputDirectory { try model.savePretrained(folder + "/best") }
+            if writes, let folder = arguments.outputDirectory { try model.savePretrained(workFolder(folder) + "/best") }
         } else {
             badEvaluations += 1
         }
@@ -334,12 +365,14 @@ public final class Trainer {
         let batches = data.batches(
             size: arguments.evaluationBatchSize, epoch: 0, seed: 0, shuffle: false, bucketing: false)
         for (index, batch) in batches.enumerated() where index % communicator.size == communicator.rank {
-            let inputs = data.inputs(batch, maskSeed: arguments.seed &+ UInt64(index))
+            let maskSeed = arguments.seed &+ UInt64(index)
+            let weight = data.weight(batch, maskSeed: maskSeed)
+            guard weight > 0 else { continue }
+            let inputs = data.inputs(batch, maskSeed: maskSeed)
             let output = try Tensor.withoutGradient { try model(inputs) }
             guard let loss = output.loss, let logits = output.logits else {
                 throw ModelError.input("no loss or logits")
             }
-            let weight = data.weight(batch)
             lossSum += loss.item * Double(weight)
             weightSum += weight
             if data.task == .sequenceClassification || data.task == .tokenClassification, let labels = inputs.labels {
@@ -385,8 +418,12 @@ public final class Trainer {
 
     /// Writes `checkpoint-STEP/` (model, optimizer moments, trainer state) and removes the previous one.
     func checkpoint() throws {
-        guard let folder = arguments.outputDirectory else { return }
-        let path = folder + "/checkpoint-\(step)"
+        guard let output = arguments.outputDirectory else { return }
+        let folder = workFolder(output)
+        let final = folder + "/checkpoint-\(step)"
+        // Written under a temporary name and renamed: a checkpoint folder is complete or absent.
+        let path = final + ".tmp"
+        removeTree(path)
         try model.savePretrained(path)
         var tensors: [PendingTensor] = []
         for (name, parameter) in model.namedParameters() {
@@ -417,10 +454,43 @@ public final class Trainer {
             ("log", .array(log)),
         ])
         try writeFileAtomically(path + "/trainer_state.json", Array(JSONValue.object(state).serialized(indent: 1).utf8))
+        removeTree(final)
+        guard rename(path, final) == 0 else {
+            throw ModelError.input("\(final): cannot rename the checkpoint into place: \(errnoText())")
+        }
         // Only the latest checkpoint is kept (the best model is in best/).
         for old in directoryEntries(folder) where old.hasPrefix("checkpoint-") && old != "checkpoint-\(step)" {
             removeTree(folder + "/" + old)
         }
+    }
+
+    /// Where a run writes until it ends (`TrainingArguments.outputDirectory`).
+    func workFolder(_ output: String) -> String { output + ".partial" }
+
+    /// Throws unless `output` can receive a run's results: absent, or an empty folder (`fit` checks it too; callers
+    /// check it before loading anything).
+    public static func checkOutputFolder(_ output: String) throws {
+        var isDirectory = false
+        if fileExists(output, isDirectory: &isDirectory), !(isDirectory && directoryEntries(output).isEmpty) {
+            throw ModelError.input(
+                "\(output) exists and is not empty: choose another output folder (a stopped run's checkpoints are in "
+                    + "\(output).partial/checkpoint-STEP: resume from one)")
+        }
+    }
+
+    /// Refuses an output folder that holds files, and starts the work folder: an earlier stopped run's is kept when
+    /// this run resumes from a checkpoint inside it, else cleared.
+    private func prepareWorkFolder(_ output: String, resuming checkpoint: String?) throws {
+        try Trainer.checkOutputFolder(output)
+        let work = workFolder(output)
+        func resolved(_ path: String) -> String? {
+            guard let pointer = realpath(path, nil) else { return nil }
+            defer { free(pointer) }
+            return String(cString: pointer)
+        }
+        if let checkpoint, let inside = resolved(checkpoint + "/.."), inside == resolved(work) { return }
+        removeTree(work)
+        try makeDirectories(work)
     }
 
     /// Loads a checkpoint's weights, optimizer moments, schedule, random state and position.
@@ -432,6 +502,11 @@ public final class Trainer {
         }
         for (name, parameter) in model.namedParameters(removingDuplicates: false) {
             guard let value = values[name] else { continue }
+            guard value.shape == parameter.shape else {
+                throw ModelError.input(
+                    "\(path): \(name) is \(value.shape), the model's \(parameter.shape): a checkpoint of another model "
+                        + "or other labels")
+            }
             // An owned copy: the optimizer writes to it.
             parameter.assign(Tensor.withoutGradient { value.converted(to: .float32) * 1 })
         }

@@ -185,9 +185,10 @@ import Testing
         #expect(
             summary.keys == [
                 "output", "steps", "epochs", "train_loss_first", "train_loss_last", "examples_per_s", "world_size",
-                "evaluations",
+                "exchange", "evaluations",
             ])
-        #expect(summary["world_size"] == .int(1))
+        #expect(summary["world_size"] == .int(1) && summary["exchange"] == .null)
+        #expect(!FileManager.default.fileExists(atPath: output + ".partial"), "the work folder became the output")
         #expect(summary["steps"]?.integer == 4 && summary["evaluations"]?.array?.count == 1)
         let config = try #require(try Fixtures.json(output + "/config.json").object)
         #expect(config["architectures"] == .array([.string("BertForSequenceClassification")]))
@@ -197,6 +198,16 @@ import Testing
         let classify = try runProcess(hub, ["run", output, "--task", "classify", "strategy game", "--json"])
         #expect(classify.status == 0, "\(classify.stderr)")
         #expect(classify.stdout.contains("\"games\""))
+        // A second run into the finished folder is refused in one line before training; the folder stays.
+        let again = try runProcess(
+            hub,
+            [
+                "finetune", Fixtures.path("models/tiny-bert"), "--task", "classify", "--train",
+                Fixtures.path("training/debian.csv"), "--output", output, "--max-steps", "1",
+            ])
+        #expect(again.status == 1 && again.stderr.contains("exists and is not empty"), "\(again.stderr)")
+        #expect(again.stderr.split(separator: "\n").count == 1)
+        #expect(FileManager.default.fileExists(atPath: output + "/model.safetensors"))
 
         let bad = try runProcess(
             hub,

@@ -112,9 +112,17 @@ import Testing
         let straight = try run(scratch.path + "/a", interruptAt: nil, resume: nil)
         let halfway = try run(scratch.path + "/b", interruptAt: 3, resume: nil)
         #expect(halfway != straight)
-        #expect(FileManager.default.fileExists(atPath: scratch.path + "/b/checkpoint-3/optimizer.safetensors"))
-        let resumed = try run(scratch.path + "/c", interruptAt: nil, resume: scratch.path + "/b/checkpoint-3")
+        // The stopped run left no output folder, only its work folder with a complete checkpoint.
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/b"))
+        #expect(FileManager.default.fileExists(atPath: scratch.path + "/b.partial/checkpoint-3/trainer_state.json"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/b.partial/checkpoint-3.tmp"))
+        // Resumed into the same output folder from the checkpoint in its work folder.
+        let resumed = try run(scratch.path + "/b", interruptAt: nil, resume: scratch.path + "/b.partial/checkpoint-3")
         #expect(resumed == straight)
+        #expect(FileManager.default.fileExists(atPath: scratch.path + "/b/checkpoint-6/trainer_state.json"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/b.partial"))
+        // A finished output folder is not overwritten.
+        #expect(throws: ModelError.self) { try run(scratch.path + "/a", interruptAt: nil, resume: nil) }
         // The run's folder: the final model (loads back), the best, the last checkpoint, the metrics log.
         let contents = try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/a").sorted()
         #expect(
