@@ -1,3 +1,4 @@
+import Distributed
 import Formats
 import Foundation
 import Models
@@ -59,10 +60,43 @@ if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "--memory" {
     exit(0)
 }
 
+/// One epoch of fine-tuning all-MiniLM-L6-v2 as a classifier of the Debian descriptions (90% of the rows, batch 16,
+/// length 64, no evaluation or checkpoints): the `ddp` part's run, alone or as a rank under mpirun.
+func finetuneEpoch(_ minilm: String, _ csv: String, communicator: any Communicator) throws -> TrainingSummary {
+    let dataset = try TextDataset.load(csv)
+    let (train, _) = dataset.split(validationFraction: 0.1, seed: 1)
+    let model = try PretrainedModel.load(minilm, task: .sequenceClassification, labels: dataset.labels)
+    guard let tokenizer = model.tokenizer else { fatalError("MiniLM has a tokenizer") }
+    let data = try TaskData(
+        train, task: .sequenceClassification, tokenizer: tokenizer, maxLength: 64, padID: 0,
+        vocabularySize: model.config.vocabularySize)
+    var arguments = TrainingArguments()
+    arguments.epochs = 1
+    arguments.progress = false
+    return try Trainer(model: model, arguments: arguments, train: data, communicator: communicator).fit()
+}
+
+// `ModelsBench --finetune-worker MODEL CSV`: the `ddp` part's child; rank 0 prints `name<TAB>value` lines.
+if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "--finetune-worker" {
+    let world = try World.communicator()
+    let summary = try finetuneEpoch(CommandLine.arguments[2], CommandLine.arguments[3], communicator: world)
+    if world.rank == 0 {
+        print("examples/s\t\(summary.examplesPerSecond)")
+        if let exchange = summary.exchange {
+            print("bytes/step\t\(exchange.bytesPerStep)")
+            print("busy s/step\t\(exchange.busySecondsPerStep)")
+            print("window s/step\t\(exchange.overlapWindowSecondsPerStep)")
+            print("wait s/step\t\(exchange.waitSecondsPerStep)")
+        }
+    }
+    world.finalize()
+    exit(0)
+}
+
 print(MachineDescription.line)
 
-// An argument keeps one part: `load`, `forward`, `train`, `generate`, `int8`, `memory`, `finetune`, `onnx` or
-// `archs` (MPNet and ModernBERT beside transformers); the
+// An argument keeps one part: `load`, `forward`, `train`, `generate`, `int8`, `memory`, `finetune`, `onnx`,
+// `archs` (MPNet and ModernBERT beside transformers) or `ddp` (data-parallel fine-tuning beside PyTorch DDP); the
 // peer runs the same parts (`onnx`: peer_onnx.py, ONNX Runtime on our export beside torch.onnx.export's).
 let only = CommandLine.arguments.dropFirst().first
 func wanted(_ part: String) -> Bool { only == nil || only == part }
@@ -346,6 +380,70 @@ if wanted("finetune") {
                 rate, summary.evaluations.last?.metrics.accuracy ?? 0))
     } else {
         print("  finetune skipped: \(minilm) is missing (make minilm)")
+    }
+}
+
+if wanted("ddp") {
+    // One epoch of MiniLM fine-tuning, global batch 16: ModelHub alone (2 engine threads) and as 2 MPI ranks (one
+    // thread each), PyTorch DDP over gloo under torchrun (2 processes, one thread each) and PyTorch alone (2 threads);
+    // the four alternate for BENCH_ROUNDS rounds, medians compared.
+    let csv = root + "/Tests/Fixtures/training/debian.csv"
+    let python = ProcessInfo.processInfo.environment["PEER_PYTHON"] ?? "python3"
+    if !FileManager.default.fileExists(atPath: minilm + "/model.safetensors") {
+        print("  ddp skipped: \(minilm) is missing (make minilm)")
+    } else if let mpirun = MPIJob.mpirun {
+        var environment = ProcessInfo.processInfo.environment
+        if geteuid() == 0 {  // Open MPI refuses root unless told twice
+            environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+            environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        }
+        let me = CommandLine.arguments[0]
+        let peer = root + "/Benchmarks/peer_ddp.py"
+        let runs: [(String, String, [String])] = [
+            ("ModelHub 1 process × 2 threads", me, ["--finetune-worker", minilm, csv]),
+            ("ModelHub 2 MPI ranks × 1 thread", mpirun, ["-np", "2", me, "--finetune-worker", minilm, csv]),
+            (
+                "PyTorch DDP (gloo, torchrun) 2 processes × 1 thread", python,
+                ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", peer, minilm, csv, "1"]
+            ),
+            ("PyTorch 1 process × 2 threads", python, [peer, minilm, csv, "2"]),
+        ]
+        var rates: [String: [Double]] = [:]
+        var exchange: [String: [Double]] = [:]
+        let rounds = Swift.max(Int(ProcessInfo.processInfo.environment["BENCH_ROUNDS"] ?? "") ?? 3, 1)
+        for round in 1...rounds {
+            var line: [String] = []
+            for (label, executable, arguments) in runs {
+                let result = try runProcess(executable, arguments, environment: environment)
+                let figures = Peer.parse(result.stdout)
+                guard result.status == 0, let rate = figures["examples/s"] else {
+                    line.append("\(label): failed")
+                    if !label.hasPrefix("PyTorch") { print(result.stderr.suffix(2000)) }
+                    continue
+                }
+                rates[label, default: []].append(rate)
+                for (name, value) in figures where name != "examples/s" { exchange[name, default: []].append(value) }
+                line.append(String(format: "%@ %.1f", label, rate))
+            }
+            print("  round \(round) (examples/s): " + line.joined(separator: ", "))
+        }
+        func rate(_ label: String) -> Double? { rates[label].map { $0.sorted()[$0.count / 2] } }
+        for (label, _, _) in runs {
+            guard let value = rate(label) else { continue }
+            print(String(format: "  %@: %.1f examples/s (median of %d)", label, value, rates[label]?.count ?? 0))
+        }
+        if let ranks = rate(runs[1].0), let alone = rate(runs[0].0) {
+            print(String(format: "  ModelHub 2 ranks / ModelHub 1 process: %.2f×", ranks / alone))
+        }
+        if let ranks = rate(runs[1].0), let ddp = rate(runs[2].0) {
+            print(String(format: "  ModelHub 2 ranks / PyTorch DDP 2 processes: %.2f×", ranks / ddp))
+        }
+        for name in exchange.keys.sorted() {
+            let values = exchange[name] ?? []
+            print(String(format: "  ModelHub 2 ranks, %@: %.4g (median)", name, values.sorted()[values.count / 2]))
+        }
+    } else {
+        print("  ddp skipped: no mpirun (make deps installs openmpi-bin)")
     }
 }
 
