@@ -178,6 +178,86 @@ import Testing
             "resumed from \(last)")
     }
 
+    /// Two hosts over TCP give one process's result, within 1e-5.
+    ///
+    /// Two network namespaces joined by a veth pair, each rank in one under a host name of its own, launched by
+    /// mpirun through a `plm_rsh_agent` that enters the namespace (as ssh would reach a host), talking over TCP
+    /// only. Needs root (namespaces); skipped, saying so, without.
+    @Test func twoHostsOverTCPGiveTheSingleProcessResult() throws {
+        guard let mpirun = MPIJob.mpirun else {
+            print("DataParallelCLITests: mpirun not found (make deps installs openmpi-bin): two hosts skipped")
+            return
+        }
+        let ip = "/usr/sbin/ip"
+        let tag = String(getpid() % 100_000)
+        let (first, second) = ("mha\(tag)", "mhb\(tag)")
+        var made: [String] = []
+        defer { for name in made { _ = try? runProcess(ip, ["netns", "del", name]) } }
+        var ready = geteuid() == 0 && FileManager.default.isExecutableFile(atPath: ip)
+        for name in [first, second] where ready {
+            ready = (try? runProcess(ip, ["netns", "add", name]))?.status == 0
+            if ready { made.append(name) }
+        }
+        let setup: [[String]] = [
+            ["link", "add", "v\(first)", "type", "veth", "peer", "name", "v\(second)"],
+            ["link", "set", "v\(first)", "netns", first], ["link", "set", "v\(second)", "netns", second],
+            ["-n", first, "addr", "add", "10.77.0.1/24", "dev", "v\(first)"],
+            ["-n", second, "addr", "add", "10.77.0.2/24", "dev", "v\(second)"],
+            ["-n", first, "link", "set", "v\(first)", "up"], ["-n", second, "link", "set", "v\(second)", "up"],
+            ["-n", first, "link", "set", "lo", "up"], ["-n", second, "link", "set", "lo", "up"],
+        ]
+        for command in setup where ready { ready = (try? runProcess(ip, command))?.status == 0 }
+        guard ready else {
+            print(
+                "DataParallelCLITests: network namespaces cannot be made here (root and iproute2 needed): two hosts skipped"
+            )
+            return
+        }
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let base = try Self.quietModel(in: scratch)
+        let agent = scratch.path + "/enter-host"
+        try writeFileAtomically(
+            agent,
+            Array(
+                """
+                #!/bin/sh
+                # plm_rsh_agent: `enter-host HOST COMMAND…` runs COMMAND in the network namespace HOST, named HOST.
+                host="$1"; shift
+                exec \(ip) netns exec "$host" unshare --uts /bin/sh -c "hostname $host && $*"
+
+                """.utf8))
+        chmod(agent, 0o755)
+        let options = [
+            "finetune", base, "--task", "classify", "--train", Fixtures.path("training/debian.csv"),
+            "--max-steps", "10", "--batch-size", "16", "--max-length", "24", "--json",
+        ]
+        let alone = try runProcess(hub, options + ["--output", scratch.path + "/one"])
+        #expect(alone.status == 0, "\(alone.stderr)")
+        // mpirun runs in the first namespace as host `first`; the second host is reached through the agent.
+        func onTwoHosts(_ command: [String]) throws -> ProcessResult {
+            let launch = [
+                mpirun, "--host", "\(first),\(second)", "-np", "2", "--mca", "plm_rsh_agent", agent, "--mca",
+                "oob_tcp_if_include", "10.77.0.0/24", "--mca", "btl_tcp_if_include", "10.77.0.0/24", "--mca", "btl",
+                "tcp,self",
+            ]
+            let line = (launch + command).map { "'\($0)'" }.joined(separator: " ")
+            return try runProcess(
+                ip, ["netns", "exec", first, "unshare", "--uts", "/bin/sh", "-c", "hostname \(first) && exec \(line)"],
+                environment: MPIJob.environment)
+        }
+        let names = try onTwoHosts(["hostname"])
+        #expect(names.status == 0 && Set(names.stdout.split(separator: "\n")) == [first[...], second[...]], "\(names)")
+        let job = try onTwoHosts([hub] + options + ["--output", scratch.path + "/two", "--verify-ranks"])
+        #expect(job.status == 0, "\(job.stdout)\(job.stderr)")
+        let summary = try JSONParser.parse(Array(job.stdout.utf8), maxDepth: 16).object
+        #expect(summary?["world_size"] == .int(2))
+        let largest = Self.largestDifference(
+            try Self.parameters(scratch.path + "/two", .sequenceClassification),
+            try Self.parameters(scratch.path + "/one", .sequenceClassification))
+        #expect(largest <= 1e-5, "two hosts: largest difference \(largest)")
+    }
+
     static func isCheckpoint(_ name: String) -> Bool { name.hasPrefix("checkpoint-") && !name.hasSuffix(".tmp") }
     static func step(_ name: String) -> Int { Int(name.dropFirst("checkpoint-".count)) ?? -1 }
 
