@@ -1,7 +1,7 @@
 # ModelHub — build, test, demo and benchmark entry points. `make test` is what CI runs (.ci/run).
 SHELL := /bin/bash
 SWIFT ?= swift
-DEB_PACKAGES := libopenblas-dev libcurl4-openssl-dev libzstd-dev libsqlite3-dev libssl-dev libopenmpi-dev openmpi-bin
+DEB_PACKAGES := libopenblas-dev libcurl4-openssl-dev libzstd-dev libsqlite3-dev libssl-dev libopenmpi-dev openmpi-bin iproute2
 DEMO_DIR := .demo
 
 .PHONY: deps build release test lint format demo bench fuzz sanitize registry clean minilm mpnet gpt2 clients

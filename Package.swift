@@ -1,8 +1,8 @@
 // swift-tools-version:6.1
 // ModelHub: pretrained transformers from a name to working Swift code, on Linux, on the CPU.
 // Layout and module boundaries: docs/ARCHITECTURE.md. Dependency direction:
-// Support ◀ {Tensors, Formats, Tokenizers, Hub, Distributed}; Tensors ◀ NN ◀ Models ◀ Training ◀ ModelHub ◀ HubCLI;
-// Distributed ◀ Training; Models ◀ Serving ◀ HubCLI; Formats, Tokenizers and Hub know nothing of models, nor of
+// Support ◀ {Tensors, Formats, Tokenizers, Hub, Collectives}; Tensors ◀ NN ◀ Models ◀ Training ◀ ModelHub ◀ HubCLI;
+// Collectives ◀ Training; Models ◀ Serving ◀ HubCLI; Formats, Tokenizers and Hub know nothing of models, nor of
 // each other.
 import PackageDescription
 
@@ -37,13 +37,15 @@ let modules: [Target] = [
     .target(name: "Models", dependencies: ["NN", "Formats", "Tokenizers", "Hub"]),
     // Datasets, collators, the Trainer and its checkpoints: over Models, which knows nothing of training.
     .target(
-        name: "Training", dependencies: ["Models", "NN", "Formats", "Tokenizers", "Tensors", "Distributed", "CKernels"]),
+        name: "Training", dependencies: ["Models", "NN", "Formats", "Tokenizers", "Tensors", "Collectives", "CKernels"]),
     // Processes working as one (MPI): rank, size, allreduce, broadcast, barrier, abort; one process without mpirun.
-    .target(name: "Distributed", dependencies: ["CMPI", "Support"]),
+    .target(name: "Collectives", dependencies: ["CMPI", "Support"]),
     // The umbrella users import: only `@_exported import`s.
     .target(
         name: "ModelHub",
-        dependencies: ["Support", "Tensors", "NN", "Formats", "Tokenizers", "Hub", "Models", "Training"]),
+        dependencies: [
+            "Support", "Tensors", "NN", "Formats", "Tokenizers", "Hub", "Models", "Training", "Collectives",
+        ]),
     .target(name: "TestSupport", dependencies: ["Support", "Tensors"]),
     // `hub serve`: the OpenAI and text-embeddings-inference APIs over Hummingbird 2 (SwiftNIO), batching and limits.
     .target(
@@ -73,7 +75,7 @@ let benchmarks: [Target] = [
     .executableTarget(name: "HubBench", dependencies: ["Hub", "Serving", "TestSupport"], path: "Benchmarks/HubBench"),
     .executableTarget(
         name: "ModelsBench",
-        dependencies: ["Distributed", "Formats", "Models", "NN", "Tensors", "TestSupport", "Training"],
+        dependencies: ["Collectives", "Formats", "Models", "NN", "Tensors", "TestSupport", "Training"],
         path: "Benchmarks/ModelsBench"),
     .executableTarget(name: "ServeBench", dependencies: ["TestSupport"], path: "Benchmarks/ServeBench"),
     .executableTarget(
@@ -101,9 +103,9 @@ let tests: [Target] = [
     .testTarget(name: "TokenizersTests", dependencies: ["Support", "Tokenizers", "TestSupport"]),
     .testTarget(name: "ModelsTests", dependencies: ["Support", "Models", "TestSupport"]),
     .testTarget(name: "TrainingTests", dependencies: ["Support", "Training", "Models", "TestSupport"]),
-    // DistributedTests runs MPIProbe (a rank) under a real mpirun.
-    .executableTarget(name: "MPIProbe", dependencies: ["Distributed"], path: "Tests/MPIProbe"),
-    .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Support", "TestSupport"]),
+    // CollectivesTests runs MPIProbe (a rank) under a real mpirun.
+    .executableTarget(name: "MPIProbe", dependencies: ["Collectives"], path: "Tests/MPIProbe"),
+    .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Support", "TestSupport"]),
     .testTarget(name: "FormatsTests", dependencies: ["Support", "Formats", "TestSupport"]),
     // Runs the built `hub` binary as a user would; depending on HubCLI makes `swift test` build it.
     .testTarget(name: "ServingTests", dependencies: ["Serving", "Models", "Support", "TestSupport"]),

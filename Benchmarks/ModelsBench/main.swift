@@ -1,4 +1,4 @@
-import Distributed
+import Collectives
 import Formats
 import Foundation
 import Models
@@ -62,7 +62,9 @@ if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "--memory" {
 
 /// One epoch of fine-tuning all-MiniLM-L6-v2 as a classifier of the Debian descriptions (90% of the rows, batch 16,
 /// length 64, no evaluation or checkpoints): the `ddp` part's run, alone or as a rank under mpirun.
-func finetuneEpoch(_ minilm: String, _ csv: String, communicator: any Communicator) throws -> TrainingSummary {
+func finetuneEpoch(
+    _ minilm: String, _ csv: String, overlap: TrainingArguments.Overlap, communicator: any Communicator
+) throws -> TrainingSummary {
     let dataset = try TextDataset.load(csv)
     let (train, _) = dataset.split(validationFraction: 0.1, seed: 1)
     let model = try PretrainedModel.load(minilm, task: .sequenceClassification, labels: dataset.labels)
@@ -73,13 +75,18 @@ func finetuneEpoch(_ minilm: String, _ csv: String, communicator: any Communicat
     var arguments = TrainingArguments()
     arguments.epochs = 1
     arguments.progress = false
+    arguments.overlap = overlap
     return try Trainer(model: model, arguments: arguments, train: data, communicator: communicator).fit()
 }
 
-// `ModelsBench --finetune-worker MODEL CSV`: the `ddp` part's child; rank 0 prints `name<TAB>value` lines.
-if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "--finetune-worker" {
+// `ModelsBench --finetune-worker MODEL CSV auto|on|off`: the `ddp` part's child; rank 0 prints `name<TAB>value`
+// lines.
+if CommandLine.arguments.count == 5, CommandLine.arguments[1] == "--finetune-worker",
+    let overlap = TrainingArguments.Overlap(rawValue: CommandLine.arguments[4])
+{
     let world = try World.communicator()
-    let summary = try finetuneEpoch(CommandLine.arguments[2], CommandLine.arguments[3], communicator: world)
+    let summary = try finetuneEpoch(
+        CommandLine.arguments[2], CommandLine.arguments[3], overlap: overlap, communicator: world)
     if world.rank == 0 {
         print("examples/s\t\(summary.examplesPerSecond)")
         if let exchange = summary.exchange {
@@ -385,8 +392,9 @@ if wanted("finetune") {
 
 if wanted("ddp") {
     // One epoch of MiniLM fine-tuning, global batch 16: ModelHub alone (2 engine threads) and as 2 MPI ranks (one
-    // thread each), PyTorch DDP over gloo under torchrun (2 processes, one thread each) and PyTorch alone (2 threads);
-    // the four alternate for BENCH_ROUNDS rounds, medians compared.
+    // thread each; gradients summed after backward — the automatic choice on a host with no core to spare — and
+    // during it), PyTorch DDP over gloo under torchrun (2 processes, one thread each) and PyTorch alone (2 threads);
+    // the five alternate for BENCH_ROUNDS rounds, medians compared.
     let csv = root + "/Tests/Fixtures/training/debian.csv"
     let python = ProcessInfo.processInfo.environment["PEER_PYTHON"] ?? "python3"
     if !FileManager.default.fileExists(atPath: minilm + "/model.safetensors") {
@@ -400,8 +408,12 @@ if wanted("ddp") {
         let me = CommandLine.arguments[0]
         let peer = root + "/Benchmarks/peer_ddp.py"
         let runs: [(String, String, [String])] = [
-            ("ModelHub 1 process × 2 threads", me, ["--finetune-worker", minilm, csv]),
-            ("ModelHub 2 MPI ranks × 1 thread", mpirun, ["-np", "2", me, "--finetune-worker", minilm, csv]),
+            ("ModelHub 1 process × 2 threads", me, ["--finetune-worker", minilm, csv, "auto"]),
+            ("ModelHub 2 MPI ranks × 1 thread", mpirun, ["-np", "2", me, "--finetune-worker", minilm, csv, "auto"]),
+            (
+                "ModelHub 2 MPI ranks × 1 thread, summing during backward (--overlap on)", mpirun,
+                ["-np", "2", me, "--finetune-worker", minilm, csv, "on"]
+            ),
             (
                 "PyTorch DDP (gloo, torchrun) 2 processes × 1 thread", python,
                 ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", peer, minilm, csv, "1"]
@@ -422,7 +434,9 @@ if wanted("ddp") {
                     continue
                 }
                 rates[label, default: []].append(rate)
-                for (name, value) in figures where name != "examples/s" { exchange[name, default: []].append(value) }
+                for (name, value) in figures where name != "examples/s" {
+                    exchange[label + ", " + name, default: []].append(value)
+                }
                 line.append(String(format: "%@ %.1f", label, rate))
             }
             print("  round \(round) (examples/s): " + line.joined(separator: ", "))
@@ -435,12 +449,12 @@ if wanted("ddp") {
         if let ranks = rate(runs[1].0), let alone = rate(runs[0].0) {
             print(String(format: "  ModelHub 2 ranks / ModelHub 1 process: %.2f×", ranks / alone))
         }
-        if let ranks = rate(runs[1].0), let ddp = rate(runs[2].0) {
+        if let ranks = rate(runs[1].0), let ddp = rate(runs[3].0) {
             print(String(format: "  ModelHub 2 ranks / PyTorch DDP 2 processes: %.2f×", ranks / ddp))
         }
         for name in exchange.keys.sorted() {
             let values = exchange[name] ?? []
-            print(String(format: "  ModelHub 2 ranks, %@: %.4g (median)", name, values.sorted()[values.count / 2]))
+            print(String(format: "  %@: %.4g (median)", name, values.sorted()[values.count / 2]))
         }
     } else {
         print("  ddp skipped: no mpirun (make deps installs openmpi-bin)")

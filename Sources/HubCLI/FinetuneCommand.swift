@@ -1,5 +1,4 @@
 import ArgumentParser
-import Distributed
 import Foundation
 import ModelHub
 
@@ -43,6 +42,13 @@ struct FinetuneCommand: ParsableCommand {
 
     @Option(help: "Several processes: sum gradients over them in buckets of about this many MB.")
     var bucketMb = 25.0
+
+    @Option(
+        help: """
+            Several processes: sum gradients while backward runs (on), after it (off), or while it runs where the \
+            host has a core to spare (auto).
+            """)
+    var overlap = TrainingArguments.Overlap.automatic
 
     @Flag(help: "Several processes: compare every rank's parameters after each step (slow; for debugging).")
     var verifyRanks = false
@@ -212,6 +218,7 @@ struct FinetuneCommand: ParsableCommand {
         arguments.seed = seed
         arguments.bucketMegabytes = bucketMb
         arguments.verifyRanks = verifyRanks
+        arguments.overlap = overlap
         arguments.outputDirectory = output
         arguments.progress = !json
         let trainer = Trainer(
@@ -278,3 +285,5 @@ struct FinetuneCommand: ParsableCommand {
         }
     }
 }
+
+extension TrainingArguments.Overlap: ExpressibleByArgument {}

@@ -1,3 +1,4 @@
+@_exported import Collectives
 @_exported import Formats
 @_exported import Hub
 @_exported import Models

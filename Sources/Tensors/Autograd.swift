@@ -94,28 +94,18 @@ extension Tensor {
                 return Tensor.ones(shape, dtype: dtype)
             }()
         precondition(seed.shape == shape, "seed shape \(seed.shape) differs from \(shape)")
-        // Post-order depth-first walk: every node after the nodes it reads.
-        var order: [AutogradInfo] = []
-        var visited = Set<ObjectIdentifier>()
-        var stack: [(AutogradInfo, Bool)] = [(root, false)]
-        while let (info, expanded) = stack.popLast() {
-            if expanded {
-                order.append(info)
-                continue
-            }
-            guard visited.insert(ObjectIdentifier(info)).inserted else { continue }
-            stack.append((info, true))
-            for case let input? in info.node?.inputs ?? [] {
-                if let next = input.autograd, !visited.contains(ObjectIdentifier(next)) { stack.append((next, false)) }
-            }
-        }
-        // How many edges of the graph lead into each tensor: a leaf's gradient is complete once that many have
-        // delivered theirs, which for a parameter is long before the walk reaches it (a leaf comes after the whole
-        // subgraph of its consumer's other inputs) — `gradientReady` hears of it then.
+        // Every tensor of the graph, and how many edges lead into each: a tensor's gradient is complete once that
+        // many consumers have run. The walk runs a node as soon as it is complete, newest first (a stack): a weight's
+        // transpose or reshape right after the product that read it, so a parameter's gradient is complete — and
+        // `gradientReady` hears of it — as early as it can be, not after the rest of the graph.
         var consumers: [ObjectIdentifier: Int] = [:]
-        for info in order {
+        var visited: Set<ObjectIdentifier> = [ObjectIdentifier(root)]
+        var unvisited = [root]
+        while let info = unvisited.popLast() {
             for case let input? in info.node?.inputs ?? [] {
-                if let next = input.autograd { consumers[ObjectIdentifier(next), default: 0] += 1 }
+                guard let next = input.autograd else { continue }
+                consumers[ObjectIdentifier(next), default: 0] += 1
+                if visited.insert(ObjectIdentifier(next)).inserted { unvisited.append(next) }
             }
         }
         var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
@@ -132,21 +122,26 @@ extension Tensor {
             gradientReady?(ObjectIdentifier(info), accumulated)
         }
         Tensor.withoutGradient {
-            for info in order.reversed() {
-                guard let gradient = pending.removeValue(forKey: ObjectIdentifier(info)) else { continue }
+            var ready = [root]
+            while let info = ready.popLast() {
+                // A node no gradient reached still releases its inputs' counts.
+                let gradient = pending.removeValue(forKey: ObjectIdentifier(info))
                 guard let node = info.node else {
-                    finish(info, gradient)  // the root itself a leaf
+                    if let gradient { finish(info, gradient) }  // the root itself a leaf
                     continue
                 }
-                guard let backward = node.backward else {
-                    preconditionFailure("backward through \(node.name) a second time: pass retainGraph: true")
+                var gradients: [Tensor?] = Array(repeating: nil, count: node.inputs.count)
+                if let gradient {
+                    guard let backward = node.backward else {
+                        preconditionFailure("backward through \(node.name) a second time: pass retainGraph: true")
+                    }
+                    gradients = backward(gradient)
+                    precondition(
+                        gradients.count == node.inputs.count, "\(node.name) returned the wrong number of grads")
                 }
-                let gradients = backward(gradient)
-                precondition(gradients.count == node.inputs.count, "\(node.name) returned the wrong number of grads")
                 for (input, inputGradient) in zip(node.inputs, gradients) {
                     guard let input, let next = input.autograd else { continue }
                     let key = ObjectIdentifier(next)
-                    consumers[key, default: 1] -= 1
                     if let inputGradient {
                         precondition(
                             inputGradient.shape == input.shape,
@@ -154,11 +149,15 @@ extension Tensor {
                         )
                         pending[key] = pending[key].map { $0 + inputGradient } ?? inputGradient
                     }
-                    if next.node == nil, consumers[key] == 0, let complete = pending.removeValue(forKey: key) {
-                        finish(next, complete)
+                    consumers[key, default: 1] -= 1
+                    guard consumers[key] == 0 else { continue }
+                    if next.node == nil {
+                        if let complete = pending.removeValue(forKey: key) { finish(next, complete) }
+                    } else {
+                        ready.append(next)
                     }
                 }
-                if !retainGraph {
+                if !retainGraph, gradient != nil {
                     node.backward = nil
                     node.inputs = []
                 }

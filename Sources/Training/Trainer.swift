@@ -1,4 +1,4 @@
-import Distributed
+import Collectives
 import Formats
 import Models
 import NN
@@ -60,6 +60,17 @@ public struct TrainingArguments: Sendable {
     /// Data-parallel runs: gradients are summed over the ranks in buckets of about this many MB (PyTorch DDP's
     /// `bucket_cap_mb`); smaller buckets start summing sooner, larger ones make fewer calls.
     public var bucketMegabytes = 25.0
+    /// Data-parallel runs: when gradients are summed over the ranks.
+    public enum Overlap: String, Sendable, CaseIterable {
+        /// While backward runs where the host has a core the ranks' engine threads leave free, else after it.
+        case automatic = "auto"
+        /// While backward runs (a communication thread), always.
+        case always = "on"
+        /// After backward.
+        case never = "off"
+    }
+    /// Data-parallel runs: when gradients are summed over the ranks.
+    public var overlap = Overlap.automatic
     /// Data-parallel runs: compare a checksum of every rank's parameters after every optimizer step and stop if
     /// any differ (a check for debugging; it reads every parameter once per step).
     public var verifyRanks = false
@@ -124,6 +135,9 @@ public final class Trainer {
     /// The job's processes: one alone, or MPI ranks training together (`DataParallel`).
     public let communicator: any Communicator
     let optimizer: Adam
+    /// The trainable parameters in the model's order — the order backward completes them in, reversed, which the
+    /// data-parallel buckets follow (the optimizer's groups would interleave the layers).
+    let parameters: [Parameter]
     let plateau: ReduceLearningRateOnPlateau?
     /// Set when the job has more than one rank.
     let parallel: DataParallel?
@@ -148,6 +162,7 @@ public final class Trainer {
         self.train = train
         self.validation = validation
         var decay: [Parameter] = [], noDecay: [Parameter] = []
+        parameters = model.namedParameters().map(\.parameter)
         for (name, parameter) in model.namedParameters() {
             if Trainer.skipsWeightDecay(name) { noDecay.append(parameter) } else { decay.append(parameter) }
         }
@@ -162,9 +177,9 @@ public final class Trainer {
         parallel =
             communicator.size > 1
             ? DataParallel(
-                communicator: communicator, parameters: optimizer.groups.flatMap(\.parameters),
+                communicator: communicator, parameters: parameters,
                 vocabularySize: model.config.vocabularySize, bucketBytes: Int(arguments.bucketMegabytes * 1_048_576),
-                verifiesEveryStep: arguments.verifyRanks)
+                overlap: arguments.overlap, verifiesEveryStep: arguments.verifyRanks)
             : nil
     }
 
@@ -246,7 +261,7 @@ public final class Trainer {
                 // Clipping's factor goes into the update: the gradients are not rewritten.
                 var gradientScale = 1.0
                 if let maxNorm = arguments.maxGradientNorm {
-                    let norm = parallel?.gradientNorm() ?? gradientNorm(optimizer.groups.flatMap(\.parameters))
+                    let norm = parallel?.gradientNorm() ?? gradientNorm(parameters)
                     gradientScale = clippingFactor(norm: norm, maxNorm: maxNorm)
                 }
                 // ReduceLROnPlateau owns the rate after the first step; the schedules set it every step.

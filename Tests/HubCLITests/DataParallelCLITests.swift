@@ -65,9 +65,11 @@ import Testing
         let denseBytes = 4 * expected.values.reduce(0) { $0 + $1.count }
         for ranks in [2, 4] {
             let output = scratch.path + "/ranks-\(ranks)"
-            // --verify-ranks: every rank's parameters compared by checksum after every step.
+            // --verify-ranks: every rank's parameters compared by checksum after every step. Two ranks sum while
+            // backward runs, four after it.
+            let overlap = ["--overlap", ranks == 2 ? "on" : "off"]
             let job = try runProcess(
-                mpirun, ["-np", "\(ranks)", "--oversubscribe", hub] + options(output) + ["--verify-ranks"],
+                mpirun, ["-np", "\(ranks)", "--oversubscribe", hub] + options(output) + ["--verify-ranks"] + overlap,
                 environment: MPIJob.environment)
             #expect(job.status == 0, "\(job.stdout)\(job.stderr)")
             // One JSON summary (rank 0's), saying how many processes trained.
@@ -103,7 +105,7 @@ import Testing
             [
                 "finetune", base, "--task", "masked-lm", "--train", Fixtures.path("training/debian.csv"), "--output",
                 output, "--max-steps", "10", "--batch-size", "8", "--gradient-accumulation", "2", "--max-length",
-                "24", "--json",
+                "24", "--json", "--overlap", "on",
             ]
         }
         let alone = try runProcess(hub, options(scratch.path + "/one"))
@@ -248,7 +250,8 @@ import Testing
         }
         let names = try onTwoHosts(["hostname"])
         #expect(names.status == 0 && Set(names.stdout.split(separator: "\n")) == [first[...], second[...]], "\(names)")
-        let job = try onTwoHosts([hub] + options + ["--output", scratch.path + "/two", "--verify-ranks"])
+        let job = try onTwoHosts(
+            [hub] + options + ["--output", scratch.path + "/two", "--verify-ranks", "--overlap", "on"])
         #expect(job.status == 0, "\(job.stdout)\(job.stderr)")
         let summary = try JSONParser.parse(Array(job.stdout.utf8), maxDepth: 16).object
         #expect(summary?["world_size"] == .int(2))

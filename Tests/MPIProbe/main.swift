@@ -1,9 +1,9 @@
-// A rank of DistributedTests' jobs: run under `mpirun -np N` (or alone), it exercises the communicator and says
+// A rank of CollectivesTests' jobs: run under `mpirun -np N` (or alone), it exercises the communicator and says
 // what it saw on one stdout line; a wrong sum or broadcast exits 1.
 //
 //   MPIProbe collectives   allreduce (sum over a buffer past one 4 MB chunk, max), broadcast, barrier
 //   MPIProbe abort         rank 1 aborts with code 3 while the others wait in a barrier
-import Distributed
+import Collectives
 
 #if canImport(Glibc)
     import Glibc

@@ -24,15 +24,15 @@ public protocol Communicator: AnyObject, Sendable {
     /// How many of them run on this host (this one included): they share its cores.
     var localSize: Int { get }
     /// Replaces `values` by their sum over every rank (every rank gets the same sum).
-    func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(DistributedError)
+    func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(CollectiveError)
     /// Replaces `values` by their sum over every rank (losses, metrics).
-    func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws(DistributedError)
+    func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws(CollectiveError)
     /// Replaces `values` by their maximum over every rank.
-    func allreduceMax(_ values: UnsafeMutableBufferPointer<Double>) throws(DistributedError)
+    func allreduceMax(_ values: UnsafeMutableBufferPointer<Double>) throws(CollectiveError)
     /// Copies rank `root`'s `bytes` over every other rank's.
-    func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) throws(DistributedError)
+    func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) throws(CollectiveError)
     /// Returns once every rank has called it.
-    func barrier() throws(DistributedError)
+    func barrier() throws(CollectiveError)
     /// Ends every process of the job with `code`: what one rank does when it cannot go on, so that no other rank
     /// waits forever in a collective.
     func abort(code: Int32) -> Never
@@ -41,7 +41,7 @@ public protocol Communicator: AnyObject, Sendable {
 }
 
 /// A failure of a collective operation, named by the call and MPI's own words.
-public enum DistributedError: Error, Equatable, CustomStringConvertible {
+public enum CollectiveError: Error, Equatable, CustomStringConvertible {
     case mpi(call: String, code: Int32, message: String)
     /// The MPI library gave less thread support than the communicator needs.
     case threadSupport(provided: Int32)
@@ -63,7 +63,7 @@ public enum World {
     /// variables), else one process alone — which makes no MPI call at all.
     public static func communicator(
         environment: [String: String] = ProcessEnvironment.current
-    ) throws(DistributedError) -> any Communicator {
+    ) throws(CollectiveError) -> any Communicator {
         let launched = ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"].contains {
             environment[$0] != nil
         }
@@ -77,13 +77,13 @@ public final class SingleProcess: Communicator {
     public var rank: Int { 0 }
     public var size: Int { 1 }
     public var localSize: Int { 1 }
-    public func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(DistributedError) {}
-    public func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws(DistributedError) {}
-    public func allreduceMax(_ values: UnsafeMutableBufferPointer<Double>) throws(DistributedError) {}
-    public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) throws(DistributedError) {
+    public func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(CollectiveError) {}
+    public func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws(CollectiveError) {}
+    public func allreduceMax(_ values: UnsafeMutableBufferPointer<Double>) throws(CollectiveError) {}
+    public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) throws(CollectiveError) {
         guard root == 0 else { throw .invalid("broadcast from rank \(root) in a job of one process") }
     }
-    public func barrier() throws(DistributedError) {}
+    public func barrier() throws(CollectiveError) {}
     public func abort(code: Int32) -> Never { exit(code) }
     public func finalize() {}
 }
@@ -92,7 +92,7 @@ public final class SingleProcess: Communicator {
 ///
 /// Initialized once per process with `MPI_Init_thread` at `MPI_THREAD_SERIALIZED`: collectives may come from any
 /// thread (a communication thread overlapping backward), one at a time — a lock serializes them. Errors come back
-/// as `DistributedError` (the communicator's handler is `MPI_ERRORS_RETURN`), except `abort`'s.
+/// as `CollectiveError` (the communicator's handler is `MPI_ERRORS_RETURN`), except `abort`'s.
 public final class MPICommunicator: Communicator {
     public let rank: Int
     public let size: Int
@@ -102,10 +102,10 @@ public final class MPICommunicator: Communicator {
     private static let instance = Mutex<MPICommunicator?>(nil)
 
     /// The process's communicator, initializing MPI on first use.
-    public static func shared() throws(DistributedError) -> MPICommunicator {
-        let result: Result<MPICommunicator, DistributedError> = instance.withLock { existing in
+    public static func shared() throws(CollectiveError) -> MPICommunicator {
+        let result: Result<MPICommunicator, CollectiveError> = instance.withLock { existing in
             if let existing { return .success(existing) }
-            do throws(DistributedError) {
+            do throws(CollectiveError) {
                 let made = try MPICommunicator()
                 existing = made
                 return .success(made)
@@ -116,7 +116,7 @@ public final class MPICommunicator: Communicator {
         return try result.get()
     }
 
-    private init() throws(DistributedError) {
+    private init() throws(CollectiveError) {
         var provided: Int32 = 0
         let serialized = Int32(MPI_THREAD_SERIALIZED)
         try Self.check("MPI_Init_thread", MPI_Init_thread(nil, nil, serialized, &provided))
@@ -139,7 +139,7 @@ public final class MPICommunicator: Communicator {
         self.localSize = Int(localSize)
     }
 
-    private static func check(_ call: String, _ code: Int32) throws(DistributedError) {
+    private static func check(_ call: String, _ code: Int32) throws(CollectiveError) {
         guard code != MPI_SUCCESS else { return }
         var text = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
         var length: Int32 = 0
@@ -151,23 +151,23 @@ public final class MPICommunicator: Communicator {
     /// MPI counts are 32-bit: larger buffers go in pieces of at most this many elements.
     static let largestCount = Int(Int32.max)
 
-    public func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(DistributedError) {
+    public func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(CollectiveError) {
         try allreduce(values, type: mh_mpi_float(), op: mh_mpi_sum(), "MPI_Allreduce (sum)")
     }
 
-    public func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws(DistributedError) {
+    public func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws(CollectiveError) {
         try allreduce(values, type: mh_mpi_double(), op: mh_mpi_sum(), "MPI_Allreduce (sum)")
     }
 
-    public func allreduceMax(_ values: UnsafeMutableBufferPointer<Double>) throws(DistributedError) {
+    public func allreduceMax(_ values: UnsafeMutableBufferPointer<Double>) throws(CollectiveError) {
         try allreduce(values, type: mh_mpi_double(), op: mh_mpi_max(), "MPI_Allreduce (max)")
     }
 
     private func allreduce<Element>(
         _ values: UnsafeMutableBufferPointer<Element>, type: MPI_Datatype?, op: MPI_Op?, _ call: String
-    ) throws(DistributedError) {
+    ) throws(CollectiveError) {
         guard let base = values.baseAddress else { return }
-        try lock.withLock { _ throws(DistributedError) in
+        try lock.withLock { _ throws(CollectiveError) in
             var start = 0
             while start < values.count {
                 let count = min(values.count - start, Self.largestCount)
@@ -178,10 +178,10 @@ public final class MPICommunicator: Communicator {
         }
     }
 
-    public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) throws(DistributedError) {
+    public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) throws(CollectiveError) {
         guard root >= 0, root < size else { throw .invalid("broadcast from rank \(root) in a job of \(size)") }
         guard let base = bytes.baseAddress else { return }
-        try lock.withLock { _ throws(DistributedError) in
+        try lock.withLock { _ throws(CollectiveError) in
             var start = 0
             while start < bytes.count {
                 let count = min(bytes.count - start, Self.largestCount)
@@ -192,8 +192,8 @@ public final class MPICommunicator: Communicator {
         }
     }
 
-    public func barrier() throws(DistributedError) {
-        try lock.withLock { _ throws(DistributedError) in
+    public func barrier() throws(CollectiveError) {
+        try lock.withLock { _ throws(CollectiveError) in
             try Self.check("MPI_Barrier", MPI_Barrier(mh_mpi_comm_world()))
         }
     }

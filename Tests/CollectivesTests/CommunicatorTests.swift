@@ -1,4 +1,4 @@
-import Distributed
+import Collectives
 import Foundation
 import TestSupport
 import Testing
@@ -22,7 +22,7 @@ import Testing
         try values.withUnsafeMutableBufferPointer { try world.allreduceSum($0) }
         #expect(values == [1, 2, 3])
         var bytes = [UInt8](repeating: 7, count: 4)
-        #expect(throws: DistributedError.self) { try bytes.withUnsafeMutableBytes { try world.broadcast($0, root: 1) } }
+        #expect(throws: CollectiveError.self) { try bytes.withUnsafeMutableBytes { try world.broadcast($0, root: 1) } }
         // The probe started directly: no launcher variables, so no MPI.
         let alone = try runProcess(Self.probe, ["collectives"])
         #expect(
