@@ -15,8 +15,9 @@ import Training
 // from its safetensors folder, beside transformers' from_pretrained; and fine-tuning MiniLM as a classifier of the
 // Debian descriptions (examples/s, evaluation included); the forward and generation again in bf16 and int8
 // (`int8`: beside quantize_dynamic and ONNX Runtime's dynamic int8) and the resident memory of BERT-base per
-// precision (`memory`). Median of several runs after a warm-up; forward, training, generation and int8 alternate
-// with the peer for BENCH_ROUNDS rounds.
+// precision (`memory`); one epoch of MiniLM fine-tuning alone, as 2 MPI ranks and beside PyTorch DDP (`ddp`).
+// Median of several runs after a warm-up; forward, training, generation, int8 and ddp alternate with the peer for
+// BENCH_ROUNDS rounds.
 
 func now() -> Double {
     var time = timespec()
