@@ -302,9 +302,8 @@ MH_CLONES double mh_sum_squares(const float *x, size_t n) {
     return total;
 }
 
-MH_CLONES size_t mh_copy_rows_marking(const float *restrict source, float *restrict destination, size_t rows,
-                                     size_t columns, float *restrict mask) {
-    size_t nonzero = 0;
+MH_CLONES void mh_copy_rows_marking(const float *restrict source, float *restrict destination, size_t rows,
+                                   size_t columns, float *restrict mask) {
     for (size_t r = 0; r < rows; r++) {
         const float *in = source + r * columns;
         float *out = destination + r * columns;
@@ -314,9 +313,7 @@ MH_CLONES size_t mh_copy_rows_marking(const float *restrict source, float *restr
             any |= in[j] != 0.0f;
         }
         mask[r] = any ? 1.0f : 0.0f;
-        nonzero += (size_t)any;
     }
-    return nonzero;
 }
 
 // restrict: the four buffers never overlap, and without it the loop is not vectorized. The square root is clang's

@@ -167,12 +167,20 @@ public final class MPICommunicator: Communicator {
         _ values: UnsafeMutableBufferPointer<Element>, type: MPI_Datatype?, op: MPI_Op?, _ call: String
     ) throws(CollectiveError) {
         guard let base = values.baseAddress else { return }
+        try inPieces(values.count) { (start, count) throws(CollectiveError) in
+            try Self.check(call, MPI_Allreduce(mh_mpi_in_place(), base + start, count, type, op, mh_mpi_comm_world()))
+        }
+    }
+
+    /// Runs `call(start, count)` over [0, total) in pieces MPI's 32-bit counts hold, one collective at a time.
+    private func inPieces(
+        _ total: Int, _ call: (Int, Int32) throws(CollectiveError) -> Void
+    ) throws(CollectiveError) {
         try lock.withLock { _ throws(CollectiveError) in
             var start = 0
-            while start < values.count {
-                let count = min(values.count - start, Self.largestCount)
-                try Self.check(
-                    call, MPI_Allreduce(mh_mpi_in_place(), base + start, Int32(count), type, op, mh_mpi_comm_world()))
+            while start < total {
+                let count = min(total - start, Self.largestCount)
+                try call(start, Int32(count))
                 start += count
             }
         }
@@ -181,14 +189,8 @@ public final class MPICommunicator: Communicator {
     public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) throws(CollectiveError) {
         guard root >= 0, root < size else { throw .invalid("broadcast from rank \(root) in a job of \(size)") }
         guard let base = bytes.baseAddress else { return }
-        try lock.withLock { _ throws(CollectiveError) in
-            var start = 0
-            while start < bytes.count {
-                let count = min(bytes.count - start, Self.largestCount)
-                try Self.check(
-                    "MPI_Bcast", MPI_Bcast(base + start, Int32(count), mh_mpi_byte(), Int32(root), mh_mpi_comm_world()))
-                start += count
-            }
+        try inPieces(bytes.count) { (start, count) throws(CollectiveError) in
+            try Self.check("MPI_Bcast", MPI_Bcast(base + start, count, mh_mpi_byte(), Int32(root), mh_mpi_comm_world()))
         }
     }
 

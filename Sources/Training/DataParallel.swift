@@ -312,7 +312,7 @@ final class DataParallel {
         precondition(source.count == region.count, "a gradient of \(source.count) values for \(region.count)")
         let values = source.storage.pointer.assumingMemoryBound(to: Float.self) + source.layout.offset
         if let rows = buckets[bucketOf[index]].rows {
-            _ = mh_copy_rows_marking(values, pointer + region.lowerBound, rows.count, rows.columns, masks + rows.mask)
+            mh_copy_rows_marking(values, pointer + region.lowerBound, rows.count, rows.columns, masks + rows.mask)
         } else {
             (pointer + region.lowerBound).update(from: values, count: region.count)
         }

@@ -14,6 +14,20 @@ import Testing
 @Suite struct DataParallelCLITests {
     let hub = Fixtures.hubExecutable
 
+    /// mpirun, or nil after printing that the test is skipped (no openmpi-bin).
+    static func mpirun(else skipped: String) -> String? {
+        if MPIJob.mpirun == nil {
+            print("DataParallelCLITests: mpirun not found (make deps installs openmpi-bin): \(skipped)")
+        }
+        return MPIJob.mpirun
+    }
+
+    /// `hub finetune` of `model` on the Debian descriptions into `output`, with `options` after.
+    static func finetune(_ model: String, _ task: String, _ output: String, _ options: [String]) -> [String] {
+        ["finetune", model, "--task", task, "--train", Fixtures.path("training/debian.csv"), "--output", output]
+            + options + ["--max-length", "24", "--json"]
+    }
+
     /// The tiny BERT with its dropout off (so no rank draws masks of its own), in a scratch folder.
     static func quietModel(in scratch: ScratchFolder) throws -> String {
         let base = scratch.path + "/tiny-bert"
@@ -44,18 +58,12 @@ import Testing
     }
 
     @Test func ranksGiveTheSingleProcessResult() throws {
-        guard let mpirun = MPIJob.mpirun else {
-            print("DataParallelCLITests: mpirun not found (make deps installs openmpi-bin): skipped")
-            return
-        }
+        guard let mpirun = Self.mpirun(else: "skipped") else { return }
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
         let base = try Self.quietModel(in: scratch)
         func options(_ output: String) -> [String] {
-            [
-                "finetune", base, "--task", "classify", "--train", Fixtures.path("training/debian.csv"), "--output",
-                output, "--max-steps", "20", "--batch-size", "16", "--max-length", "24", "--json",
-            ]
+            Self.finetune(base, "classify", output, ["--max-steps", "20", "--batch-size", "16"])
         }
         let alone = try runProcess(hub, options(scratch.path + "/one"))
         #expect(alone.status == 0, "\(alone.stderr)")
@@ -94,19 +102,14 @@ import Testing
     /// micro-batch only — 2 ranks × 4 × 2 micro-batches end within 1e-5 of one process × 8 × 2. The same 2-rank run with buckets of a few hundred bytes (one collective per parameter) instead of 25 MB
     /// ends bit-identical: the buckets change which calls carry a value, not its sum.
     @Test func maskedLMAccumulationAndBucketSizes() throws {
-        guard let mpirun = MPIJob.mpirun else {
-            print("DataParallelCLITests: mpirun not found (make deps installs openmpi-bin): skipped")
-            return
-        }
+        guard let mpirun = Self.mpirun(else: "skipped") else { return }
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
         let base = try Self.quietModel(in: scratch)
         func options(_ output: String) -> [String] {
-            [
-                "finetune", base, "--task", "masked-lm", "--train", Fixtures.path("training/debian.csv"), "--output",
-                output, "--max-steps", "10", "--batch-size", "8", "--gradient-accumulation", "2", "--max-length",
-                "24", "--json", "--overlap", "on",
-            ]
+            Self.finetune(
+                base, "masked-lm", output,
+                ["--max-steps", "10", "--batch-size", "8", "--gradient-accumulation", "2", "--overlap", "on"])
         }
         let alone = try runProcess(hub, options(scratch.path + "/one"))
         #expect(alone.status == 0, "\(alone.stderr)")
@@ -127,19 +130,14 @@ import Testing
     /// the last checkpoint (complete: written under a temporary name, renamed) resumes with the same world size
     /// to the parameters of a run that was never interrupted.
     @Test func killedRankStopsTheJobAndTheCheckpointResumes() throws {
-        guard let mpirun = MPIJob.mpirun else {
-            print("DataParallelCLITests: mpirun not found (make deps installs openmpi-bin): skipped")
-            return
-        }
+        guard let mpirun = Self.mpirun(else: "skipped") else { return }
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
         let base = try Self.quietModel(in: scratch)
         func options(_ output: String) -> [String] {
-            [
-                "-np", "2", "--oversubscribe", hub, "finetune", base, "--task", "classify", "--train",
-                Fixtures.path("training/debian.csv"), "--output", output, "--max-steps", "120", "--batch-size", "8",
-                "--max-length", "24", "--eval-steps", "4", "--json",
-            ]
+            ["-np", "2", "--oversubscribe", hub]
+                + Self.finetune(
+                    base, "classify", output, ["--max-steps", "120", "--batch-size", "8", "--eval-steps", "4"])
         }
         let straight = try runProcess(mpirun, options(scratch.path + "/straight"), environment: MPIJob.environment)
         #expect(straight.status == 0, "\(straight.stderr)")
@@ -186,10 +184,7 @@ import Testing
     /// mpirun through a `plm_rsh_agent` that enters the namespace (as ssh would reach a host), talking over TCP
     /// only. Needs root (namespaces); skipped, saying so, without.
     @Test func twoHostsOverTCPGiveTheSingleProcessResult() throws {
-        guard let mpirun = MPIJob.mpirun else {
-            print("DataParallelCLITests: mpirun not found (make deps installs openmpi-bin): two hosts skipped")
-            return
-        }
+        guard let mpirun = Self.mpirun(else: "two hosts skipped") else { return }
         let ip = "/usr/sbin/ip"
         let tag = String(getpid() % 100_000)
         let (first, second) = ("mha\(tag)", "mhb\(tag)")
@@ -230,11 +225,10 @@ import Testing
 
                 """.utf8))
         chmod(agent, 0o755)
-        let options = [
-            "finetune", base, "--task", "classify", "--train", Fixtures.path("training/debian.csv"),
-            "--max-steps", "10", "--batch-size", "16", "--max-length", "24", "--json",
-        ]
-        let alone = try runProcess(hub, options + ["--output", scratch.path + "/one"])
+        func options(_ output: String) -> [String] {
+            Self.finetune(base, "classify", output, ["--max-steps", "10", "--batch-size", "16"])
+        }
+        let alone = try runProcess(hub, options(scratch.path + "/one"))
         #expect(alone.status == 0, "\(alone.stderr)")
         // mpirun runs in the first namespace as host `first`; the second host is reached through the agent.
         func onTwoHosts(_ command: [String]) throws -> ProcessResult {
@@ -250,8 +244,7 @@ import Testing
         }
         let names = try onTwoHosts(["hostname"])
         #expect(names.status == 0 && Set(names.stdout.split(separator: "\n")) == [first[...], second[...]], "\(names)")
-        let job = try onTwoHosts(
-            [hub] + options + ["--output", scratch.path + "/two", "--verify-ranks", "--overlap", "on"])
+        let job = try onTwoHosts([hub] + options(scratch.path + "/two") + ["--verify-ranks", "--overlap", "on"])
         #expect(job.status == 0, "\(job.stdout)\(job.stderr)")
         let summary = try JSONParser.parse(Array(job.stdout.utf8), maxDepth: 16).object
         #expect(summary?["world_size"] == .int(2))
@@ -285,19 +278,15 @@ import Testing
 
     /// `--nproc 2` runs mpirun on this machine itself: one summary, from two processes.
     @Test func nprocLaunchesTheRanks() throws {
-        guard MPIJob.mpirun != nil else {
-            print("DataParallelCLITests: mpirun not found (make deps installs openmpi-bin): --nproc skipped")
-            return
-        }
+        guard Self.mpirun(else: "--nproc skipped") != nil else { return }
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
         let job = try runProcess(
             hub,
-            [
-                "finetune", Fixtures.path("models/tiny-bert"), "--task", "classify", "--train",
-                Fixtures.path("training/debian.csv"), "--output", scratch.path + "/out", "--max-steps", "2",
-                "--batch-size", "8", "--max-length", "16", "--json", "--nproc", "2",
-            ], environment: MPIJob.environment)
+            Self.finetune(
+                Fixtures.path("models/tiny-bert"), "classify", scratch.path + "/out",
+                ["--max-steps", "2", "--batch-size", "8", "--nproc", "2"]),
+            environment: MPIJob.environment)
         #expect(job.status == 0, "\(job.stdout)\(job.stderr)")
         let summary = try JSONParser.parse(Array(job.stdout.utf8), maxDepth: 16).object
         #expect(summary?["world_size"] == .int(2) && summary?["steps"] == .int(2))

@@ -138,3 +138,33 @@ import Testing
         #expect(mh_sgemm_batch_path_supported(9) == 0)
     }
 }
+
+/// The kernels data-parallel training and clipping read gradients with, against plain loops.
+@Suite struct GradientBufferKernelTests {
+    @Test func sumOfSquaresMatchesDouble() {
+        var generator = RandomGenerator(seed: 5)
+        for count in [0, 1, 15, 16, 17, 1023, 1024, 1025, 5000, 100_003] {
+            let values = (0..<count).map { _ in Float(generator.nextNormal()) * 3 }
+            let reference = values.reduce(0.0) { $0 + Double($1) * Double($1) }
+            let sum = values.withUnsafeBufferPointer { mh_sum_squares($0.baseAddress, count) }
+            #expect(abs(sum - reference) <= 1e-6 * Swift.max(reference, 1), "\(count) values: \(sum) vs \(reference)")
+        }
+    }
+
+    @Test func rowsAreCopiedAndMarked() {
+        let (rows, columns) = (9, 37)
+        var generator = RandomGenerator(seed: 6)
+        var source = (0..<rows * columns).map { _ in Float(generator.nextNormal()) }
+        // Rows 1 and 4 all zeros (row 4 negative zeros: still untouched); row 7 zero but one value.
+        for column in 0..<columns {
+            source[columns + column] = 0
+            source[4 * columns + column] = -0.0
+            if column != 36 { source[7 * columns + column] = 0 }
+        }
+        var destination = [Float](repeating: .nan, count: rows * columns)
+        var mask = [Float](repeating: .nan, count: rows)
+        mh_copy_rows_marking(source, &destination, rows, columns, &mask)
+        #expect(destination.map(\.bitPattern) == source.map(\.bitPattern))
+        #expect(mask == [1, 0, 1, 1, 0, 1, 1, 1, 1])
+    }
+}

@@ -49,9 +49,9 @@ void mh_column_sums(const float *x, size_t rows, size_t n, float *out);
 double mh_sum_squares(const float *x, size_t n);
 
 /// Copies `rows` rows of `columns` floats from `source` to `destination`, setting `mask[r]` to 1 where row r holds
-/// a non-zero value and 0 where it is all zeros; returns how many rows are non-zero (an embedding's gradient
-/// touches only the rows of the tokens a batch holds).
-size_t mh_copy_rows_marking(const float *source, float *destination, size_t rows, size_t columns, float *mask);
+/// a non-zero value and 0 where it is all zeros (an embedding's gradient touches only the rows of the tokens a
+/// batch holds).
+void mh_copy_rows_marking(const float *source, float *destination, size_t rows, size_t columns, float *mask);
 
 /// One Adam step over `n` parameters: d = g·scale + l2·p; m ← β₁m + (1−β₁)d; v ← β₂v + (1−β₂)d²;
 /// p ← p·shrink − step·m / (√v / c2 + eps) (AdamW: l2 = 0, shrink = 1 − lr·λ; Adam: shrink = 1). `scale` is
