@@ -302,15 +302,18 @@ MH_CLONES double mh_sum_squares(const float *x, size_t n) {
     return total;
 }
 
-MH_CLONES void mh_copy_rows_marking(const float *restrict source, float *restrict destination, size_t rows,
-                                   size_t columns, float *restrict mask) {
+// no_builtin: clang would turn the row copies into memcpy calls, slower for rows of a few hundred floats.
+__attribute__((no_builtin("memcpy", "memset"))) MH_CLONES void mh_copy_rows_marking(
+    const float *restrict source, float *restrict destination, size_t rows, size_t columns, float *restrict mask) {
     for (size_t r = 0; r < rows; r++) {
         const float *in = source + r * columns;
         float *out = destination + r * columns;
         int any = 0;
-        for (size_t j = 0; j < columns; j++) {
-            out[j] = in[j];
-            any |= in[j] != 0.0f;
+        for (size_t j = 0; j < columns; j++) any |= in[j] != 0.0f;
+        if (any) {
+            for (size_t j = 0; j < columns; j++) out[j] = in[j];
+        } else if (mask[r] > 0) {
+            for (size_t j = 0; j < columns; j++) out[j] = 0;
         }
         mask[r] = any ? 1.0f : 0.0f;
     }

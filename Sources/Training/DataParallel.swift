@@ -145,7 +145,10 @@ final class DataParallel {
         self.bucketOf = bucketOf
         flagsStart = offset
         flat = Tensor.zeros([offset + parameters.count])
+        // After each exchange a mask holds the summed marks: the rows of `flat` that may be non-zero, which the
+        // next copy zeros or overwrites (`mh_copy_rows_marking`); all zero at the start, as `flat` is.
         masks = .allocate(capacity: Swift.max(maskRows, 1))
+        masks.initialize(repeating: 0, count: Swift.max(maskRows, 1))
     }
 
     deinit {

@@ -155,16 +155,28 @@ import Testing
         let (rows, columns) = (9, 37)
         var generator = RandomGenerator(seed: 6)
         var source = (0..<rows * columns).map { _ in Float(generator.nextNormal()) }
-        // Rows 1 and 4 all zeros (row 4 negative zeros: still untouched); row 7 zero but one value.
+        // Rows 1, 2 and 4 all zeros (row 4 negative zeros: still untouched); row 7 zero but one value.
         for column in 0..<columns {
             source[columns + column] = 0
+            source[2 * columns + column] = 0
             source[4 * columns + column] = -0.0
             if column != 36 { source[7 * columns + column] = 0 }
         }
-        var destination = [Float](repeating: .nan, count: rows * columns)
-        var mask = [Float](repeating: .nan, count: rows)
+        // The previous step left rows 1 and 3 non-zero in the destination (the mask says so); row 2 holds a value
+        // the mask does not mention, which must stay as it is (no row the mask does not name is written).
+        var destination = [Float](repeating: 5, count: rows * columns)
+        var mask: [Float] = [0, 2, 0, 1, 0, 0, 0, 0, 0]
         mh_copy_rows_marking(source, &destination, rows, columns, &mask)
-        #expect(destination.map(\.bitPattern) == source.map(\.bitPattern))
-        #expect(mask == [1, 0, 1, 1, 0, 1, 1, 1, 1])
+        #expect(mask == [1, 0, 0, 1, 0, 1, 1, 1, 1])
+        for row in 0..<rows {
+            let written = Array(destination[row * columns..<(row + 1) * columns])
+            let expected: [Float] =
+                switch row {
+                case 1: [Float](repeating: 0, count: columns)
+                case 2, 4: [Float](repeating: 5, count: columns)
+                default: Array(source[row * columns..<(row + 1) * columns])
+                }
+            #expect(written.map(\.bitPattern) == expected.map(\.bitPattern), "row \(row)")
+        }
     }
 }

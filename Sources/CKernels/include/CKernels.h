@@ -48,9 +48,10 @@ void mh_column_sums(const float *x, size_t rows, size_t n, float *out);
 /// gradient norm; a single float accumulator would neither vectorize nor keep the precision over millions).
 double mh_sum_squares(const float *x, size_t n);
 
-/// Copies `rows` rows of `columns` floats from `source` to `destination`, setting `mask[r]` to 1 where row r holds
-/// a non-zero value and 0 where it is all zeros (an embedding's gradient touches only the rows of the tokens a
-/// batch holds).
+/// Copies the non-zero rows of `rows` × `columns` floats from `source` to `destination` and zeros the destination
+/// rows `mask` marks (> 0) that are zero in `source`; other rows are not written. On return `mask[r]` is 1 where
+/// source row r holds a non-zero value, else 0. An embedding's gradient touches only the rows of a batch's tokens:
+/// with the previous step's mask on entry, a destination that held that step's rows gets this step's.
 void mh_copy_rows_marking(const float *source, float *destination, size_t rows, size_t columns, float *mask);
 
 /// One Adam step over `n` parameters: d = g·scale + l2·p; m ← β₁m + (1−β₁)d; v ← β₂v + (1−β₂)d²;
