@@ -44,7 +44,7 @@ final class DataParallel {
 
     /// Whether buckets are summed while backward runs (else once it ends, on the same thread): only where the host
     /// has a core the ranks' engine threads leave free — on a host without one, the communication thread's polling
-    /// takes the core backward needs (two ranks on two cores: 67–77 examples/s overlapped, 81–85 after backward).
+    /// takes the core backward needs (two ranks on two cores, MiniLM: 110.5 examples/s overlapped, 116.8 after).
     let overlaps: Bool
 
     /// PyTorch DDP's default bucket size (`bucket_cap_mb=25`).
