@@ -126,6 +126,28 @@ import Testing
         #expect(try Self.parameters(scratch.path + "/small", .maskedLM) == ranks, "bucket size changed the result")
     }
 
+    /// An error on one rank ends the job: rank 0 alone refuses the non-empty output folder while rank 1 goes on to
+    /// its first collective; the job exits non-zero within seconds, saying why, and leaves the folder as it was.
+    @Test func anErrorOnOneRankEndsEveryRank() throws {
+        guard let mpirun = Self.mpirun(else: "skipped") else { return }
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let output = scratch.path + "/taken"
+        try makeDirectories(output)
+        try writeFileAtomically(output + "/keep.txt", Array("mine".utf8))
+        let started = Date()
+        let job = try runProcess(
+            mpirun,
+            ["-np", "2", "--oversubscribe", hub]
+                + Self.finetune(Fixtures.path("models/tiny-bert"), "classify", output, ["--max-steps", "2"]),
+            environment: MPIJob.environment)
+        #expect(job.status != 0)
+        #expect(job.stderr.contains("rank 0 of 2") && job.stderr.contains("exists and is not empty"), "\(job.stderr)")
+        #expect(Date().timeIntervalSince(started) < 60)
+        #expect(Self.processes(commandContaining: output).isEmpty, "a rank outlived the job")
+        #expect(directoryEntries(output) == ["keep.txt"])
+    }
+
     /// A rank killed mid-run: mpirun and every rank exit non-zero within seconds, the output folder is absent, and
     /// the last checkpoint (complete: written under a temporary name, renamed) resumes with the same world size
     /// to the parameters of a run that was never interrupted.
