@@ -29,7 +29,9 @@ do {
     settings.batchSize = 16
     settings.learningRate = 1e-4
     settings.warmupRatio = 0.1
+    // The example's own scratch output: the previous run's goes (a Trainer refuses a folder that holds files).
     settings.outputDirectory = ".scratch/minilm-classifier"
+    try? FileManager.default.removeItem(atPath: ".scratch/minilm-classifier")
     let trainer = Trainer(
         model: classifier, arguments: settings, train: try data(train), validation: try data(validation))
     trainer.onEvaluation = { step, epoch, metrics in
