@@ -37,22 +37,6 @@ struct FinetuneCommand: ParsableCommand {
     @Argument(help: "Model folder, .mhub file or model name.")
     var model: String
 
-    @Option(help: "Processes to train with on this machine (runs mpirun -np N).")
-    var nproc: Int?
-
-    @Option(help: "Several processes: sum gradients over them in buckets of about this many MB.")
-    var bucketMb = 25.0
-
-    @Option(
-        help: """
-            Several processes: sum gradients while backward runs (on), after it (off), or while it runs where the \
-            host has a core to spare (auto).
-            """)
-    var overlap = TrainingArguments.Overlap.automatic
-
-    @Flag(help: "Several processes: compare every rank's parameters after each step (slow; for debugging).")
-    var verifyRanks = false
-
     @Option(help: "classify, token-classify, causal-lm or masked-lm.")
     var task: Task
 
@@ -110,8 +94,28 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "Column of the label.")
     var labelColumn = "label"
 
-    @Option(help: "Resume from a checkpoint-STEP folder of an earlier run with the same data and options.")
+    @Option(
+        help: """
+            Resume from a checkpoint-STEP folder of an earlier run with the same data and options \
+            (DIR.partial/checkpoint-STEP after a stop).
+            """)
     var resume: String?
+
+    @Option(help: "Processes to train with on this machine (runs mpirun -np N).")
+    var nproc: Int?
+
+    @Option(help: "Several processes: sum gradients over them in buckets of about this many MB.")
+    var bucketMb = 25.0
+
+    @Option(
+        help: """
+            Several processes: sum gradients while backward runs (on), after it (off), or while it runs where the \
+            host has a core to spare (auto).
+            """)
+    var overlap = TrainingArguments.Overlap.automatic
+
+    @Flag(help: "Several processes: compare every rank's parameters after each step (slow; for debugging).")
+    var verifyRanks = false
 
     @Flag(help: "Print a JSON summary.")
     var json = false
