@@ -35,12 +35,19 @@ enum BLASDriver {
     /// Products of fewer multiply-adds run whole on the calling thread.
     static let splitMinimum = 1 << 20
 
+    /// Whether the last product was a matrix–vector one: a chain of them (generation) gets OpenBLAS's threads,
+    /// a lone one (a classifier's pooler at batch 1) does not — after it OpenBLAS's workers would spin for a while
+    /// against the next forward pass's products (5.6% of BERT-base's 1 × 128 forward, on a thread of its own).
+    private static let inVectorChain = Atomic<Bool>(false)
+
     /// cblas_sgemm, row-major: C = α op(A) op(B) + β C.
     static func sgemm(
         _ transA: CBLAS_TRANSPOSE, _ transB: CBLAS_TRANSPOSE, m: Int, n: Int, k: Int, alpha: Float,
         _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, beta: Float,
         _ c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        // A product of matrices ends a chain; a decode step's small ones (one query row against the keys) do not.
+        if m > 2, n > 2 { inVectorChain.store(false, ordering: .relaxed) }
         guard splitting, EngineThreads.count > 1, m * n * k >= splitMinimum, max(m, n) >= 2 else {
             cblas_sgemm(
                 CblasRowMajor, transA, transB, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta,
@@ -72,7 +79,8 @@ enum BLASDriver {
     ///
     /// A generation step is a chain of small matrix–vector products where waking a thread costs more than the
     /// spinning saves: our own two-way cut made GPT-2's greedy generation 11% slower (tokens/s medians of four
-    /// alternating runs, 38.5 against 43.5), so these products get OpenBLAS's threads back for the call.
+    /// alternating runs, 38.5 against 43.5), so these products get OpenBLAS's threads back for the call — from the
+    /// second of a chain on (`inVectorChain`).
     static func sgemv(
         _ trans: CBLAS_TRANSPOSE, rows: Int, columns: Int, alpha: Float, _ a: UnsafePointer<Float>, lda: Int,
         _ x: UnsafePointer<Float>, beta: Float, _ y: UnsafeMutablePointer<Float>
@@ -80,7 +88,8 @@ enum BLASDriver {
         func product() {
             cblas_sgemv(CblasRowMajor, trans, Int32(rows), Int32(columns), alpha, a, Int32(lda), x, 1, beta, y, 1)
         }
-        guard splitting, EngineThreads.count > 1, rows * columns >= splitMinimum / 4 else { return product() }
+        let chained = inVectorChain.exchange(true, ordering: .relaxed)
+        guard splitting, chained, EngineThreads.count > 1, rows * columns >= splitMinimum / 4 else { return product() }
         vectorLock.withLock { _ in
             openblas_set_num_threads(openBLASThreads)
             product()
