@@ -99,8 +99,9 @@ import Testing
     /// Masked LM with gradient accumulation, and buckets of any size.
     ///
     /// Each example is masked by its own index whichever rank holds it, and the gradients are summed on the last
-    /// micro-batch only — 2 ranks × 4 × 2 micro-batches end within 1e-5 of one process × 8 × 2. The same 2-rank run with buckets of a few hundred bytes (one collective per parameter) instead of 25 MB
-    /// ends bit-identical: the buckets change which calls carry a value, not its sum.
+    /// micro-batch only — 2 ranks × 4 × 2 micro-batches end within 1e-5 of one process × 8 × 2. The same 2-rank run
+    /// with buckets of a few hundred bytes (one collective per parameter) instead of 25 MB ends bit-identical: the
+    /// buckets change which calls carry a value, not its sum.
     @Test func maskedLMAccumulationAndBucketSizes() throws {
         guard let mpirun = Self.mpirun(else: "skipped") else { return }
         let scratch = try ScratchFolder()
